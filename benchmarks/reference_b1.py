@@ -1,0 +1,472 @@
+"""Benchmark B1 (lif-static) in NEST and Brian2, for the side-by-side comparison with spikegraph.
+
+Run with the python of the reference venv (``bash .ci/setup_reference.sh`` creates it)::
+
+    .venv-ref/bin/python benchmarks/reference_b1.py --simulator nest --threads 2 \
+        --n 50000 --k 100 --duration-ms 1000 --repeats 5 --json b1_nest.json
+
+B1 as docs/design BENCHMARKS.md specifies it: N LIF neurons with delta synapses, the first 80%
+excitatory, fixed in-degree K (0.8 K from the excitatory and 0.2 K from the inhibitory
+population, as in Brunel's network; autapses and multapses allowed), J = 0.1, g = 5
+(inhibitory weight -0.5), delay 1.5 ms, tau_m 20 ms, threshold 20, reset 10, t_ref 2 ms,
+rest 0, an independent Poisson drive per neuron at 10 kHz with weight J, v0 ~ U(0, 20),
+dt = 0.1 ms.  The neuron semantics are spikegraph's (see tests_py/reference/lif_reference.py,
+whose self-test checks that NEST and Brian2 configured this way give identical spike trains).
+
+Protocol: build, one warm-up run of --warmup-ms (NEST's first Simulate prepares its connection
+tables, Brian2 runtime compiles or loads its cython code), then --repeats timed runs of
+--duration-ms each, continuing the same network.  ms/step is the median over the repeats.
+Brian2 cpp_standalone runs as a separate program; see :func:`run_brian2_standalone` for how
+its times are taken.  The default duration (200 ms, 2,000 steps) is for quick checks; B1 proper
+is --duration-ms 1000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SIMULATORS = ("nest", "brian2-runtime", "brian2-standalone")
+
+
+@dataclass(frozen=True)
+class B1:
+    """B1's parameters (times in ms)."""
+
+    n: int = 50_000
+    k: int = 100
+    j: float = 0.1
+    g: float = 5.0
+    delay_ms: float = 1.5
+    tau_m_ms: float = 20.0
+    threshold: float = 20.0
+    v_reset: float = 10.0
+    v_rest: float = 0.0
+    t_ref_ms: float = 2.0
+    nu_ext_hz: float = 10_000.0
+    dt_ms: float = 0.1
+    seed: int = 12345
+
+    @property
+    def n_exc(self) -> int:
+        return round(0.8 * self.n)
+
+    @property
+    def k_exc(self) -> int:
+        return round(0.8 * self.k)
+
+    @property
+    def k_inh(self) -> int:
+        return self.k - self.k_exc
+
+    @property
+    def delay_steps(self) -> int:
+        return round(self.delay_ms / self.dt_ms)
+
+    @property
+    def t_ref_steps(self) -> int:
+        return round(self.t_ref_ms / self.dt_ms)
+
+
+@dataclass
+class Result:
+    """What one benchmark invocation reports (times in s unless the name says otherwise)."""
+
+    simulator: str
+    version: str
+    threads: int
+    n: int
+    k: int
+    n_synapses: int
+    dt_ms: float
+    duration_ms: float
+    warmup_ms: float
+    steps_per_run: int
+    repeats: int
+    build_s: float = 0.0
+    compile_s: float | None = None
+    warmup_s: float = 0.0
+    sim_s: list[float] = field(default_factory=list)
+    ms_per_step: float = 0.0  # median over the repeats
+    ms_per_step_min: float = 0.0
+    mean_rate_hz: float = 0.0  # over the timed runs
+    node_updates_per_s: float = 0.0
+    syn_events_per_s: float = 0.0  # spikes x mean fan-out (K) per second of simulation
+    peak_rss_mb: float = 0.0
+    rss_bytes_per_synapse: float = 0.0  # peak RSS / synapses: an upper bound, interpreter incl.
+    notes: str = ""
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    def finish(self, spikes_timed: int) -> None:
+        """Derive the summary figures from sim_s and the spike count of the timed runs."""
+        per_step = [1e3 * s / self.steps_per_run for s in self.sim_s]
+        self.ms_per_step = statistics.median(per_step)
+        self.ms_per_step_min = min(per_step)
+        total_s = sum(self.sim_s)
+        model_s = self.repeats * self.duration_ms * 1e-3
+        self.mean_rate_hz = spikes_timed / (self.n * model_s)
+        self.node_updates_per_s = self.n * self.steps_per_run * self.repeats / total_s
+        self.syn_events_per_s = spikes_timed * self.k / total_s
+        if self.n_synapses:
+            self.rss_bytes_per_synapse = self.peak_rss_mb * 2**20 / self.n_synapses
+
+    def line(self) -> str:
+        """One human-readable summary line."""
+        compile_s = f", compile {self.compile_s:.1f} s" if self.compile_s is not None else ""
+        return (
+            f"B1 {self.simulator} threads={self.threads} N={self.n} K={self.k}: "
+            f"build {self.build_s:.2f} s{compile_s}, {self.ms_per_step:.3f} ms/step "
+            f"(median of {self.repeats} x {self.steps_per_run} steps, min "
+            f"{self.ms_per_step_min:.3f}), {self.mean_rate_hz:.2f} Hz, "
+            f"{self.syn_events_per_s / 1e6:.1f} M syn events/s, "
+            f"peak RSS {self.peak_rss_mb:.0f} MB"
+        )
+
+
+def _self_peak_rss_mb() -> float:
+    """Peak resident set size of this process (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+
+
+def _new_result(sim: str, version: str, p: B1, threads: int, args: argparse.Namespace) -> Result:
+    return Result(
+        simulator=sim,
+        version=version,
+        threads=threads,
+        n=p.n,
+        k=p.k,
+        n_synapses=p.n * p.k,
+        dt_ms=p.dt_ms,
+        duration_ms=args.duration_ms,
+        warmup_ms=args.warmup_ms,
+        steps_per_run=round(args.duration_ms / p.dt_ms),
+        repeats=args.repeats,
+        machine=_machine(),
+    )
+
+
+def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
+    """B1 with iaf_psc_delta; timed with wall clock around each nest.Simulate call."""
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    import nest  # only installed in the reference venv
+
+    res = _new_result("nest", nest.__version__, p, threads, args)
+    t0 = time.perf_counter()
+    nest.ResetKernel()
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.SetKernelStatus({"resolution": p.dt_ms, "local_num_threads": threads, "rng_seed": p.seed})
+    nodes = nest.Create(
+        "iaf_psc_delta",
+        p.n,
+        params={
+            "E_L": p.v_rest,
+            "tau_m": p.tau_m_ms,
+            "C_m": p.tau_m_ms,  # R = tau_m/C_m = 1 (only matters for I_e, which is 0)
+            "V_th": p.threshold,
+            "V_reset": p.v_reset,
+            "t_ref": p.t_ref_ms,  # NEST clamps t_ref/h steps after the spike step, as we do
+            "V_min": -sys.float_info.max,
+            "refractory_input": False,
+            "I_e": 0.0,
+        },
+    )
+    nodes.V_m = nest.random.uniform(p.v_rest, p.threshold)
+    # poisson_generator sends an independent train to each target.  Its delay only shifts the
+    # (stationary) drive; giving it the network's 1.5 ms keeps NEST's min_delay (its
+    # communication interval) at 1.5 ms, as in NEST's own Brunel example.
+    noise = nest.Create("poisson_generator", params={"rate": p.nu_ext_hz})
+    nest.Connect(noise, nodes, syn_spec={"weight": p.j, "delay": p.delay_ms})
+    for pre, k, w in (
+        (nodes[: p.n_exc], p.k_exc, p.j),
+        (nodes[p.n_exc :], p.k_inh, -p.g * p.j),
+    ):
+        nest.Connect(
+            pre,
+            nodes,
+            {
+                "rule": "fixed_indegree",
+                "indegree": k,
+                "allow_autapses": True,
+                "allow_multapses": True,
+            },
+            {"synapse_model": "static_synapse", "weight": w, "delay": p.delay_ms},
+        )
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(nodes, recorder)
+    res.build_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    nest.Simulate(args.warmup_ms)
+    res.warmup_s = time.perf_counter() - t0
+    spikes = 0
+    for _ in range(args.repeats):
+        recorder.n_events = 0  # clears the recorded events
+        t0 = time.perf_counter()
+        nest.Simulate(args.duration_ms)
+        res.sim_s.append(time.perf_counter() - t0)
+        spikes += int(recorder.n_events)
+    res.peak_rss_mb = _self_peak_rss_mb()
+    res.notes = "wall time of each nest.Simulate call; peak RSS of this process"
+    res.finish(spikes)
+    return res
+
+
+def _build_brian2(p: B1, b2: Any, rng: np.random.Generator) -> tuple[Any, Any]:
+    """Declare B1 in Brian2; returns (network, spike monitor).
+
+    Translation to spikegraph's step (checked by lif_reference.py's self-test): the schedule runs
+    synapses (and the Poisson drive) after the state update and before the threshold, so the
+    input of step t counts at step t; a spike of step t is pushed at step t+1, hence the Brian
+    delay is (delay_steps - 1)*dt; v is (unless refractory), which also drops synaptic and
+    Poisson writes during refractoriness; Brian clamps steps lastspike+1 .. lastspike+m-1 for
+    refractory = m*dt, hence refractory = t_ref + dt.
+    """
+    dt = p.dt_ms * b2.ms
+    group = b2.NeuronGroup(
+        p.n,
+        "dv/dt = (v_rest - v)/tau : 1 (unless refractory)",
+        threshold="v >= theta",
+        reset="v = v_reset",
+        refractory=(p.t_ref_steps + 1) * dt,
+        method="exact",
+        dt=dt,
+        namespace={
+            "v_rest": p.v_rest,
+            "tau": p.tau_m_ms * b2.ms,
+            "theta": p.threshold,
+            "v_reset": p.v_reset,
+            "J": p.j,
+            "lam_ext": p.nu_ext_hz * p.dt_ms * 1e-3,  # mean drive spikes per step
+        },
+    )
+    group.v = rng.uniform(p.v_rest, p.threshold, p.n)  # an array: no code to generate
+    # Independent Poisson drive: poisson(nu*dt) spikes of weight J per neuron and step, added
+    # in the synapses slot like the recurrent input.  (PoissonInput would need N >> 1 inputs
+    # at nu/N each: nu*dt = 1 here, so N = 1 would draw Binomial(1, 1), a constant.)
+    group.run_regularly(
+        "v += J * poisson(lam_ext)",
+        when="synapses",
+    )
+    objects: list[Any] = [group]
+    for lo, hi, k, w in (
+        (0, p.n_exc, p.k_exc, p.j),
+        (p.n_exc, p.n, p.k_inh, -p.g * p.j),
+    ):
+        syn = b2.Synapses(
+            group,
+            group,
+            on_pre="v_post += w_syn",
+            delay=(p.delay_steps - 1) * dt,  # one scalar delay for the whole pathway
+            dt=dt,
+            namespace={"w_syn": w},
+        )
+        # Fixed in-degree k: k random presynaptic neurons in [lo, hi) for every neuron.
+        sources = rng.integers(lo, hi, size=p.n * k, dtype=np.int32)
+        targets = np.repeat(np.arange(p.n, dtype=np.int32), k)
+        syn.connect(i=sources, j=targets)
+        objects.append(syn)
+    monitor = b2.SpikeMonitor(group, record=False)  # counts only
+    objects.append(monitor)
+    net = b2.Network(*objects)
+    net.schedule = ["start", "groups", "synapses", "thresholds", "resets", "end"]
+    return net, monitor
+
+
+def run_brian2_runtime(p: B1, threads: int, args: argparse.Namespace) -> Result:
+    """B1 in Brian2 runtime mode (cython target); wall time around each Network.run call."""
+    import brian2 as b2  # only installed in the reference venv
+
+    if threads != 1:
+        print("note: Brian2 runtime mode is single-threaded; running 1 thread", file=sys.stderr)
+    res = _new_result("brian2-runtime", b2.__version__, p, 1, args)
+    b2.prefs.codegen.target = args.brian2_target
+    b2.seed(p.seed)
+    t0 = time.perf_counter()
+    net, monitor = _build_brian2(p, b2, np.random.default_rng(p.seed))
+    res.build_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    net.run(args.warmup_ms * b2.ms, namespace={})
+    res.warmup_s = time.perf_counter() - t0
+    before = int(np.sum(monitor.count[:]))
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        net.run(args.duration_ms * b2.ms, namespace={})
+        res.sim_s.append(time.perf_counter() - t0)
+    spikes = int(np.sum(monitor.count[:])) - before
+    res.peak_rss_mb = _self_peak_rss_mb()
+    res.notes = (
+        f"target {args.brian2_target}; wall time of each Network.run call (includes its "
+        "per-call preparation, a few ms); peak RSS of this process"
+    )
+    res.finish(spikes)
+    return res
+
+
+# C++ inserted into the standalone main(): monotonic wall-clock stamps around the two runs,
+# written to results/b1_timing.txt as "start warmup_begin timed_begin timed_end" (seconds).
+_STAMP = (
+    "{{ struct timespec _ts; clock_gettime(CLOCK_MONOTONIC, &_ts); "
+    "{var} = _ts.tv_sec + 1e-9*_ts.tv_nsec; }}"
+)
+
+
+def run_brian2_standalone(p: B1, threads: int, args: argparse.Namespace) -> Result:
+    """B1 in Brian2 cpp_standalone mode.
+
+    The network is generated and compiled once (compile_s: code generation plus the C++ build).
+    The compiled program then does everything itself: allocation and synapse creation (from
+    the connectivity arrays written by Python), the warm-up run and the timed run.  We stamp
+    wall-clock times (clock_gettime(CLOCK_MONOTONIC)) into main() around these phases, so
+    build_s is Python's declaration plus the program's own construction phase and sim_s is the
+    timed run alone; this avoids Brian's own run-time report, which is CPU time (std::clock)
+    without OpenMP.  A repeat is one execution of the program (each simulates warm-up + timed
+    run from t = 0 with the same seed); one extra execution first is discarded as the warm-up
+    of the file cache.  Peak RSS is the program's own (os.wait4), not the compiler's.
+    """
+    import brian2 as b2  # only installed in the reference venv
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix="b1_brian2_standalone_")
+    res = _new_result("brian2-standalone", b2.__version__, p, threads, args)
+    b2.set_device("cpp_standalone", directory=workdir, build_on_run=False)
+    # openmp_threads = 0 builds without OpenMP (the plain single-thread program).
+    b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
+    b2.seed(p.seed)
+    dev = b2.get_device()
+    dev.insert_code("before_start", "double _b1_t[4] = {0, 0, 0, 0};")
+    dev.insert_code("before_start", _STAMP.format(var="_b1_t[0]"))
+    t0 = time.perf_counter()
+    net, monitor = _build_brian2(p, b2, np.random.default_rng(p.seed))
+    # The monitor counts only the timed run.
+    monitor.active = False
+    dev.insert_code("main", _STAMP.format(var="_b1_t[1]"))
+    net.run(args.warmup_ms * b2.ms, namespace={})
+    monitor.active = True
+    dev.insert_code("main", _STAMP.format(var="_b1_t[2]"))
+    net.run(args.duration_ms * b2.ms, namespace={})
+    dev.insert_code("main", _STAMP.format(var="_b1_t[3]"))
+    dev.insert_code(
+        "main",
+        'std::ofstream _b1_f(brian::results_dir + "b1_timing.txt"); '
+        '_b1_f.precision(17); _b1_f << _b1_t[0] << " " << _b1_t[1] << " " << _b1_t[2] '
+        '<< " " << _b1_t[3] << std::endl;',
+    )
+    python_build_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    dev.build(directory=workdir, compile=True, run=False)
+    res.compile_s = time.perf_counter() - t0
+    # First execution through Brian (it also loads the results: the spike count).
+    dev.run(with_output=False)
+    spikes_one_run = int(np.sum(monitor.count[:]))
+
+    results_dir = dev.results_dir
+    timing_file = Path(results_dir) / "b1_timing.txt"
+    env = dict(os.environ)
+    if threads > 1:
+        env["OMP_NUM_THREADS"] = str(threads)
+    setup_s: list[float] = []
+    warm_s: list[float] = []
+    rss_kib = 0
+    for _ in range(args.repeats):
+        proc = subprocess.Popen(
+            ["./main", "--results_dir", results_dir],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"standalone program failed ({proc.returncode}) in {workdir}")
+        rss_kib = max(rss_kib, usage.ru_maxrss)
+        start, warm_begin, timed_begin, timed_end = map(float, timing_file.read_text().split())
+        setup_s.append(warm_begin - start)
+        warm_s.append(timed_begin - warm_begin)
+        res.sim_s.append(timed_end - timed_begin)
+    res.build_s = python_build_s + statistics.median(setup_s)
+    res.warmup_s = statistics.median(warm_s)
+    res.peak_rss_mb = rss_kib / 1024.0
+    res.notes = (
+        f"python declaration {python_build_s:.2f} s + in-program construction "
+        f"{statistics.median(setup_s):.2f} s (median); sim_s from clock_gettime stamps "
+        "inside the program around the timed run; one program execution per repeat; "
+        "peak RSS of the program"
+    )
+    res.finish(spikes_one_run * args.repeats)
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--simulator", choices=SIMULATORS, required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--n", type=int, default=50_000)
+    ap.add_argument("--k", type=int, default=100)
+    ap.add_argument("--duration-ms", type=float, default=200.0, help="per timed run")
+    ap.add_argument("--warmup-ms", type=float, default=100.0)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--json", type=Path, help="write the result here")
+    ap.add_argument(
+        "--brian2-target",
+        choices=("cython", "numpy"),
+        default="cython",
+        help="code generation target of brian2-runtime (default cython)",
+    )
+    ap.add_argument(
+        "--workdir",
+        help="brian2-standalone project directory (default: a temporary one, removed afterwards)",
+    )
+    args = ap.parse_args(argv)
+    if args.repeats < 1 or args.threads < 1 or args.n < 2 or args.k < 1:
+        ap.error("--repeats, --threads, --k must be >= 1 and --n >= 2")
+    p = B1(n=args.n, k=args.k, seed=args.seed)
+    runner = {
+        "nest": run_nest,
+        "brian2-runtime": run_brian2_runtime,
+        "brian2-standalone": run_brian2_standalone,
+    }[args.simulator]
+    res = runner(p, args.threads, args)
+    print(res.line(), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(asdict(res), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

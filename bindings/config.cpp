@@ -1,0 +1,117 @@
+// Config and schema: Python dicts <-> the C++ schema (validation happens in C++).
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cmath>
+
+#include "common.hpp"
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/config/toml.hpp"
+#include "spikegraph/core/error.hpp"
+
+namespace spikegraph::bindings {
+
+using config::Config;
+using config::Value;
+
+Value to_value(nb::handle obj, const std::string& key) {
+  if (nb::isinstance<nb::bool_>(obj)) return Value::boolean(nb::cast<bool>(obj));
+  if (nb::isinstance<nb::int_>(obj)) {
+    try {
+      return Value::integer(nb::cast<std::int64_t>(obj));
+    } catch (const nb::cast_error&) {
+      throw ConfigError("configure: " + key + " = " + nb::cast<std::string>(nb::str(obj)) +
+                        " does not fit a 64-bit integer");
+    }
+  }
+  if (nb::isinstance<nb::float_>(obj)) return Value::real(nb::cast<double>(obj));
+  if (nb::isinstance<nb::str>(obj)) return Value::string(nb::cast<std::string>(obj));
+  if (nb::isinstance<nb::list>(obj) || nb::isinstance<nb::tuple>(obj)) {
+    std::vector<Value> items;
+    size_t i = 0;
+    for (nb::handle item : obj) items.push_back(to_value(item, key + "[" + std::to_string(i++) + "]"));
+    return Value::array(std::move(items));
+  }
+  throw ConfigError("configure: " + key + ": unsupported Python type '" +
+                    nb::cast<std::string>(nb::str(obj.type().attr("__name__"))) +
+                    "' (use bool, int, float, str or a list of them)");
+}
+
+nb::object from_value(const Value& v) {
+  switch (v.type) {
+    case Value::Type::Bool: return nb::bool_(v.b);
+    case Value::Type::Int: return nb::int_(v.i);
+    case Value::Type::Float: return nb::float_(v.f);
+    case Value::Type::String: return nb::str(v.s.c_str());
+    case Value::Type::Array: {
+      nb::list l;
+      for (const auto& x : v.items) l.append(from_value(x));
+      return std::move(l);
+    }
+  }
+  return nb::none();
+}
+
+namespace {
+config::FlatTable to_table(const nb::dict& flat) {
+  config::FlatTable t;
+  for (auto [k, v] : flat) {
+    if (!nb::isinstance<nb::str>(k)) throw ConfigError("configure: keys must be strings");
+    std::string key = nb::cast<std::string>(k);
+    t[key] = to_value(v, key);
+  }
+  return t;
+}
+}  // namespace
+
+void register_config(nb::module_& m) {
+  nb::class_<Config>(m, "Config", "A complete, validated configuration (every key has a value).")
+      .def(nb::init<>(), "All defaults (MODEL.md).")
+      .def("__copy__", [](const Config& c) { return Config(c); })
+      .def("update", [](Config& c, const nb::dict& flat, const std::string& source) {
+             c.update(to_table(flat), source);
+           }, nb::arg("changes"), nb::arg("source") = "config",
+           "Validate a flat {dotted.key: value} dict and apply all of it or nothing.")
+      .def_static("from_toml", &Config::from_toml, nb::arg("text"), nb::arg("source_name") = "<string>")
+      .def_static("from_toml_file", &Config::from_toml_file, nb::arg("path"))
+      .def("get", [](const Config& c, const std::string& key) { return from_value(c.value(key)); },
+           nb::arg("key"))
+      .def("to_dict", [](const Config& c) {
+        nb::dict d;
+        for (const auto& [k, v] : c.values()) d[k.c_str()] = from_value(v);
+        return d;
+      }, "Flat {dotted.key: value} dict of every key.")
+      .def("to_toml", &Config::to_toml)
+      .def("steps", &Config::steps, nb::arg("key"), nb::arg("min_steps") = 0);
+
+  m.def("schema", []() {
+    nb::list out;
+    for (const auto& p : config::schema()) {
+      nb::dict d;
+      d["key"] = p.key;
+      Value typed;
+      typed.type = p.type;
+      d["type"] = typed.type_name();
+      d["default"] = from_value(p.default_value);
+      d["unit"] = p.unit;
+      d["doc"] = p.doc;
+      if (!p.choices.empty()) d["choices"] = p.choices;
+      if (p.type == Value::Type::Int || p.type == Value::Type::Float) {
+        d["min"] = p.min;
+        d["max"] = p.max;
+        d["min_exclusive"] = p.min_exclusive;
+      }
+      out.append(d);
+    }
+    return out;
+  }, "Every configuration key: key, type, default, unit, doc, range or choices.");
+  m.def("schema_markdown", &config::schema_markdown);
+  m.def("default_run_toml", []() { return std::string(config::default_run_toml()); });
+  m.def("parse_toml", [](const std::string& text, const std::string& name) {
+    nb::dict d;
+    for (const auto& [k, v] : config::parse_toml(text, name)) d[k.c_str()] = from_value(v);
+    return d;
+  }, nb::arg("text"), nb::arg("source_name") = "<string>", "Parse TOML into a flat dict.");
+}
+
+}  // namespace spikegraph::bindings

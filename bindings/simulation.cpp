@@ -1,0 +1,119 @@
+// Simulation: construction, runs (GIL released), spikes, monitors, state views,
+// performance counters, the spike file reader/writer.
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "common.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/io/spike_file.hpp"
+#include "spikegraph/sim/simulation.hpp"
+#include "spikegraph/sim/summary.hpp"
+
+namespace spikegraph::bindings {
+
+namespace {
+
+using F64 = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+nb::dict summary_dict(const RunSummary& s) {
+  nb::dict d;
+  d["nodes"] = s.nodes;
+  d["edges"] = s.edges;
+  d["steps"] = s.steps;
+  d["model_ms"] = s.model_ms;
+  d["spikes"] = s.spikes;
+  d["mean_rate_hz"] = s.mean_rate_hz;
+  d["ms_per_step"] = s.ms_per_step;
+  d["backend"] = s.backend;
+  d["threads"] = s.threads;
+  d["precision"] = s.precision;
+  d["bytes_per_edge"] = s.bytes_per_edge;
+  return d;
+}
+
+}  // namespace
+
+void register_simulation(nb::module_& m) {
+  nb::class_<Simulation>(m, "Simulation", "The coordinator: state, services and the step pipeline.")
+      .def("__init__",
+           [](Simulation* self, std::shared_ptr<Graph> graph, const config::Config& cfg) {
+             new (self) Simulation(std::const_pointer_cast<const Graph>(graph), cfg);
+           },
+           nb::arg("graph"), nb::arg("config"))
+      .def("run_steps", &Simulation::run_steps, nb::arg("steps"), nb::call_guard<nb::gil_scoped_release>(),
+           "Advance a number of steps (the GIL is released).")
+      .def_prop_ro("current_step", &Simulation::current_step)
+      .def_prop_ro("dt", &Simulation::dt)
+      .def_prop_ro("time_ms", &Simulation::time_ms)
+      .def_prop_ro("backend", [](Simulation& s) { return s.backend().name(); })
+      .def_prop_ro("threads", [](Simulation& s) { return s.backend().threads(); })
+      .def_prop_ro("precision", [](Simulation& s) {
+        return std::string(s.backend().precision() == Precision::float32 ? "float32" : "float64");
+      })
+      .def_prop_ro("config", [](const Simulation& s) { return s.config(); })
+      .def_prop_ro("graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.graph_ptr()); })
+      .def("spikes", [](const Simulation& s) {
+        const SpikeRecord& r = s.spikes();
+        return nb::make_tuple(owned_array(std::vector<std::int64_t>(r.steps)),
+                              owned_array(std::vector<index_t>(r.nodes)));
+      }, "Copies of the spike record: (steps int64, nodes uint32).")
+      .def("spike_count", [](const Simulation& s) { return s.spikes().size(); })
+      .def("spike_counts", [](const Simulation& s) { return owned_array(s.spike_counts()); })
+      .def("clear_spikes", &Simulation::clear_spikes)
+      .def("state_names", &Simulation::state_names)
+      .def("state", [](Simulation& s, const std::string& name) {
+        return view_array(s.state(name), nb::find(&s), true);
+      }, nb::arg("name"), "A writeable zero-copy numpy view of a state variable.")
+      .def("set_state", [](Simulation& s, const std::string& name, F64 values) {
+        s.set_state(name, values.data(), values.shape(0));
+      }, nb::arg("name"), nb::arg("values"))
+      .def("monitor", [](const Simulation& s) {
+        const MonitorRecord& mr = s.monitor();
+        nb::dict d;
+        d["steps"] = owned_array(std::vector<std::int64_t>(mr.steps));
+        d["nodes"] = owned_array(std::vector<index_t>(mr.nodes));
+        nb::dict values;
+        for (size_t v = 0; v < mr.variables.size(); ++v) {
+          nb::object arr = owned_array(std::vector<double>(mr.values[v]));
+          values[mr.variables[v].c_str()] =
+              arr.attr("reshape")(nb::make_tuple(mr.steps.size(), mr.nodes.size()));
+        }
+        d["values"] = values;
+        return d;
+      }, "Monitor samples: steps, nodes and {variable: array (samples, nodes)}.")
+      .def("perf", [](const Simulation& s) {
+        PerfStats p = s.perf();
+        nb::dict d;
+        d["steps"] = p.steps;
+        d["seconds_total"] = p.seconds_total;
+        nb::dict phases;
+        for (size_t i = 0; i < p.phase_names.size(); ++i) phases[p.phase_names[i].c_str()] = p.phase_seconds[i];
+        d["phase_seconds"] = phases;
+        d["spikes"] = p.spikes;
+        d["synaptic_events"] = p.synaptic_events;
+        d["graph_bytes"] = p.graph_bytes;
+        d["state_bytes"] = p.state_bytes;
+        d["record_bytes"] = p.record_bytes;
+        return d;
+      })
+      .def("reset_perf", &Simulation::reset_perf)
+      .def("summary", [](Simulation& s) { return summary_dict(summarize(s)); })
+      .def("summary_text", [](Simulation& s) { return format_summary(summarize(s)); })
+      .def("service_names", &Simulation::service_names)
+      .def("write_spike_file", [](const Simulation& s, const std::string& path) {
+        io::write_spike_file(path, s.spikes(), s.graph().num_nodes(), s.dt());
+      }, nb::arg("path"));
+
+  m.def("read_spike_file", [](const std::string& path) {
+    io::SpikeFile f = io::read_spike_file(path);
+    nb::dict d;
+    d["num_nodes"] = f.num_nodes;
+    d["dt_ms"] = f.dt_ms;
+    d["steps"] = owned_array(std::move(f.spikes.steps));
+    d["nodes"] = owned_array(std::move(f.spikes.nodes));
+    return d;
+  }, nb::arg("path"), "Read a spike file written by spikegraph-sim or Simulation.write_spike_file.");
+}
+
+}  // namespace spikegraph::bindings

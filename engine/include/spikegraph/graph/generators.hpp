@@ -1,0 +1,43 @@
+// spikegraph/graph/generators.hpp
+// Deterministic network generators. The same parameters and seed give the same
+// graph on every machine and thread count (counter-based random numbers).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "spikegraph/graph/graph.hpp"
+
+namespace spikegraph {
+
+/// A Brunel-style balanced network: n nodes (all of type dynamic), the first
+/// round(exc_fraction * n) excitatory. Every node receives exactly k_in edges:
+/// round(exc_fraction * k_in) from excitatory sources (excitatory edges, weight j)
+/// and the rest from inhibitory sources (inhibitory edges, weight g * j), sources
+/// drawn uniformly with replacement (autapses and multapses allowed), all with
+/// delay `delay_steps`.
+struct BrunelParams {
+  std::int64_t n = 10000;
+  double exc_fraction = 0.8;
+  std::int64_t k_in = 100;
+  double j = 0.1;   ///< excitatory weight (potential jump)
+  double g = 5.0;   ///< inhibitory weight is g * j
+  std::int64_t delay_steps = 15;
+  std::uint64_t seed = 1;
+};
+
+/// Throws GraphError for invalid parameters (n < 1, k_in < 0, fraction outside
+/// [0, 1], a population with no nodes but some edges, non-finite or negative weights,
+/// delay outside 1..65535, more than 2^32 - 1 edges).
+std::shared_ptr<const Graph> make_brunel(const BrunelParams& p);
+
+}  // namespace spikegraph
+
+namespace spikegraph {
+namespace config {
+class Config;
+}
+/// The network the configuration's [network] section describes (network.kind;
+/// "brunel" uses network.n, exc_fraction, k_in, j, g, delay and sim.seed).
+std::shared_ptr<const Graph> make_network(const config::Config& cfg);
+}  // namespace spikegraph

@@ -1,0 +1,56 @@
+// spikegraph/kernels/neuron.hpp
+// Per-node neuron update of MODEL.md step 3 (exact integration of a leaky
+// integrate-and-fire node with delta synapses, threshold, reset, refractory
+// period with discarded input). Pure functions of scalars.
+#pragma once
+
+#include <cstdint>
+
+#include "spikegraph/kernels/hd.hpp"
+#include "spikegraph/kernels/math.hpp"
+#include "spikegraph/kernels/params.hpp"
+
+namespace spikegraph::kernels {
+
+/// Per-step decay a and drive gain R * (1 - a) of one node.
+template <class Real>
+struct Decay {
+  Real a;
+  Real drive_gain;
+};
+
+/// Decay factor a = exp(-1 / tau_eff) per step, with
+/// tau_eff = tau_m * (1 - coupling + coupling * energy / cap) (MODEL.md step 3).
+/// A node with no energy under full coupling has tau_eff = 0: a = 0.
+template <class Real>
+SG_HD inline Decay<Real> membrane_decay(const NeuronParams<Real>& p, Real energy) {
+  if (p.leaky == 0 || p.energy_coupling == Real(0)) return Decay<Real>{p.decay, p.drive_gain};
+  Real scale = Real(1) - p.energy_coupling + p.energy_coupling * (energy / p.energy_cap);
+  Real tau = p.tau_m_steps * scale;
+  Real a = (tau > Real(0)) ? exp_det(-Real(1) / tau) : Real(0);
+  return Decay<Real>{a, p.resistance * (Real(1) - a)};
+}
+
+/// One step of one node. `input` is I_syn: everything that arrived this step
+/// (delayed spikes and Poisson input). Returns true when the node spikes.
+/// While refractory the input is discarded, v stays at v_reset and the counter
+/// counts down; the node integrates again the step after it reaches 0.
+template <class Real>
+SG_HD inline bool neuron_step(Real& v, std::uint16_t& refractory, Real threshold, Real drive,
+                              Real input, Real energy, Decay<Real> decay,
+                              const NeuronParams<Real>& p) {
+  if (refractory > 0) {
+    refractory = static_cast<std::uint16_t>(refractory - 1);
+    v = p.v_reset;
+    return false;
+  }
+  v = p.v_rest + (v - p.v_rest) * decay.a + drive * decay.drive_gain + input;
+  if (v >= threshold && energy >= p.spike_energy_min) {
+    v = p.v_reset;
+    refractory = static_cast<std::uint16_t>(p.refractory_steps);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace spikegraph::kernels

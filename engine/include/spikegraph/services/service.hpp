@@ -1,0 +1,64 @@
+// spikegraph/services/service.hpp
+// The model's services (neural processing, recording, and later energy,
+// learning, homeostasis, structure, sensory input) are objects owned by the
+// Simulation (the coordinator). Each declares the phases of the step it runs in;
+// the coordinator calls them once per phase per step, in the fixed order of
+// MODEL.md, so a virtual call happens per phase, never per node or edge.
+// An embedder replaces a service with Simulation::replace_service().
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "spikegraph/core/types.hpp"
+
+namespace spikegraph {
+
+class Backend;
+class Graph;
+struct SpikeRecord;
+struct MonitorRecord;
+namespace config {
+class Config;
+}
+
+/// The phases of one step, in execution order (MODEL.md "The step, in this order").
+enum class Phase : int {
+  sensory = 0,
+  delivery,
+  neuron_update,
+  energy,
+  learning,
+  homeostasis,
+  structure,
+  recording,
+  count
+};
+
+/// Lower-case phase name ("delivery", ...).
+const char* phase_name(Phase p);
+
+/// What a service sees during a phase. References are valid for the call only.
+struct StepContext {
+  step_t step;                 ///< the step being computed (0-based)
+  Backend& backend;            ///< state and per-phase kernels
+  const Graph& graph;          ///< the current graph
+  const config::Config& config;
+  SpikeRecord& spike_record;      ///< the simulation's spike record
+  MonitorRecord& monitor_record;  ///< the simulation's monitor samples
+};
+
+class Service {
+ public:
+  virtual ~Service() = default;
+  /// Registry name; replacing a service means registering another with this name.
+  virtual std::string name() const = 0;
+  /// Phases this service runs in.
+  virtual std::vector<Phase> phases() const = 0;
+  /// Called once before the first step (and after a replacement).
+  virtual void initialize(StepContext& /*ctx*/) {}
+  /// Called once per step for each phase in phases().
+  virtual void run(Phase phase, StepContext& ctx) = 0;
+};
+
+}  // namespace spikegraph

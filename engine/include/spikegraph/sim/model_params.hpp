@@ -1,0 +1,48 @@
+// spikegraph/sim/model_params.hpp
+// Turns the validated configuration into the POD parameter blocks the kernels
+// use (durations in steps, decay factors precomputed in double on the host), so
+// every backend computes from the same numbers.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/core/types.hpp"
+#include "spikegraph/kernels/params.hpp"
+#include "spikegraph/kernels/synapse.hpp"
+
+namespace spikegraph {
+
+/// Everything the neuron and delivery kernels need, for every node type.
+template <class Real>
+struct ModelParams {
+  std::array<kernels::NeuronParams<Real>, kNodeTypeCount> neuron;
+  /// Poisson CDF thresholds per node type (see kernels::poisson_from_table).
+  std::array<std::vector<std::uint32_t>, kNodeTypeCount> poisson_table;
+  /// Oscillator period in steps, per type (0 for non-oscillators).
+  std::array<std::int32_t, kNodeTypeCount> oscillator_period;
+  /// 1 when the type ignores synaptic and Poisson input (sensory, oscillator).
+  std::array<std::uint8_t, kNodeTypeCount> ignores_input;
+  /// Factor on outgoing effective weights (relay gain, else 1).
+  std::array<Real, kNodeTypeCount> out_gain;
+  kernels::SynapseParams<Real> synapse;
+  Real initial_energy;
+  Real init_v_min;
+  Real init_v_max;
+  std::uint64_t seed;
+};
+
+/// Thresholds t_k = round(P(X <= k) * 2^32) of a Poisson distribution with the
+/// given mean, for k = 0.. until t_k reaches 2^32. Throws ConfigError when the
+/// mean needs more than kernels::kMaxPoissonTable entries.
+std::vector<std::uint32_t> poisson_cdf_table(double mean);
+
+template <class Real>
+ModelParams<Real> make_model_params(const config::Config& cfg);
+
+extern template ModelParams<float> make_model_params<float>(const config::Config&);
+extern template ModelParams<double> make_model_params<double>(const config::Config&);
+
+}  // namespace spikegraph

@@ -1,0 +1,92 @@
+// spikegraph/sim/simulation.hpp
+// The coordinator: owns the configuration, the backend (state) and the services,
+// and runs the fixed step pipeline of MODEL.md. Construct it from a graph and a
+// validated Config, then call run_steps()/run() repeatedly; read spikes, monitors
+// and state between runs.
+//
+// Thread safety: one thread at a time may call a Simulation; the backend uses
+// its own worker threads inside run_steps(). Ownership: shares the graph, owns
+// everything else.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "spikegraph/backend/backend.hpp"
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/graph/graph.hpp"
+#include "spikegraph/services/service.hpp"
+#include "spikegraph/sim/records.hpp"
+#include "spikegraph/state/arrays.hpp"
+
+namespace spikegraph {
+
+class Simulation {
+ public:
+  /// Throws ConfigError/BackendError (for example backend 'cuda' unavailable) or
+  /// InputError (monitor nodes out of range).
+  Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  /// Advance n >= 0 steps. On an exception the step counter reflects the steps
+  /// that completed.
+  void run_steps(std::int64_t n);
+  /// Advance round(duration_ms / dt) steps; duration must be finite and >= 0.
+  void run(double duration_ms);
+
+  std::int64_t current_step() const { return step_; }
+  double dt() const { return dt_; }
+  double time_ms() const { return static_cast<double>(step_) * dt_; }
+
+  const config::Config& config() const { return config_; }
+  const Graph& graph() const { return *graph_; }
+  std::shared_ptr<const Graph> graph_ptr() const { return graph_; }
+  Backend& backend() { return *backend_; }
+
+  const SpikeRecord& spikes() const;
+  void clear_spikes();
+  const MonitorRecord& monitor() const;
+  /// Spike counts per node over the whole record.
+  std::vector<std::uint64_t> spike_counts() const;
+
+  std::vector<std::string> state_names() const { return backend_->state_names(); }
+  /// A host view of a state array (see Backend::state).
+  ArrayRef state(const std::string& name) { return backend_->state(name); }
+  /// Overwrite a state variable from doubles: checks length and finiteness (and
+  /// range for integer variables) before writing anything. Throws InputError.
+  void set_state(const std::string& name, const double* values, std::size_t count);
+
+  /// Timing per phase, spikes, synaptic events, memory.
+  PerfStats perf() const;
+  void reset_perf();
+
+  /// Replace the service registered under service->name(), or add a new one. It
+  /// is initialised at once.
+  void replace_service(std::unique_ptr<Service> service);
+  std::vector<std::string> service_names() const;
+
+ private:
+  void rebuild_pipeline();
+  StepContext context();
+
+  std::shared_ptr<const Graph> graph_;
+  config::Config config_;
+  double dt_;
+  std::unique_ptr<Backend> backend_;
+  std::vector<std::unique_ptr<Service>> services_;
+  std::vector<std::vector<Service*>> pipeline_;  // per phase
+  std::int64_t step_ = 0;
+  double run_seconds_ = 0.0;
+  std::vector<double> phase_seconds_;
+  std::uint64_t spike_total_ = 0;
+  std::uint64_t event_total_ = 0;
+  std::int64_t perf_steps_ = 0;
+  SpikeRecord spike_record_;
+  MonitorRecord monitor_record_;
+};
+
+}  // namespace spikegraph

@@ -1,0 +1,58 @@
+// Private: a minimal fork-join helper over OpenMP with static, contiguous
+// partitions (so partition p always covers the same index range for a given
+// thread count) and exception hand-off to the calling thread.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <mutex>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace spikegraph::cpu {
+
+/// Range [begin, end) of part `p` of `parts` equal parts of n.
+inline void part_range(std::size_t n, int parts, int p, std::size_t& begin, std::size_t& end) {
+  const std::size_t base = n / static_cast<std::size_t>(parts);
+  const std::size_t rem = n % static_cast<std::size_t>(parts);
+  const auto up = static_cast<std::size_t>(p);
+  begin = up * base + (up < rem ? up : rem);
+  end = begin + base + (up < rem ? 1 : 0);
+}
+
+/// Runs fn(part, begin, end) for each of `threads` parts of [0, n), in parallel.
+/// The first exception thrown by any part is rethrown on the calling thread.
+template <class Fn>
+void parallel_parts(int threads, std::size_t n, Fn&& fn) {
+  if (threads <= 1) {
+    fn(0, std::size_t{0}, n);
+    return;
+  }
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+  {
+    const int p = omp_get_thread_num();
+    const int parts = omp_get_num_threads();
+#else
+  for (int p = 0, parts = threads; p < parts; ++p) {
+#endif
+    std::size_t b, e;
+    part_range(n, parts, p, b, e);
+    try {
+      fn(p, b, e);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+/// Hardware threads available to this process.
+int hardware_threads();
+
+}  // namespace spikegraph::cpu

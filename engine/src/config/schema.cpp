@@ -1,0 +1,481 @@
+#include "spikegraph/config/schema.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "spikegraph/config/toml.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/core/types.hpp"
+
+namespace spikegraph::config {
+
+namespace {
+
+using T = Value::Type;
+constexpr double kInf = 1e300;
+
+ParamSpec real_param(std::string key, double def, double lo, double hi, std::string unit,
+                     std::string doc, bool lo_exclusive = false) {
+  ParamSpec p;
+  p.key = std::move(key);
+  p.type = T::Float;
+  p.default_value = Value::real(def);
+  p.min = lo;
+  p.max = hi;
+  p.min_exclusive = lo_exclusive;
+  p.unit = std::move(unit);
+  p.doc = std::move(doc);
+  return p;
+}
+
+ParamSpec int_param(std::string key, std::int64_t def, double lo, double hi, std::string doc) {
+  ParamSpec p;
+  p.key = std::move(key);
+  p.type = T::Int;
+  p.default_value = Value::integer(def);
+  p.min = lo;
+  p.max = hi;
+  p.doc = std::move(doc);
+  return p;
+}
+
+ParamSpec bool_param(std::string key, bool def, std::string doc) {
+  ParamSpec p;
+  p.key = std::move(key);
+  p.type = T::Bool;
+  p.default_value = Value::boolean(def);
+  p.doc = std::move(doc);
+  return p;
+}
+
+ParamSpec choice_param(std::string key, std::string def, std::vector<std::string> choices,
+                       std::string doc) {
+  ParamSpec p;
+  p.key = std::move(key);
+  p.type = T::String;
+  p.default_value = Value::string(std::move(def));
+  p.choices = std::move(choices);
+  p.doc = std::move(doc);
+  return p;
+}
+
+ParamSpec string_param(std::string key, std::string def, std::string doc) {
+  ParamSpec p;
+  p.key = std::move(key);
+  p.type = T::String;
+  p.default_value = Value::string(std::move(def));
+  p.doc = std::move(doc);
+  return p;
+}
+
+ParamSpec array_param(std::string key, T element, std::vector<std::string> choices,
+                      double lo, double hi, std::string doc) {
+  ParamSpec p;
+  p.key = std::move(key);
+  p.type = T::Array;
+  p.default_value = Value::array({});
+  p.element_type = element;
+  p.choices = std::move(choices);
+  p.min = lo;
+  p.max = hi;
+  p.doc = std::move(doc);
+  return p;
+}
+
+std::vector<ParamSpec> build_schema() {
+  std::vector<ParamSpec> s;
+  // --- simulation
+  s.push_back(real_param("sim.dt", 1.0, 0.0, 1000.0, "ms", "integration step", true));
+  s.push_back(int_param("sim.seed", 1, 0, 9.2e18, "seed of every random stream"));
+  s.push_back(int_param("sim.threads", 0, 0, 4096, "CPU threads; 0 = all hardware threads"));
+  s.push_back(choice_param("sim.backend", "auto", {"auto", "cpu", "cuda"},
+                           "backend; auto picks cuda when usable, else cpu"));
+  s.push_back(choice_param("sim.precision", "float32", {"float32", "float64"},
+                           "floating-point type of node state (float64 matches NEST/Brian2 bit for bit more often)"));
+  // --- recording
+  s.push_back(bool_param("record.spikes", true, "append every spike (step, node) to the spike record"));
+  s.push_back(array_param("monitor.variables", T::String,
+                          {"v", "threshold", "drive", "energy", "refractory", "last_spike"}, -kInf, kInf,
+                          "state variables sampled by the monitor"));
+  s.push_back(array_param("monitor.nodes", T::Int, {}, 0, 4294967294.0, "node ids sampled by the monitor"));
+  s.push_back(real_param("monitor.interval", 1.0, 0.0, kInf, "ms", "monitor sampling period", true));
+  // --- energy (static in this version: initial value, spike floor)
+  s.push_back(real_param("energy.cap", 5.0, 0.0, kInf, "", "maximum energy of a node", true));
+  s.push_back(real_param("energy.initial", 5.0, 0.0, kInf, "", "initial energy of every node (<= energy.cap)"));
+  s.push_back(real_param("energy.spike_cost_min", 0.01, 0.0, kInf, "", "energy a node needs to spike"));
+  // --- edges
+  s.push_back(real_param("edge.modulatory_gain", 0.5, 0.0, kInf, "", "factor of modulatory edges"));
+  s.push_back(real_param("edge.gate_energy", 0.5, 0.0, kInf, "",
+                         "source energy at which gated edges transmit"));
+  // --- node types
+  for (int t = 0; t < kNodeTypeCount; ++t) {
+    const std::string pre = std::string("node.") + node_type_name(static_cast<NodeType>(t)) + ".";
+    s.push_back(real_param(pre + "v_rest", 0.0, -kInf, kInf, "", "resting potential"));
+    s.push_back(real_param(pre + "v_reset", 0.0, -kInf, kInf, "", "reset potential (< threshold)"));
+    s.push_back(real_param(pre + "threshold", 1.0, -kInf, kInf, "", "initial spike threshold"));
+    s.push_back(real_param(pre + "tau_m", 10.0, 0.0, kInf, "ms", "membrane time constant", true));
+    s.push_back(real_param(pre + "t_ref", 2.0, 0.0, 1e6, "ms", "absolute refractory period"));
+    s.push_back(real_param(pre + "resistance", 1.0, 0.0, kInf, "", "R: drive to potential"));
+    s.push_back(real_param(pre + "energy_coupling", 0.5, 0.0, 1.0, "",
+                           "tau_eff = tau_m (1 - c + c energy / cap)"));
+    s.push_back(real_param(pre + "drive", 0.0, -kInf, kInf, "", "initial constant drive current"));
+    s.push_back(real_param(pre + "poisson_rate", 0.0, 0.0, kInf, "Hz", "rate of independent Poisson input per node"));
+    s.push_back(real_param(pre + "poisson_weight", 0.0, -kInf, kInf, "", "weight of each Poisson input spike"));
+    if (t == static_cast<int>(NodeType::relay)) {
+      s.push_back(real_param(pre + "gain", 1.5, 0.0, kInf, "", "factor on the relay's outgoing weights"));
+    }
+    if (t == static_cast<int>(NodeType::oscillator)) {
+      s.push_back(real_param(pre + "period", 100.0, 0.0, kInf, "ms", "intrinsic spike period", true));
+    }
+  }
+  // --- initial state
+  s.push_back(real_param("init.v_min", 0.0, -kInf, kInf, "", "initial v drawn uniformly in [v_min, v_max]"));
+  s.push_back(real_param("init.v_max", 0.0, -kInf, kInf, "", "upper end of the initial v range"));
+  // --- network built by the command line tools
+  s.push_back(choice_param("network.kind", "brunel", {"brunel"}, "network the command-line tools build"));
+  s.push_back(int_param("network.n", 10000, 1, 4294967294.0, "brunel: number of nodes"));
+  s.push_back(real_param("network.exc_fraction", 0.8, 0.0, 1.0, "", "brunel: fraction of excitatory nodes"));
+  s.push_back(int_param("network.k_in", 100, 0, 1e9, "brunel: in-degree of every node"));
+  s.push_back(real_param("network.j", 0.1, 0.0, kInf, "", "brunel: excitatory weight"));
+  s.push_back(real_param("network.g", 5.0, 0.0, kInf, "", "brunel: inhibitory weight / excitatory weight"));
+  s.push_back(real_param("network.delay", 1.5, 0.0, kInf, "ms", "brunel: delay of every edge", true));
+  // --- run (command-line tools)
+  s.push_back(real_param("run.duration", 1000.0, 0.0, kInf, "ms", "model time to simulate"));
+  s.push_back(string_param("run.spikes_file", "", "executable: write spikes to this file (empty = do not write)"));
+  return s;
+}
+
+const char* type_word(T t) {
+  switch (t) {
+    case T::Bool: return "boolean";
+    case T::Int: return "integer";
+    case T::Float: return "float";
+    case T::String: return "string";
+    case T::Array: return "array";
+  }
+  return "value";
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string suggestion(const std::string& key) {
+  const ParamSpec* best = nullptr;
+  std::size_t best_d = 4;
+  for (const auto& p : schema()) {
+    std::size_t d = edit_distance(key, p.key);
+    if (d < best_d) {
+      best_d = d;
+      best = &p;
+    }
+  }
+  return best ? " (did you mean '" + best->key + "'?)" : "";
+}
+
+std::string fmt(double x) {
+  std::ostringstream os;
+  os.precision(10);
+  os << x;
+  return os.str();
+}
+
+// Checks one value against its spec; returns the normalised value or sets `err`.
+bool check_number(const ParamSpec& p, double x, const std::string& where, std::string& err) {
+  if (std::isnan(x)) {
+    err = where + " is NaN";
+    return false;
+  }
+  bool low_ok = p.min_exclusive ? x > p.min : x >= p.min;
+  if (!low_ok || x > p.max) {
+    err = where + " = " + fmt(x) + " is out of range " + (p.min_exclusive ? "(" : "[") +
+          (p.min <= -kInf ? "-inf" : fmt(p.min)) + ", " + (p.max >= kInf ? "inf" : fmt(p.max)) + "]";
+    return false;
+  }
+  return true;
+}
+
+bool check_choice(const ParamSpec& p, const std::string& s, const std::string& where, std::string& err) {
+  if (p.choices.empty() || std::find(p.choices.begin(), p.choices.end(), s) != p.choices.end()) return true;
+  std::string all;
+  for (const auto& c : p.choices) all += (all.empty() ? "'" : ", '") + c + "'";
+  err = where + " = '" + s + "' is not one of " + all;
+  return false;
+}
+
+bool normalise_scalar(const ParamSpec& p, T type, const Value& in, const std::string& where,
+                      Value& out, std::string& err) {
+  switch (type) {
+    case T::Bool:
+      if (in.type != T::Bool) break;
+      out = in;
+      return true;
+    case T::Int:
+      if (in.type != T::Int) break;
+      if (!check_number(p, static_cast<double>(in.i), where, err)) return false;
+      out = in;
+      return true;
+    case T::Float: {
+      double x;
+      if (in.type == T::Float) {
+        x = in.f;
+      } else if (in.type == T::Int) {
+        x = static_cast<double>(in.i);
+      } else {
+        break;
+      }
+      if (std::isinf(x)) {
+        err = where + " is infinite (a finite value is required)";
+        return false;
+      }
+      if (!check_number(p, x, where, err)) return false;
+      out = Value::real(x);
+      return true;
+    }
+    case T::String:
+      if (in.type != T::String) break;
+      if (!check_choice(p, in.s, where, err)) return false;
+      out = in;
+      return true;
+    case T::Array:
+      break;
+  }
+  err = where + ": expected " + type_word(type) + ", got " + in.type_name() + " " + in.to_string();
+  return false;
+}
+
+bool normalise(const ParamSpec& p, const Value& in, Value& out, std::string& err) {
+  if (p.type != T::Array) return normalise_scalar(p, p.type, in, p.key, out, err);
+  if (in.type != T::Array) {
+    err = p.key + ": expected array of " + type_word(p.element_type) + ", got " + in.type_name() + " " +
+          in.to_string();
+    return false;
+  }
+  std::vector<Value> items;
+  for (std::size_t i = 0; i < in.items.size(); ++i) {
+    Value v;
+    if (!normalise_scalar(p, p.element_type, in.items[i], p.key + "[" + std::to_string(i) + "]", v, err)) {
+      return false;
+    }
+    items.push_back(std::move(v));
+  }
+  out = Value::array(std::move(items));
+  return true;
+}
+
+// Rules that involve more than one key.
+void cross_checks(const FlatTable& v, std::vector<std::string>& errors) {
+  auto real = [&](const std::string& k) { return v.at(k).f; };
+  for (int t = 0; t < kNodeTypeCount; ++t) {
+    const std::string pre = std::string("node.") + node_type_name(static_cast<NodeType>(t)) + ".";
+    if (!(real(pre + "v_reset") < real(pre + "threshold"))) {
+      errors.push_back(pre + "v_reset = " + fmt(real(pre + "v_reset")) + " must be below " + pre +
+                       "threshold = " + fmt(real(pre + "threshold")));
+    }
+  }
+  if (real("energy.initial") > real("energy.cap")) {
+    errors.push_back("energy.initial = " + fmt(real("energy.initial")) + " exceeds energy.cap = " +
+                     fmt(real("energy.cap")));
+  }
+  if (real("init.v_min") > real("init.v_max")) {
+    errors.push_back("init.v_min = " + fmt(real("init.v_min")) + " exceeds init.v_max = " +
+                     fmt(real("init.v_max")));
+  }
+  const double dt = real("sim.dt");
+  for (int t = 0; t < kNodeTypeCount; ++t) {
+    const std::string key = std::string("node.") + node_type_name(static_cast<NodeType>(t)) + ".t_ref";
+    if (std::llround(real(key) / dt) > 65535) errors.push_back(key + " exceeds 65535 steps of sim.dt");
+  }
+  if (std::llround(real("network.delay") / dt) > 65535) {
+    errors.push_back("network.delay exceeds 65535 steps of sim.dt");
+  }
+}
+
+}  // namespace
+
+const std::vector<ParamSpec>& schema() {
+  static const std::vector<ParamSpec> s = build_schema();
+  return s;
+}
+
+const ParamSpec* find_param(const std::string& key) {
+  for (const auto& p : schema()) {
+    if (p.key == key) return &p;
+  }
+  return nullptr;
+}
+
+Config::Config() {
+  for (const auto& p : schema()) values_[p.key] = p.default_value;
+}
+
+Config Config::from_toml(const std::string& text, const std::string& source_name) {
+  Config c;
+  c.update(parse_toml(text, source_name), source_name);
+  return c;
+}
+
+Config Config::from_toml_file(const std::string& path) {
+  Config c;
+  c.update(parse_toml_file(path), path);
+  return c;
+}
+
+void Config::update(const FlatTable& changes, const std::string& source_name) {
+  FlatTable next = values_;
+  std::vector<std::string> errors;
+  for (const auto& [key, value] : changes) {
+    const ParamSpec* p = find_param(key);
+    if (!p) {
+      errors.push_back("unknown key '" + key + "'" + suggestion(key));
+      continue;
+    }
+    std::string err;
+    Value norm;
+    if (!normalise(*p, value, norm, err)) {
+      errors.push_back(err);
+      continue;
+    }
+    next[key] = std::move(norm);
+  }
+  if (errors.empty()) cross_checks(next, errors);
+  if (!errors.empty()) {
+    std::string msg = "configure (" + source_name + "): ";
+    for (std::size_t i = 0; i < errors.size(); ++i) msg += (i ? "; " : "") + errors[i];
+    throw ConfigError(msg);
+  }
+  values_ = std::move(next);
+}
+
+const Value& Config::value(const std::string& key) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) throw ConfigError("config: unknown key '" + key + "'" + suggestion(key));
+  return it->second;
+}
+
+double Config::real(const std::string& key) const {
+  const Value& v = value(key);
+  if (v.type != T::Float) throw ConfigError("config: '" + key + "' is not a float");
+  return v.f;
+}
+
+std::int64_t Config::integer(const std::string& key) const {
+  const Value& v = value(key);
+  if (v.type != T::Int) throw ConfigError("config: '" + key + "' is not an integer");
+  return v.i;
+}
+
+bool Config::boolean(const std::string& key) const {
+  const Value& v = value(key);
+  if (v.type != T::Bool) throw ConfigError("config: '" + key + "' is not a boolean");
+  return v.b;
+}
+
+const std::string& Config::string(const std::string& key) const {
+  const Value& v = value(key);
+  if (v.type != T::String) throw ConfigError("config: '" + key + "' is not a string");
+  return v.s;
+}
+
+std::vector<std::int64_t> Config::integers(const std::string& key) const {
+  const Value& v = value(key);
+  if (v.type != T::Array) throw ConfigError("config: '" + key + "' is not an array");
+  std::vector<std::int64_t> out;
+  for (const auto& x : v.items) out.push_back(x.i);
+  return out;
+}
+
+std::vector<std::string> Config::strings(const std::string& key) const {
+  const Value& v = value(key);
+  if (v.type != T::Array) throw ConfigError("config: '" + key + "' is not an array");
+  std::vector<std::string> out;
+  for (const auto& x : v.items) out.push_back(x.s);
+  return out;
+}
+
+std::int64_t Config::steps(const std::string& key, std::int64_t min_steps) const {
+  std::int64_t s = std::llround(real(key) / real("sim.dt"));
+  return std::max(s, min_steps);
+}
+
+std::string Config::to_toml() const {
+  std::ostringstream os;
+  std::string section;
+  for (const auto& p : schema()) {
+    auto dot = p.key.rfind('.');
+    std::string sec = p.key.substr(0, dot);
+    if (sec != section) {
+      os << (section.empty() ? "" : "\n") << "[" << sec << "]\n";
+      section = sec;
+    }
+    os << p.key.substr(dot + 1) << " = " << values_.at(p.key).to_string() << "\n";
+  }
+  return os.str();
+}
+
+const char* default_run_toml() {
+  return R"(# spikegraph's built-in default run: a Brunel-style balanced network of
+# 10,000 leaky integrate-and-fire nodes (benchmark B1's model at a fifth of its size),
+# driven by independent Poisson input, for one second of model time.
+[sim]
+dt = 0.1
+
+[network]
+kind = "brunel"
+n = 10000
+k_in = 100
+j = 0.1
+g = 5.0
+delay = 1.5
+
+[node.dynamic]
+tau_m = 20.0
+threshold = 20.0
+v_reset = 10.0
+t_ref = 2.0
+energy_coupling = 0.0
+poisson_rate = 10000.0
+poisson_weight = 0.1
+
+[init]
+v_min = 0.0
+v_max = 20.0
+
+[run]
+duration = 1000.0
+)";
+}
+
+std::string schema_markdown() {
+  std::ostringstream os;
+  os << "| key | type | default | range / choices | unit | meaning |\n|---|---|---|---|---|---|\n";
+  for (const auto& p : schema()) {
+    std::string range;
+    if (!p.choices.empty()) {
+      for (const auto& c : p.choices) range += (range.empty() ? "" : ", ") + c;
+    } else if (p.type == T::Int || p.type == T::Float ||
+               (p.type == T::Array && p.element_type != T::String)) {
+      range = std::string(p.min_exclusive ? "(" : "[") + (p.min <= -kInf ? "-inf" : fmt(p.min)) + ", " +
+              (p.max >= kInf ? "inf" : fmt(p.max)) + "]";
+    }
+    std::string type = type_word(p.type);
+    if (p.type == T::Array) type += " of " + std::string(type_word(p.element_type));
+    os << "| `" << p.key << "` | " << type << " | `" << p.default_value.to_string() << "` | " << range
+       << " | " << p.unit << " | " << p.doc << " |\n";
+  }
+  return os.str();
+}
+
+}  // namespace spikegraph::config

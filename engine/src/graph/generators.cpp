@@ -1,0 +1,90 @@
+#include "spikegraph/graph/generators.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/kernels/rng.hpp"
+
+namespace spikegraph {
+
+namespace {
+[[noreturn]] void bad(const std::string& what) { throw GraphError("make_brunel: " + what); }
+
+// Uniform integer in [0, n) from 32 random bits (multiply-high; bias < n / 2^32).
+inline index_t below(std::uint32_t u, std::uint64_t n) {
+  return static_cast<index_t>((static_cast<std::uint64_t>(u) * n) >> 32);
+}
+}  // namespace
+
+std::shared_ptr<const Graph> make_brunel(const BrunelParams& p) {
+  if (p.n < 1 || p.n > static_cast<std::int64_t>(std::numeric_limits<index_t>::max() - 1)) {
+    bad("n = " + std::to_string(p.n) + " must be in [1, 4294967294]");
+  }
+  if (p.k_in < 0) bad("k_in = " + std::to_string(p.k_in) + " must be >= 0");
+  if (!(p.exc_fraction >= 0.0 && p.exc_fraction <= 1.0)) bad("exc_fraction must be in [0, 1]");
+  if (!std::isfinite(p.j) || p.j < 0.0) bad("j must be finite and >= 0");
+  if (!std::isfinite(p.g) || p.g < 0.0) bad("g must be finite and >= 0");
+  if (p.delay_steps < 1 || p.delay_steps > 65535) bad("delay must be 1..65535 steps");
+  const auto n = static_cast<std::uint64_t>(p.n);
+  const std::uint64_t n_exc = static_cast<std::uint64_t>(std::llround(p.exc_fraction * static_cast<double>(n)));
+  const std::uint64_t n_inh = n - n_exc;
+  const auto k = static_cast<std::uint64_t>(p.k_in);
+  const std::uint64_t k_exc = static_cast<std::uint64_t>(std::llround(p.exc_fraction * static_cast<double>(k)));
+  const std::uint64_t k_inh = k - k_exc;
+  if (k_exc > 0 && n_exc == 0) bad("excitatory edges requested but no excitatory nodes");
+  if (k_inh > 0 && n_inh == 0) bad("inhibitory edges requested but no inhibitory nodes");
+  const std::uint64_t m = n * k;
+  if (m > std::numeric_limits<index_t>::max() - 1) bad("n * k_in exceeds 2^32 - 1 edges");
+
+  std::vector<index_t> src(m), tgt(m);
+  std::vector<float> w(m);
+  std::vector<std::uint16_t> d(m, static_cast<std::uint16_t>(p.delay_steps));
+  std::vector<std::uint8_t> kind(m), plastic;
+  const auto key = kernels::make_key(p.seed, static_cast<std::uint64_t>(kernels::RngStream::graph_build));
+  const float w_exc = static_cast<float>(p.j);
+  const float w_inh = static_cast<float>(p.g * p.j);
+  // Edge i of target t draws with counter (t, i): the graph depends only on the seed.
+  for (std::uint64_t t = 0; t < n; ++t) {
+    for (std::uint64_t i = 0; i < k; ++i) {
+      const std::uint64_t e = t * k + i;
+      const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(t), i);
+      tgt[e] = static_cast<index_t>(t);
+      if (i < k_exc) {
+        src[e] = below(u, n_exc);
+        w[e] = w_exc;
+        kind[e] = static_cast<std::uint8_t>(EdgeKind::excitatory);
+      } else {
+        src[e] = static_cast<index_t>(n_exc) + below(u, n_inh);
+        w[e] = w_inh;
+        kind[e] = static_cast<std::uint8_t>(EdgeKind::inhibitory);
+      }
+    }
+  }
+  std::vector<std::uint8_t> types(n, static_cast<std::uint8_t>(NodeType::dynamic));
+  return GraphBuilder::from_validated(std::move(types), src, tgt, w, d, kind, plastic);
+}
+
+}  // namespace spikegraph
+
+#include "spikegraph/config/schema.hpp"
+
+namespace spikegraph {
+
+std::shared_ptr<const Graph> make_network(const config::Config& cfg) {
+  const std::string& kind = cfg.string("network.kind");
+  if (kind != "brunel") throw ConfigError("make_network: unknown network.kind '" + kind + "'");
+  BrunelParams p;
+  p.n = cfg.integer("network.n");
+  p.exc_fraction = cfg.real("network.exc_fraction");
+  p.k_in = cfg.integer("network.k_in");
+  p.j = cfg.real("network.j");
+  p.g = cfg.real("network.g");
+  p.delay_steps = cfg.steps("network.delay", 1);
+  p.seed = static_cast<std::uint64_t>(cfg.integer("sim.seed"));
+  return make_brunel(p);
+}
+
+}  // namespace spikegraph

@@ -1,0 +1,79 @@
+#include "spikegraph/sim/model_params.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "spikegraph/core/error.hpp"
+
+namespace spikegraph {
+
+std::vector<std::uint32_t> poisson_cdf_table(double mean) {
+  std::vector<std::uint32_t> table;
+  if (!(mean > 0.0)) return table;
+  if (mean > 600.0) {
+    throw ConfigError("Poisson input: mean " + std::to_string(mean) +
+                      " spikes per step is too large (at most 600; lower the rate or sim.dt)");
+  }
+  // Recurrence in log space so large means do not underflow exp(-mean).
+  double log_p = -mean;  // log P(X = 0)
+  double cdf = 0.0;
+  const double scale = 4294967296.0;
+  for (int k = 0; k < kernels::kMaxPoissonTable; ++k) {
+    cdf += std::exp(log_p);
+    double t = std::nearbyint(cdf * scale);
+    if (t >= scale) return table;
+    table.push_back(static_cast<std::uint32_t>(t));
+    log_p += std::log(mean) - std::log(static_cast<double>(k + 1));
+  }
+  if (1.0 - cdf > 1.0 / scale) {
+    throw ConfigError("Poisson input: CDF table for mean " + std::to_string(mean) + " is too long");
+  }
+  return table;
+}
+
+template <class Real>
+ModelParams<Real> make_model_params(const config::Config& cfg) {
+  ModelParams<Real> m{};
+  const double dt = cfg.real("sim.dt");
+  const double cap = cfg.real("energy.cap");
+  for (int t = 0; t < kNodeTypeCount; ++t) {
+    const auto type = static_cast<NodeType>(t);
+    const std::string pre = std::string("node.") + node_type_name(type) + ".";
+    auto& p = m.neuron[t];
+    const double tau_steps = cfg.real(pre + "tau_m") / dt;
+    const bool leaky = type != NodeType::integrator;
+    const double decay = leaky ? std::exp(-1.0 / tau_steps) : 1.0;
+    const double r = cfg.real(pre + "resistance");
+    p.v_rest = static_cast<Real>(cfg.real(pre + "v_rest"));
+    p.v_reset = static_cast<Real>(cfg.real(pre + "v_reset"));
+    p.threshold = static_cast<Real>(cfg.real(pre + "threshold"));
+    p.resistance = static_cast<Real>(r);
+    p.tau_m_steps = static_cast<Real>(tau_steps);
+    p.energy_coupling = static_cast<Real>(leaky ? cfg.real(pre + "energy_coupling") : 0.0);
+    p.decay = static_cast<Real>(decay);
+    p.drive_gain = static_cast<Real>(leaky ? r * -std::expm1(-1.0 / tau_steps) : 0.0);
+    p.spike_energy_min = static_cast<Real>(cfg.real("energy.spike_cost_min"));
+    p.energy_cap = static_cast<Real>(cap);
+    p.poisson_weight = static_cast<Real>(cfg.real(pre + "poisson_weight"));
+    p.refractory_steps = static_cast<std::int32_t>(cfg.steps(pre + "t_ref"));
+    p.leaky = leaky ? 1 : 0;
+    m.poisson_table[t] = poisson_cdf_table(cfg.real(pre + "poisson_rate") * dt * 1e-3);
+    p.poisson_table_size = static_cast<std::int32_t>(m.poisson_table[t].size());
+    m.oscillator_period[t] =
+        type == NodeType::oscillator ? static_cast<std::int32_t>(cfg.steps(pre + "period", 1)) : 0;
+    m.ignores_input[t] = (type == NodeType::sensory || type == NodeType::oscillator) ? 1 : 0;
+    m.out_gain[t] = static_cast<Real>(type == NodeType::relay ? cfg.real(pre + "gain") : 1.0);
+  }
+  m.synapse.modulatory_gain = static_cast<Real>(cfg.real("edge.modulatory_gain"));
+  m.synapse.gate_energy = static_cast<Real>(cfg.real("edge.gate_energy"));
+  m.initial_energy = static_cast<Real>(cfg.real("energy.initial"));
+  m.init_v_min = static_cast<Real>(cfg.real("init.v_min"));
+  m.init_v_max = static_cast<Real>(cfg.real("init.v_max"));
+  m.seed = static_cast<std::uint64_t>(cfg.integer("sim.seed"));
+  return m;
+}
+
+template ModelParams<float> make_model_params<float>(const config::Config&);
+template ModelParams<double> make_model_params<double>(const config::Config&);
+
+}  // namespace spikegraph

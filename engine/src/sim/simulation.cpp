@@ -1,0 +1,196 @@
+#include "spikegraph/sim/simulation.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/services/default_services.hpp"
+
+namespace spikegraph {
+
+namespace {
+constexpr int kPhases = static_cast<int>(Phase::count);
+const char* const kPhaseNames[kPhases] = {"sensory", "delivery", "neuron_update", "energy",
+                                          "learning", "homeostasis", "structure", "recording"};
+}  // namespace
+
+const char* phase_name(Phase p) {
+  const int i = static_cast<int>(p);
+  return i >= 0 && i < kPhases ? kPhaseNames[i] : "unknown";
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "float32";
+    case DType::f64: return "float64";
+    case DType::u8: return "uint8";
+    case DType::u16: return "uint16";
+    case DType::i32: return "int32";
+    case DType::i64: return "int64";
+    case DType::u32: return "uint32";
+    case DType::u64: return "uint64";
+  }
+  return "unknown";
+}
+
+Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg)
+    : graph_(std::move(graph)), config_(cfg), dt_(cfg.real("sim.dt")) {
+  if (!graph_) throw InputError("Simulation: graph is null");
+  backend_ = make_backend(config_.string("sim.backend"), *graph_, config_);
+  phase_seconds_.assign(kPhases, 0.0);
+  services_.push_back(make_neural_service());
+  services_.push_back(make_recording_service());
+  StepContext ctx = context();
+  for (auto& s : services_) s->initialize(ctx);
+  rebuild_pipeline();
+}
+
+Simulation::~Simulation() = default;
+
+StepContext Simulation::context() {
+  return StepContext{step_, *backend_, *graph_, config_, spike_record_, monitor_record_};
+}
+
+void Simulation::rebuild_pipeline() {
+  pipeline_.assign(kPhases, {});
+  for (auto& s : services_) {
+    for (Phase p : s->phases()) pipeline_[static_cast<int>(p)].push_back(s.get());
+  }
+}
+
+void Simulation::replace_service(std::unique_ptr<Service> service) {
+  if (!service) throw InputError("replace_service: service is null");
+  StepContext ctx = context();
+  service->initialize(ctx);  // may throw: nothing has changed yet
+  for (auto& s : services_) {
+    if (s->name() == service->name()) {
+      s = std::move(service);
+      rebuild_pipeline();
+      return;
+    }
+  }
+  services_.push_back(std::move(service));
+  rebuild_pipeline();
+}
+
+std::vector<std::string> Simulation::service_names() const {
+  std::vector<std::string> names;
+  for (const auto& s : services_) names.push_back(s->name());
+  return names;
+}
+
+void Simulation::run_steps(std::int64_t n) {
+  if (n < 0) throw InputError("run: number of steps must be >= 0, got " + std::to_string(n));
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  for (std::int64_t k = 0; k < n; ++k) {
+    StepContext ctx = context();
+    for (int p = 0; p < kPhases; ++p) {
+      if (pipeline_[p].empty()) continue;
+      const auto t0 = clock::now();
+      for (Service* s : pipeline_[p]) s->run(static_cast<Phase>(p), ctx);
+      phase_seconds_[p] += std::chrono::duration<double>(clock::now() - t0).count();
+    }
+    spike_total_ += backend_->spikes().size();
+    event_total_ += backend_->last_synaptic_events();
+    ++step_;
+    ++perf_steps_;
+  }
+  run_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
+}
+
+void Simulation::run(double duration_ms) {
+  if (!std::isfinite(duration_ms) || duration_ms < 0.0) {
+    std::ostringstream os;
+    os << "run: duration must be finite and >= 0 ms, got " << duration_ms;
+    throw InputError(os.str());
+  }
+  run_steps(std::llround(duration_ms / dt_));
+}
+
+const SpikeRecord& Simulation::spikes() const { return spike_record_; }
+void Simulation::clear_spikes() { spike_record_.clear(); }
+const MonitorRecord& Simulation::monitor() const { return monitor_record_; }
+
+std::vector<std::uint64_t> Simulation::spike_counts() const {
+  std::vector<std::uint64_t> c(graph_->num_nodes(), 0);
+  for (index_t node : spike_record_.nodes) ++c[node];
+  return c;
+}
+
+void Simulation::set_state(const std::string& name, const double* values, std::size_t count) {
+  ArrayRef a = backend_->state(name);
+  const std::string op = "set_state('" + name + "')";
+  if (count != a.size) {
+    throw InputError(op + ": expected " + std::to_string(a.size) + " values, got " + std::to_string(count));
+  }
+  const bool is_int = a.dtype != DType::f32 && a.dtype != DType::f64;
+  double lo = -std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::max();
+  switch (a.dtype) {
+    case DType::u8: lo = 0; hi = 255; break;
+    case DType::u16: lo = 0; hi = 65535; break;
+    case DType::i32: lo = -2147483648.0; hi = 2147483647.0; break;
+    case DType::u32: lo = 0; hi = 4294967295.0; break;
+    case DType::i64: lo = -9.2e18; hi = 9.2e18; break;
+    case DType::u64: lo = 0; hi = 1.8e19; break;
+    case DType::f32: lo = -3.4e38; hi = 3.4e38; break;
+    default: break;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const double x = values[i];
+    if (!std::isfinite(x)) {
+      std::ostringstream os;
+      os << op << ": value[" << i << "] = " << x << " is not finite";
+      throw InputError(os.str());
+    }
+    if (x < lo || x > hi || (is_int && x != std::floor(x))) {
+      std::ostringstream os;
+      os << op << ": value[" << i << "] = " << x << " does not fit " << dtype_name(a.dtype);
+      throw InputError(os.str());
+    }
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const double x = values[i];
+    switch (a.dtype) {
+      case DType::f32: static_cast<float*>(a.data)[i] = static_cast<float>(x); break;
+      case DType::f64: static_cast<double*>(a.data)[i] = x; break;
+      case DType::u8: static_cast<std::uint8_t*>(a.data)[i] = static_cast<std::uint8_t>(x); break;
+      case DType::u16: static_cast<std::uint16_t*>(a.data)[i] = static_cast<std::uint16_t>(x); break;
+      case DType::i32: static_cast<std::int32_t*>(a.data)[i] = static_cast<std::int32_t>(x); break;
+      case DType::i64: static_cast<std::int64_t*>(a.data)[i] = static_cast<std::int64_t>(x); break;
+      case DType::u32: static_cast<std::uint32_t*>(a.data)[i] = static_cast<std::uint32_t>(x); break;
+      case DType::u64: static_cast<std::uint64_t*>(a.data)[i] = static_cast<std::uint64_t>(x); break;
+    }
+  }
+}
+
+PerfStats Simulation::perf() const {
+  PerfStats p;
+  p.steps = perf_steps_;
+  p.seconds_total = run_seconds_;
+  for (int i = 0; i < kPhases; ++i) {
+    if (pipeline_[i].empty()) continue;
+    p.phase_names.emplace_back(kPhaseNames[i]);
+    p.phase_seconds.push_back(phase_seconds_[i]);
+  }
+  p.spikes = spike_total_;
+  p.synaptic_events = event_total_;
+  p.graph_bytes = graph_->memory_bytes();
+  p.state_bytes = backend_->memory_bytes();
+  p.record_bytes = spike_record_.steps.capacity() * sizeof(std::int64_t) +
+                   spike_record_.nodes.capacity() * sizeof(index_t);
+  for (const auto& v : monitor_record_.values) p.record_bytes += v.capacity() * sizeof(double);
+  return p;
+}
+
+void Simulation::reset_perf() {
+  phase_seconds_.assign(kPhases, 0.0);
+  run_seconds_ = 0.0;
+  spike_total_ = 0;
+  event_total_ = 0;
+  perf_steps_ = 0;
+}
+
+}  // namespace spikegraph

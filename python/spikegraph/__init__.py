@@ -1,0 +1,57 @@
+"""spikegraph: a fast engine for energy-based spiking neural graphs.
+
+The engine is C++ (``spikegraph._core``); this package adds configuration,
+orchestration (run loops, callbacks, progress) and I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _core, networks
+from .config import Config, default_run_config, schema
+from .errors import (
+    BackendError,
+    ConfigError,
+    GraphError,
+    InputError,
+    IoError,
+    SpikegraphError,
+)
+from .io import read_spike_file
+from .network import EDGE_KINDS, NODE_TYPES, Network
+from .simulation import Simulation, Spikes
+
+__version__: str = _core.__version__
+
+
+def build_info() -> dict[str, str]:
+    """What was compiled in (version, compiler, SIMD, OpenMP) and each backend's status."""
+    return dict(_core.build_info())
+
+
+def available_backends() -> list[dict[str, Any]]:
+    """Every backend: name, compiled, available, detail."""
+    return [dict(b) for b in _core.available_backends()]
+
+
+__all__ = [
+    "EDGE_KINDS",
+    "NODE_TYPES",
+    "BackendError",
+    "Config",
+    "ConfigError",
+    "GraphError",
+    "InputError",
+    "IoError",
+    "Network",
+    "Simulation",
+    "SpikegraphError",
+    "Spikes",
+    "available_backends",
+    "build_info",
+    "default_run_config",
+    "networks",
+    "read_spike_file",
+    "schema",
+]

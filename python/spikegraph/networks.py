@@ -1,0 +1,38 @@
+"""Built-in network generators (deterministic for a given seed)."""
+
+from __future__ import annotations
+
+from . import _core
+from .config import Config, ConfigLike
+from .errors import GraphError
+from .network import Network
+
+
+def brunel(
+    n: int = 10_000,
+    *,
+    k_in: int = 100,
+    exc_fraction: float = 0.8,
+    j: float = 0.1,
+    g: float = 5.0,
+    delay_ms: float = 1.5,
+    dt_ms: float = 0.1,
+    seed: int = 1,
+) -> Network:
+    """A Brunel-style balanced network of ``n`` dynamic nodes.
+
+    The first ``round(exc_fraction * n)`` nodes are excitatory. Every node receives
+    exactly ``k_in`` edges, ``round(exc_fraction * k_in)`` of them from excitatory
+    sources (weight ``j``) and the rest from inhibitory sources (weight ``g * j``),
+    drawn uniformly with replacement. Every edge has delay ``round(delay_ms / dt_ms)``
+    steps (at least 1), so pass the ``sim.dt`` you will simulate with.
+    """
+    if not dt_ms > 0:
+        raise GraphError(f"make_brunel: dt_ms must be > 0, got {dt_ms}")
+    delay_steps = max(1, round(delay_ms / dt_ms))
+    return Network(_core.Graph.brunel(n, exc_fraction, k_in, j, g, delay_steps, seed))
+
+
+def from_config(config: ConfigLike = None) -> Network:
+    """The network described by the ``[network]`` section of a configuration."""
+    return Network(_core.Graph.from_config(Config.coerce(config)._core))

@@ -1,0 +1,231 @@
+"""The Simulation: run loops, callbacks and progress around the C++ coordinator."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from .config import Config, ConfigLike
+from .errors import InputError
+from .network import Network
+from .progress import ProgressBar
+
+Callback = Callable[["Simulation"], Any]
+
+# Runs of at least this many steps show a progress bar by default (on a terminal).
+PROGRESS_MIN_STEPS = 20_000
+
+
+class Spikes(NamedTuple):
+    """The spike record: ``steps[i]`` is when node ``nodes[i]`` spiked."""
+
+    steps: np.ndarray  # int64
+    nodes: np.ndarray  # uint32
+    dt_ms: float
+
+    @property
+    def times_ms(self) -> np.ndarray:
+        return self.steps.astype(np.float64) * self.dt_ms
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return int(self.nodes.size)
+
+
+class Simulation:
+    """A network and a configuration, simulated step by step.
+
+    >>> import spikegraph as sg
+    >>> net = sg.networks.brunel(1000, k_in=50)
+    >>> sim = sg.Simulation(net, {"sim": {"dt": 0.1}})
+    >>> sim.run(10.0)
+    """
+
+    def __init__(self, network: Network, config: ConfigLike = None) -> None:
+        if not isinstance(network, Network):
+            raise TypeError(f"Simulation: network must be a spikegraph.Network, got {type(network).__name__}")
+        self.network = network
+        self._config = Config.coerce(config)
+        self._sim = _core.Simulation(network._graph, self._config._core)
+
+    # ------------------------------------------------------------ running
+    def run(
+        self,
+        duration_ms: float,
+        *,
+        callback: Callback | None = None,
+        callback_every: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        """Advance ``round(duration_ms / dt)`` steps.
+
+        ``callback(sim)`` runs on this thread every ``callback_every`` steps (and at the
+        end); returning ``False`` stops the run early. The GIL is released while the
+        engine runs. ``progress`` shows a bar on stderr (default: on a terminal, for
+        runs of at least 20,000 steps).
+        """
+        if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float, np.number)):
+            raise InputError(f"run: duration_ms must be a number, got {type(duration_ms).__name__}")
+        if not math.isfinite(duration_ms) or duration_ms < 0:
+            raise InputError(f"run: duration must be finite and >= 0 ms, got {duration_ms}")
+        self.run_steps(round(float(duration_ms) / self.dt), callback=callback,
+                       callback_every=callback_every, progress=progress)
+
+    def run_steps(
+        self,
+        steps: int,
+        *,
+        callback: Callback | None = None,
+        callback_every: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        """Advance a number of steps; see :meth:`run`."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise InputError(f"run: steps must be an integer, got {type(steps).__name__}")
+        steps = int(steps)
+        if steps < 0:
+            raise InputError(f"run: number of steps must be >= 0, got {steps}")
+        if callback_every is not None and (isinstance(callback_every, bool) or int(callback_every) < 1):
+            raise InputError(f"run: callback_every must be a positive number of steps, got {callback_every}")
+        if callback is not None and not callable(callback):
+            raise InputError("run: callback must be callable")
+        if progress is None:
+            progress = steps >= PROGRESS_MIN_STEPS and sys.stderr.isatty()
+        bar = ProgressBar(steps) if progress else None
+        # Chunks: the callback period, else ~1% of the run for the bar, else all at once.
+        if callback_every is not None:
+            chunk = int(callback_every)
+        elif bar is not None:
+            chunk = max(1, steps // 100)
+        else:
+            chunk = max(1, steps)
+        done = 0
+        try:
+            while done < steps:
+                n = min(chunk, steps - done)
+                self._sim.run_steps(n)
+                done += n
+                if bar is not None:
+                    bar.update(done)
+                if callback is not None and callback(self) is False:
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+
+    # ------------------------------------------------------------ results
+    @property
+    def spikes(self) -> Spikes:
+        """The spike record (copies): steps (int64), nodes (uint32)."""
+        steps, nodes = self._sim.spikes()
+        return Spikes(steps, nodes, self.dt)
+
+    def spike_counts(self) -> np.ndarray:
+        """Spikes per node over the whole record (uint64)."""
+        return self._sim.spike_counts()
+
+    def clear_spikes(self) -> None:
+        self._sim.clear_spikes()
+
+    @property
+    def monitor(self) -> dict[str, Any]:
+        """Monitor samples: ``steps``, ``nodes`` and ``values[var]`` of shape (samples, nodes)."""
+        return dict(self._sim.monitor())
+
+    def perf(self) -> dict[str, Any]:
+        """Wall time per phase, spikes, synaptic events, memory."""
+        return dict(self._sim.perf())
+
+    def reset_perf(self) -> None:
+        self._sim.reset_perf()
+
+    def summary(self) -> dict[str, Any]:
+        """Nodes, edges, spikes, mean rate, ms per step... of the counted steps."""
+        return dict(self._sim.summary())
+
+    def summary_text(self) -> str:
+        return str(self._sim.summary_text())
+
+    # ------------------------------------------------------------ state
+    def state_names(self) -> list[str]:
+        return list(self._sim.state_names())
+
+    def state(self, name: str) -> np.ndarray:
+        """A writeable zero-copy view of a state variable (valid while ``self`` lives)."""
+        return self._sim.state(name)
+
+    def set_state(self, name: str, values: npt.ArrayLike) -> None:
+        """Overwrite a state variable; checks length, finiteness and range first."""
+        arr = np.asarray(values)
+        if arr.ndim == 0:
+            arr = np.full(self.network.num_nodes, arr)
+        if arr.ndim != 1:
+            raise InputError(f"set_state('{name}'): expected a 1-D array, got shape {arr.shape}")
+        if arr.dtype.kind not in "fiub":
+            raise InputError(f"set_state('{name}'): expected numbers, got dtype {arr.dtype}")
+        self._sim.set_state(name, np.ascontiguousarray(arr, dtype=np.float64))
+
+    @property
+    def v(self) -> np.ndarray:
+        return self.state("v")
+
+    @property
+    def threshold(self) -> np.ndarray:
+        return self.state("threshold")
+
+    @property
+    def drive(self) -> np.ndarray:
+        return self.state("drive")
+
+    @property
+    def energy(self) -> np.ndarray:
+        return self.state("energy")
+
+    # ------------------------------------------------------------ facts
+    @property
+    def step(self) -> int:
+        return int(self._sim.current_step)
+
+    @property
+    def time_ms(self) -> float:
+        return float(self._sim.time_ms)
+
+    @property
+    def dt(self) -> float:
+        return float(self._sim.dt)
+
+    @property
+    def backend(self) -> str:
+        return str(self._sim.backend)
+
+    @property
+    def threads(self) -> int:
+        return int(self._sim.threads)
+
+    @property
+    def precision(self) -> str:
+        return str(self._sim.precision)
+
+    @property
+    def config(self) -> Config:
+        """A copy of the configuration in use."""
+        return self._config.copy()
+
+    def service_names(self) -> list[str]:
+        return list(self._sim.service_names())
+
+    def write_spike_file(self, path: str | os.PathLike[str]) -> None:
+        """Write the spike record in spikegraph's binary spike format (docs/file-formats.md)."""
+        self._sim.write_spike_file(os.fspath(path))
+
+    def __repr__(self) -> str:
+        return (
+            f"Simulation(nodes={self.network.num_nodes}, edges={self.network.num_edges}, "
+            f"step={self.step}, backend={self.backend!r}, threads={self.threads})"
+        )

@@ -1,0 +1,96 @@
+// Helpers shared by the C++ tests (not a test file itself: no test_ prefix).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/graph/graph.hpp"
+
+namespace sgtest {
+
+/// A fresh, empty directory under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("spikegraph_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A config from TOML text on top of the defaults (throws like Config::from_toml).
+inline spikegraph::config::Config config_from(const std::string& toml) {
+  return spikegraph::config::Config::from_toml(toml, "<test>");
+}
+
+/// One edge for small hand-made graphs.
+struct E {
+  std::int64_t s, t;
+  double w;
+  std::int64_t d = 1;
+  std::int64_t kind = 0;
+};
+
+/// A graph from a list of edges; node_types may be empty (all dynamic).
+inline std::shared_ptr<const spikegraph::Graph> small_graph(std::size_t n, const std::vector<E>& edges,
+                                                             const std::vector<std::int64_t>& node_types = {}) {
+  std::vector<std::int64_t> s, t, d, k;
+  std::vector<double> w;
+  for (const E& e : edges) {
+    s.push_back(e.s);
+    t.push_back(e.t);
+    w.push_back(e.w);
+    d.push_back(e.d);
+    k.push_back(e.kind);
+  }
+  spikegraph::EdgeArrays a;
+  a.num_edges = edges.size();
+  a.sources = s.data();
+  a.targets = t.data();
+  a.weights = w.data();
+  a.delays = d.data();
+  a.kinds = k.data();
+  return spikegraph::GraphBuilder::from_arrays(n, node_types.empty() ? nullptr : node_types.data(), a);
+}
+
+/// Distance in units in the last place between two floats / doubles of the same sign
+/// (or both zero); huge when the signs differ.
+inline std::int64_t ulp_distance(double a, double b) {
+  if (a == b) return 0;
+  std::int64_t ia, ib;
+  std::memcpy(&ia, &a, 8);
+  std::memcpy(&ib, &b, 8);
+  if ((ia < 0) != (ib < 0)) return INT64_MAX;
+  return ia > ib ? ia - ib : ib - ia;
+}
+inline std::int64_t ulp_distance(float a, float b) {
+  if (a == b) return 0;
+  std::int32_t ia, ib;
+  std::memcpy(&ia, &a, 4);
+  std::memcpy(&ib, &b, 4);
+  if ((ia < 0) != (ib < 0)) return INT64_MAX;
+  return ia > ib ? std::int64_t(ia) - ib : std::int64_t(ib) - ia;
+}
+
+}  // namespace sgtest
