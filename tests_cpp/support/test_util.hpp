@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,48 @@ inline std::int64_t ulp_distance(float a, float b) {
   std::memcpy(&ib, &b, 4);
   if ((ia < 0) != (ib < 0)) return INT64_MAX;
   return ia > ib ? std::int64_t(ia) - ib : std::int64_t(ib) - ia;
+}
+
+}  // namespace sgtest
+
+#include "spikegraph/config/toml.hpp"
+#include "spikegraph/sim/simulation.hpp"
+
+namespace sgtest {
+
+/// A config for simulation tests: the TOML text on top of the defaults, with the
+/// CPU backend and one thread unless the text says otherwise.
+inline spikegraph::config::Config sim_config(const std::string& toml = "") {
+  auto table = spikegraph::config::parse_toml(toml, "<test>");
+  table.emplace("sim.backend", spikegraph::config::Value::string("cpu"));
+  table.emplace("sim.threads", spikegraph::config::Value::integer(1));
+  spikegraph::config::Config c;
+  c.update(table, "<test>");
+  return c;
+}
+
+/// Copies a state array into doubles.
+inline std::vector<double> state_of(spikegraph::Simulation& sim, const std::string& name) {
+  const spikegraph::ArrayRef a = sim.state(name);
+  std::vector<double> out(a.size);
+  for (std::size_t i = 0; i < a.size; ++i) {
+    switch (a.dtype) {
+      case spikegraph::DType::f32: out[i] = static_cast<const float*>(a.data)[i]; break;
+      case spikegraph::DType::f64: out[i] = static_cast<const double*>(a.data)[i]; break;
+      case spikegraph::DType::u8: out[i] = static_cast<const std::uint8_t*>(a.data)[i]; break;
+      case spikegraph::DType::u16: out[i] = static_cast<const std::uint16_t*>(a.data)[i]; break;
+      case spikegraph::DType::i32: out[i] = static_cast<const std::int32_t*>(a.data)[i]; break;
+      case spikegraph::DType::i64: out[i] = static_cast<double>(static_cast<const std::int64_t*>(a.data)[i]); break;
+      case spikegraph::DType::u32: out[i] = static_cast<const std::uint32_t*>(a.data)[i]; break;
+      default: throw std::runtime_error("state_of: unhandled dtype of '" + name + "'");
+    }
+  }
+  return out;
+}
+
+/// Sets a state array from a list of doubles.
+inline void set(spikegraph::Simulation& sim, const std::string& name, const std::vector<double>& values) {
+  sim.set_state(name, values.data(), values.size());
 }
 
 }  // namespace sgtest

@@ -39,18 +39,15 @@ template <class Real>
 SG_HD inline bool neuron_step(Real& v, std::uint16_t& refractory, Real threshold, Real drive,
                               Real input, Real energy, Decay<Real> decay,
                               const NeuronParams<Real>& p) {
-  if (refractory > 0) {
-    refractory = static_cast<std::uint16_t>(refractory - 1);
-    v = p.v_reset;
-    return false;
-  }
-  v = p.v_rest + (v - p.v_rest) * decay.a + drive * decay.drive_gain + input;
-  if (v >= threshold && energy >= p.spike_energy_min) {
-    v = p.v_reset;
-    refractory = static_cast<std::uint16_t>(p.refractory_steps);
-    return true;
-  }
-  return false;
+  // Written without branches (selects only) so CPU loops vectorise and GPU warps
+  // do not diverge; the integrated value is discarded while refractory.
+  const bool refractory_now = refractory > 0;
+  const Real integrated = p.v_rest + (v - p.v_rest) * decay.a + drive * decay.drive_gain + input;
+  const bool fire = !refractory_now & (integrated >= threshold) & (energy >= p.spike_energy_min);
+  v = (refractory_now | fire) ? p.v_reset : integrated;
+  const std::uint16_t counted_down = static_cast<std::uint16_t>(refractory_now ? refractory - 1 : 0);
+  refractory = fire ? static_cast<std::uint16_t>(p.refractory_steps) : counted_down;
+  return fire;
 }
 
 }  // namespace spikegraph::kernels

@@ -43,6 +43,36 @@ struct Segment {
   std::uint8_t type;
 };
 
+// The neuron update of `len` consecutive nodes of one type. A free function with
+// restrict-qualified arrays and a local copy of the parameters, so the compiler
+// can prove the stores do not alias and vectorises the loop; every store is
+// unconditional and every choice a select. last_spike is stamped in
+// collect_spikes (spikes are rare).
+template <class Real, bool kCoupled>
+void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real* __restrict thr,
+                  const Real* __restrict drive, const Real* __restrict energy, Real* __restrict in,
+                  const std::uint32_t* __restrict counts, const std::uint8_t* __restrict alive,
+                  std::uint8_t* __restrict spiked, std::size_t len, const kernels::NeuronParams<Real>& params,
+                  bool ignores) {
+  const kernels::NeuronParams<Real> p = params;
+  const Real pw = p.poisson_weight;
+  const Real keep_input = ignores ? Real(0) : Real(1);
+  const kernels::Decay<Real> fixed{p.decay, p.drive_gain};
+  for (std::size_t j = 0; j < len; ++j) {
+    const Real x = (in[j] + static_cast<Real>(counts[j]) * pw) * keep_input;
+    in[j] = Real(0);
+    kernels::Decay<Real> d = fixed;
+    if constexpr (kCoupled) d = kernels::membrane_decay(p, energy[j]);
+    Real vj = v[j];
+    std::uint16_t rj = refr[j];
+    const bool s = kernels::neuron_step(vj, rj, thr[j], drive[j], x, energy[j], d, p);
+    v[j] = vj;
+    refr[j] = rj;
+    // Dead nodes (alive = 0) never fire; their membrane is not read by anything.
+    spiked[j] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(s) & std::min<std::uint8_t>(alive[j], 1));
+  }
+}
+
 template <class Real>
 class CpuBackend final : public Backend {
  public:
@@ -115,7 +145,7 @@ class CpuBackend final : public Backend {
         const std::size_t e = std::min<std::size_t>(hi, seg.end);
         if (b < e) update_segment(t, slot, seg.type, b, e);
       }
-      collect_spikes(lo, hi, thread_spikes_[static_cast<std::size_t>(part)]);
+      collect_spikes(t, lo, hi, thread_spikes_[static_cast<std::size_t>(part)]);
     });
     spikes_.clear();
     for (const auto& list : thread_spikes_) spikes_.insert(spikes_.end(), list.begin(), list.end());
@@ -191,7 +221,7 @@ class CpuBackend final : public Backend {
     const index_t n = graph_.num_nodes();
     Real* input = ring_.data() + slot * n;
     if (params_.oscillator_period[type] > 0) {
-      update_oscillators(t, type, begin, end, input);
+      update_oscillators(type, begin, end, input);
       return;
     }
     const bool ignores = params_.ignores_input[type] != 0;
@@ -225,38 +255,14 @@ class CpuBackend final : public Backend {
   }
 
   template <bool kCoupled>
-  void update_block(step_t t, const kernels::NeuronParams<Real>& p, bool ignores, std::size_t b0,
+  void update_block(step_t, const kernels::NeuronParams<Real>& params, bool ignores, std::size_t b0,
                     std::size_t len, Real* input, const std::uint32_t* counts) {
-    Real* v = v_.data() + b0;
-    Real* in = input + b0;
-    const Real* thr = threshold_.data() + b0;
-    const Real* drive = drive_.data() + b0;
-    const Real* energy = energy_.data() + b0;
-    std::uint16_t* refr = refractory_.data() + b0;
-    std::int32_t* last = last_spike_.data() + b0;
-    const std::uint8_t* alive = alive_.data() + b0;
-    std::uint8_t* spiked = spiked_.data() + b0;
-    const Real pw = p.poisson_weight;
-    const auto step32 = static_cast<std::int32_t>(t);
-    const kernels::Decay<Real> fixed{p.decay, p.drive_gain};
-    for (std::size_t j = 0; j < len; ++j) {
-      Real x = in[j] + static_cast<Real>(counts[j]) * pw;
-      in[j] = Real(0);
-      if (ignores) x = Real(0);
-      const kernels::Decay<Real> d = kCoupled ? kernels::membrane_decay(p, energy[j]) : fixed;
-      Real vj = v[j];
-      std::uint16_t rj = refr[j];
-      const bool s = kernels::neuron_step(vj, rj, thr[j], drive[j], x, energy[j], d, p);
-      const bool live = alive[j] != 0;
-      v[j] = live ? vj : v[j];
-      refr[j] = live ? rj : refr[j];
-      const bool fired = live && s;
-      spiked[j] = fired ? 1 : 0;
-      last[j] = fired ? step32 : last[j];
-    }
+    update_nodes<Real, kCoupled>(v_.data() + b0, refractory_.data() + b0, threshold_.data() + b0,
+                                 drive_.data() + b0, energy_.data() + b0, input + b0, counts,
+                                 alive_.data() + b0, spiked_.data() + b0, len, params, ignores);
   }
 
-  void update_oscillators(step_t t, std::uint8_t type, std::size_t begin, std::size_t end, Real* input) {
+  void update_oscillators(std::uint8_t type, std::size_t begin, std::size_t end, Real* input) {
     const auto& p = params_.neuron[type];
     const std::int32_t period = params_.oscillator_period[type];
     for (std::size_t i = begin; i < end; ++i) {
@@ -271,12 +277,13 @@ class CpuBackend final : public Backend {
         }
       }
       spiked_[i] = fired ? 1 : 0;
-      if (fired) last_spike_[i] = static_cast<std::int32_t>(t);
     }
   }
 
-  void collect_spikes(std::size_t lo, std::size_t hi, std::vector<index_t>& out) const {
+  // Appends the nodes in [lo, hi) that spiked at step t, ascending, and stamps last_spike.
+  void collect_spikes(step_t t, std::size_t lo, std::size_t hi, std::vector<index_t>& out) {
     const std::uint8_t* f = spiked_.data();
+    const std::size_t first = out.size();
     std::size_t i = lo;
     // Skip eight quiet nodes at a time: spikes are rare.
     for (; i + 8 <= hi; i += 8) {
@@ -290,6 +297,7 @@ class CpuBackend final : public Backend {
     for (; i < hi; ++i) {
       if (f[i]) out.push_back(static_cast<index_t>(i));
     }
+    for (std::size_t k = first; k < out.size(); ++k) last_spike_[out[k]] = static_cast<std::int32_t>(t);
   }
 
   const Graph& graph_;

@@ -1,0 +1,187 @@
+// Spike record, monitors, performance counters and the run summary.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/graph/generators.hpp"
+#include "spikegraph/sim/simulation.hpp"
+#include "spikegraph/sim/summary.hpp"
+#include "support/test_util.hpp"
+
+using spikegraph::Simulation;
+using sgtest::sim_config;
+using sgtest::state_of;
+
+namespace {
+
+// A small active network at dt = 1 ms: Poisson input drives the nodes to threshold.
+const char* const kActive = R"(
+[node.dynamic]
+poisson_rate = 400.0
+poisson_weight = 0.35
+t_ref = 2.0
+[init]
+v_min = 0.0
+v_max = 1.0
+)";
+
+std::shared_ptr<const spikegraph::Graph> small_brunel(std::int64_t n = 200, std::int64_t k = 10) {
+  spikegraph::BrunelParams p;
+  p.n = n;
+  p.k_in = k;
+  p.j = 0.05;
+  p.g = 2.0;
+  p.delay_steps = 2;
+  p.seed = 11;
+  return spikegraph::make_brunel(p);
+}
+
+}  // namespace
+
+TEST_CASE("record.spikes = false records nothing but counts spikes", "[sim][recording]") {
+  auto g = small_brunel();
+  Simulation on(g, sim_config(kActive));
+  Simulation off(g, sim_config(std::string(kActive) + "[record]\nspikes = false\n"));
+  on.run_steps(100);
+  off.run_steps(100);
+  CHECK(on.spikes().size() > 100);
+  CHECK(off.spikes().size() == 0);
+  CHECK(off.perf().spikes == on.spikes().size());
+  CHECK(on.perf().spikes == on.spikes().size());
+  CHECK(state_of(on, "v") == state_of(off, "v"));  // recording does not change the dynamics
+  // spike_counts over the record; clear_spikes empties it
+  const auto counts = on.spike_counts();
+  REQUIRE(counts.size() == 200);
+  std::uint64_t total = 0;
+  for (auto c : counts) total += c;
+  CHECK(total == on.spikes().size());
+  on.clear_spikes();
+  CHECK(on.spikes().size() == 0);
+  CHECK(on.current_step() == 100);
+  on.run_steps(10);
+  for (auto s : on.spikes().steps) CHECK(s >= 100);
+}
+
+TEST_CASE("monitor samples variables of nodes every k steps", "[sim][recording][monitor]") {
+  auto g = small_brunel();
+  const auto cfg = sim_config(std::string(kActive) + R"(
+[monitor]
+variables = ["v", "refractory", "last_spike", "energy"]
+nodes = [5, 0, 199]
+interval = 3.0
+)");
+  Simulation sim(g, cfg);
+  // Expected samples, read from the state after each step.
+  std::vector<std::int64_t> steps;
+  std::vector<std::vector<double>> values(4);
+  const std::vector<std::string> vars{"v", "refractory", "last_spike", "energy"};
+  const std::vector<std::size_t> nodes{5, 0, 199};
+  for (std::int64_t t = 0; t < 31; ++t) {
+    sim.run_steps(1);
+    if (t % 3 != 0) continue;
+    steps.push_back(t);
+    for (std::size_t v = 0; v < vars.size(); ++v) {
+      const auto s = state_of(sim, vars[v]);
+      for (auto n : nodes) values[v].push_back(s[n]);
+    }
+  }
+  const auto& m = sim.monitor();
+  CHECK(m.variables == vars);
+  CHECK(m.nodes == std::vector<spikegraph::index_t>{5, 0, 199});
+  CHECK(m.every_steps == 3);
+  CHECK(m.steps == steps);
+  CHECK(m.steps == std::vector<std::int64_t>{0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30});
+  REQUIRE(m.values.size() == 4);
+  for (std::size_t v = 0; v < vars.size(); ++v) {
+    INFO(vars[v]);
+    CHECK(m.values[v] == values[v]);
+  }
+  // The samples are not all the same (the monitor really reads the state).
+  bool varies = false;
+  for (std::size_t i = 1; i < m.values[0].size(); ++i) varies |= m.values[0][i] != m.values[0][0];
+  CHECK(varies);
+}
+
+TEST_CASE("monitor interval in ms is rounded to steps", "[sim][recording][monitor]") {
+  auto g = small_brunel(20, 2);
+  Simulation sim(g, sim_config("[sim]\ndt = 0.1\n[monitor]\nvariables = [\"v\"]\nnodes = [1]\ninterval = 0.26\n"));
+  sim.run_steps(10);
+  CHECK(sim.monitor().every_steps == 3);
+  CHECK(sim.monitor().steps == std::vector<std::int64_t>{0, 3, 6, 9});
+  CHECK(sim.monitor().values[0].size() == 4);
+}
+
+TEST_CASE("monitor with nodes out of range is rejected at construction", "[sim][recording][monitor]") {
+  auto g = small_brunel(20, 2);
+  CHECK_THROWS_AS(Simulation(g, sim_config("[monitor]\nvariables = [\"v\"]\nnodes = [0, 20]\n")),
+                  spikegraph::InputError);
+  CHECK_THROWS_WITH(Simulation(g, sim_config("[monitor]\nvariables = [\"v\"]\nnodes = [25]\n")),
+                    Catch::Contains("25"));
+  CHECK_NOTHROW(Simulation(g, sim_config("[monitor]\nvariables = [\"v\"]\nnodes = [19]\n")));
+}
+
+TEST_CASE("perf counters: phases, spikes and synaptic events", "[sim][recording][perf]") {
+  auto g = small_brunel();
+  Simulation sim(g, sim_config(kActive));
+  const std::int64_t T = 120;
+  sim.run_steps(50);
+  sim.run_steps(T - 50);
+  const auto p = sim.perf();
+  CHECK(p.steps == T);
+  CHECK(p.spikes == sim.spikes().size());
+  CHECK(p.phase_names == std::vector<std::string>{"delivery", "neuron_update", "recording"});
+  CHECK(p.phase_seconds.size() == p.phase_names.size());
+  for (double s : p.phase_seconds) CHECK(s >= 0.0);
+  CHECK(p.seconds_total > 0.0);
+  CHECK(p.graph_bytes >= g->num_edges() * (4 + 4 + 2 + 1));
+  CHECK(p.state_bytes > 0);
+  CHECK(p.record_bytes >= sim.spikes().size() * 12);
+  // Spikes of step t are delivered at step t + 1: all but the last step's spikes.
+  const auto& off = g->out_offsets();
+  std::uint64_t events = 0;
+  for (std::size_t i = 0; i < sim.spikes().size(); ++i) {
+    if (sim.spikes().steps[i] < T - 1) events += off[sim.spikes().nodes[i] + 1] - off[sim.spikes().nodes[i]];
+  }
+  REQUIRE(events > 0);
+  CHECK(p.synaptic_events == events);
+  sim.reset_perf();
+  const auto z = sim.perf();
+  CHECK(z.steps == 0);
+  CHECK(z.spikes == 0);
+  CHECK(z.synaptic_events == 0);
+  CHECK(z.seconds_total == 0.0);
+}
+
+TEST_CASE("summarize and format_summary", "[sim][recording][summary]") {
+  auto g = small_brunel();
+  Simulation sim(g, sim_config(kActive));
+  sim.run_steps(100);
+  const auto s = spikegraph::summarize(sim);
+  CHECK(s.nodes == 200);
+  CHECK(s.edges == 2000);
+  CHECK(s.steps == 100);
+  CHECK(s.model_ms == 100.0);
+  CHECK(s.spikes == sim.spikes().size());
+  CHECK(s.mean_rate_hz == Approx(static_cast<double>(s.spikes) / 200.0 / 0.1));
+  CHECK(s.backend == "cpu");
+  CHECK(s.threads == 1);
+  CHECK(s.precision == "float32");
+  CHECK(s.bytes_per_edge > 11.0);
+  const std::string text = spikegraph::format_summary(s);
+  CHECK_THAT(text, Catch::Contains("nodes         200"));
+  CHECK_THAT(text, Catch::Contains("edges         2000"));
+  CHECK_THAT(text, Catch::Contains("100 steps"));
+  CHECK_THAT(text, Catch::Contains("spikes        " + std::to_string(s.spikes)));
+  CHECK_THAT(text, Catch::Contains("mean rate"));
+  CHECK_THAT(text, Catch::Contains("Hz"));
+  CHECK_THAT(text, Catch::Contains("cpu backend, 1 thread,"));
+  // Before any step: no division by zero.
+  Simulation fresh(g, sim_config(kActive));
+  const auto f = spikegraph::summarize(fresh);
+  CHECK(f.mean_rate_hz == 0.0);
+  CHECK(f.ms_per_step == 0.0);
+}
