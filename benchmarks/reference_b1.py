@@ -5,7 +5,7 @@ Run with the python of the reference venv (``bash .ci/setup_reference.sh`` creat
     .venv-ref/bin/python benchmarks/reference_b1.py --simulator nest --threads 2 \
         --n 50000 --k 100 --duration-ms 1000 --repeats 5 --json b1_nest.json
 
-B1 as docs/design BENCHMARKS.md specifies it: N LIF neurons with delta synapses, the first 80%
+B1 as shared/design/BENCHMARKS.md specifies it: N LIF neurons with delta synapses, the first 80%
 excitatory, fixed in-degree K (0.8 K from the excitatory and 0.2 K from the inhibitory
 population, as in Brunel's network; autapses and multapses allowed), J = 0.1, g = 5
 (inhibitory weight -0.5), delay 1.5 ms, tau_m 20 ms, threshold 20, reset 10, t_ref 2 ms,
@@ -105,22 +105,26 @@ class Result:
     ms_per_step_min: float = 0.0
     mean_rate_hz: float = 0.0  # over the timed runs
     node_updates_per_s: float = 0.0
-    syn_events_per_s: float = 0.0  # spikes x mean fan-out (K) per second of simulation
+    syn_events_per_s: float = 0.0  # spikes x mean fan-out (K) per second of wall time
     peak_rss_mb: float = 0.0
     rss_bytes_per_synapse: float = 0.0  # peak RSS / synapses: an upper bound, interpreter incl.
     notes: str = ""
     machine: dict[str, Any] = field(default_factory=dict)
 
     def finish(self, spikes_timed: int) -> None:
-        """Derive the summary figures from sim_s and the spike count of the timed runs."""
+        """Derive the summary figures from sim_s and the spike count of the timed runs.
+
+        Throughputs use the median step time, like ms_per_step, so one slow repeat on a noisy
+        machine does not skew them.
+        """
         per_step = [1e3 * s / self.steps_per_run for s in self.sim_s]
         self.ms_per_step = statistics.median(per_step)
         self.ms_per_step_min = min(per_step)
-        total_s = sum(self.sim_s)
-        model_s = self.repeats * self.duration_ms * 1e-3
-        self.mean_rate_hz = spikes_timed / (self.n * model_s)
-        self.node_updates_per_s = self.n * self.steps_per_run * self.repeats / total_s
-        self.syn_events_per_s = spikes_timed * self.k / total_s
+        steps = self.repeats * self.steps_per_run
+        self.mean_rate_hz = spikes_timed / (self.n * steps * self.dt_ms * 1e-3)
+        step_s = self.ms_per_step * 1e-3
+        self.node_updates_per_s = self.n / step_s
+        self.syn_events_per_s = spikes_timed / steps * self.k / step_s
         if self.n_synapses:
             self.rss_bytes_per_synapse = self.peak_rss_mb * 2**20 / self.n_synapses
 

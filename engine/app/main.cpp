@@ -98,7 +98,15 @@ spikegraph::config::Config load_config(const Args& a) {
   for (const auto& s : a.sets) {
     const auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0) usage_error("--set expects KEY=VALUE, got '" + s + "'");
-    auto one = spikegraph::config::parse_toml(s, "--set " + s);
+    spikegraph::config::FlatTable one;
+    try {
+      one = spikegraph::config::parse_toml(s, "--set " + s);
+    } catch (const spikegraph::ConfigError&) {
+      // A bare word is taken as a string: --set sim.backend=cpu.
+      const std::string value = s.substr(eq + 1);
+      if (value.empty() || value.find('"') != std::string::npos) throw;
+      one = spikegraph::config::parse_toml(s.substr(0, eq) + " = \"" + value + "\"", "--set " + s);
+    }
     overrides.insert(one.begin(), one.end());
   }
   if (!a.threads.empty()) {

@@ -22,7 +22,7 @@ from .io import read_spike_file
 from .network import EDGE_KINDS, NODE_TYPES, Network
 from .simulation import Simulation, Spikes
 
-__version__: str = _core.__version__
+__version__: str = _core.build_info()["version"]
 
 
 def build_info() -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -126,35 +126,35 @@ class Network:
     @property
     def node_types(self) -> np.ndarray:
         """uint8 type of each node (index into NODE_TYPES); read-only view."""
-        return self._graph.node_types
+        return cast(np.ndarray, self._graph.node_types)
 
     @property
     def out_offsets(self) -> np.ndarray:
         """CSR row pointers (uint64, num_nodes + 1); read-only view."""
-        return self._graph.out_offsets
+        return cast(np.ndarray, self._graph.out_offsets)
 
     @property
     def targets(self) -> np.ndarray:
-        return self._graph.targets
+        return cast(np.ndarray, self._graph.targets)
 
     @property
     def weights(self) -> np.ndarray:
         """float32 weight magnitudes; read-only view."""
-        return self._graph.weights
+        return cast(np.ndarray, self._graph.weights)
 
     @property
     def delays(self) -> np.ndarray:
         """uint16 delays in steps; read-only view."""
-        return self._graph.delays
+        return cast(np.ndarray, self._graph.delays)
 
     @property
     def kinds(self) -> np.ndarray:
         """uint8 edge kind (index into EDGE_KINDS); read-only view."""
-        return self._graph.kinds
+        return cast(np.ndarray, self._graph.kinds)
 
     def sources(self) -> np.ndarray:
         """Source of each edge (uint32, a new array)."""
-        return self._graph.sources()
+        return cast(np.ndarray, self._graph.sources())
 
     def in_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The by-target index: (in_offsets, edge ids, edge sources)."""

@@ -21,7 +21,7 @@ class ProgressBar:
     def update(self, done: int) -> None:
         self.done = min(int(done), self.total)
         frac = self.done / self.total if self.total else 1.0
-        filled = int(round(frac * self.width))
+        filled = round(frac * self.width)
         elapsed = time.perf_counter() - self.start
         left = elapsed / frac - elapsed if frac > 0 else float("nan")
         bar = "#" * filled + " " * (self.width - filled)

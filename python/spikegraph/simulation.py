@@ -6,7 +6,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +34,8 @@ class Spikes(NamedTuple):
     def times_ms(self) -> np.ndarray:
         return self.steps.astype(np.float64) * self.dt_ms
 
-    def __len__(self) -> int:  # type: ignore[override]
+    @property
+    def num_spikes(self) -> int:
         return int(self.nodes.size)
 
 
@@ -128,7 +129,7 @@ class Simulation:
 
     def spike_counts(self) -> np.ndarray:
         """Spikes per node over the whole record (uint64)."""
-        return self._sim.spike_counts()
+        return cast(np.ndarray, self._sim.spike_counts())
 
     def clear_spikes(self) -> None:
         self._sim.clear_spikes()
@@ -158,7 +159,7 @@ class Simulation:
 
     def state(self, name: str) -> np.ndarray:
         """A writeable zero-copy view of a state variable (valid while ``self`` lives)."""
-        return self._sim.state(name)
+        return cast(np.ndarray, self._sim.state(name))
 
     def set_state(self, name: str, values: npt.ArrayLike) -> None:
         """Overwrite a state variable; checks length, finiteness and range first."""

@@ -266,6 +266,15 @@ TEST_CASE("updates are all-or-nothing", "[config][schema]") {
   }
 }
 
+TEST_CASE("an empty update changes nothing; syntax errors name the source", "[config][schema]") {
+  Config c;
+  c.update({});
+  CHECK(same_values(c.values(), Config().values()));
+  CHECK_THAT(update_error("sim.seed", Value::integer(-1)), Contains("sim.seed = -1 is out of range"));
+  CHECK_THROWS_AS(Config::from_toml("[sim\ndt = 1.0\n", "broken.toml"), ConfigError);
+  CHECK_THROWS_WITH(Config::from_toml("[sim\ndt = 1.0\n", "broken.toml"), Contains("broken.toml:1:"));
+}
+
 TEST_CASE("several errors are reported in one message", "[config][schema]") {
   const std::string msg = update_error(FlatTable{{"sim.dt", Value::real(-1.0)},
                                                  {"sim.seed", Value::string("x")},

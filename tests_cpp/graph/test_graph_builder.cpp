@@ -186,6 +186,20 @@ TEST_CASE("from_arrays: required arrays and optional defaults", "[graph]") {
   }
 }
 
+TEST_CASE("from_arrays: size limits are checked before anything is read or allocated", "[graph]") {
+  EdgeArrays none;
+  CHECK_THROWS_WITH(GraphBuilder::from_arrays(std::size_t{1} << 32, nullptr, none),
+                    Catch::Contains("too many nodes"));
+  std::int64_t dummy_i = 0;
+  double dummy_w = 0.0;
+  EdgeArrays huge;
+  huge.num_edges = std::size_t{1} << 32;  // the pointers are never dereferenced
+  huge.sources = &dummy_i;
+  huge.targets = &dummy_i;
+  huge.weights = &dummy_w;
+  CHECK_THROWS_WITH(GraphBuilder::from_arrays(2, nullptr, huge), Catch::Contains("too many edges"));
+}
+
 TEST_CASE("from_arrays sorts rows by (source, target), stable for multapses", "[graph]") {
   // 5 nodes; edges given out of order, with multapses 3->1 (weights 0.1, 0.2, 0.3 in
   // input order) and 0->4 (weights 1.5, 1.25).

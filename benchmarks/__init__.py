@@ -1,0 +1,1 @@
+"""spikegraph's benchmarks (BENCHMARKS.md). Run ``python -m benchmarks --help``."""
