@@ -212,8 +212,8 @@ def main(args: argparse.Namespace) -> int:
             best_ref = min(ref_rows, key=lambda r: r["ms_per_step"])
             sg_best = min(r["ms_per_step"] for r in rows if r["simulator"] == "spikegraph")
             print(
-                f"\nspikegraph best is {best_ref['ms_per_step'] / sg_best:.2f}x faster than the best reference "
-                f"({best_ref['simulator']}, {best_ref['threads']} thr)"
+                f"\nspikegraph best is {best_ref['ms_per_step'] / sg_best:.2f}x faster than the best "
+                f"reference ({best_ref['simulator']}, {best_ref['threads']} thr)"
             )
     if args.json:
         Path(args.json).write_text(
