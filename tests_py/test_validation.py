@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import spikegraph as sg
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "reference"))
-import lif_reference as ref  # noqa: E402
+import lif_reference as ref  # noqa: E402  (found through the path above)
 
 REF_PYTHON = Path(os.environ.get("SPIKEGRAPH_REF_PYTHON", HERE.parent / ".venv-ref" / "bin" / "python"))
 
@@ -104,7 +103,7 @@ def test_matches_numpy_oracle(case: tuple[ref.Network, Path, tuple[np.ndarray, n
 @pytest.mark.parametrize("simulator", ["nest", "brian2"])
 def test_identical_to_reference(case: tuple[ref.Network, Path, tuple[np.ndarray, np.ndarray]],
                                 simulator: str, tmp_path: Path) -> None:
-    net, path, ours = case
+    _, path, ours = case
     theirs = run_reference(simulator, path, tmp_path / f"{simulator}.npz")
     assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1]), \
         f"{simulator}: {first_difference(ours, theirs)} ({ours[0].size} vs {theirs[0].size} spikes)"
