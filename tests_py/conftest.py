@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 import spikegraph as sg
 
 BACKENDS: list[dict[str, Any]] = sg.available_backends()
@@ -126,7 +125,9 @@ def lif() -> Callable[..., dict[str, Any]]:
 
 
 def empty_network(n: int, node_types: Any = None) -> sg.Network:
-    return sg.Network.from_arrays(n, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), node_types=node_types)
+    return sg.Network.from_arrays(
+        n, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), node_types=node_types
+    )
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ files; every change is validated in C++ and applied all-or-nothing.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any, Union
@@ -15,6 +16,12 @@ from . import _core
 from .errors import ConfigError
 
 ConfigLike = Union["Config", Mapping[str, Any], str, "os.PathLike[str]", None]
+
+
+def to_steps(duration_ms: float, dt_ms: float) -> int:
+    """Whole steps in a duration, rounded half away from zero like the engine (llround)."""
+    x = float(duration_ms) / float(dt_ms)
+    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
 def _plain(value: Any) -> Any:

@@ -35,12 +35,17 @@ def _index_array(name: str, values: Any, names: Sequence[str] | None = None) -> 
     arr = _vector(name, values)
     if names is not None and arr.dtype.kind in "USO" and arr.size:
         lookup = {n: i for i, n in enumerate(names)}
-        try:
-            return np.fromiter((lookup[str(x)] for x in arr), dtype=np.int64, count=arr.size)
-        except KeyError as e:
-            raise GraphError(
-                f"build graph: {name} contains unknown name {e.args[0]!r} (known: {', '.join(names)})"
-            ) from None
+        out = np.empty(arr.size, dtype=np.int64)
+        for pos, x in enumerate(arr.tolist()):
+            if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+                out[pos] = int(x)  # mixed lists: the engine checks the range
+            elif str(x) in lookup:
+                out[pos] = lookup[str(x)]
+            else:
+                raise GraphError(
+                    f"build graph: {name}[{pos}] = {x!r} is not a known name (known: {', '.join(names)})"
+                )
+        return out
     if arr.size == 0:
         return np.zeros(0, dtype=np.int64)
     if arr.dtype.kind not in "iu":
@@ -101,14 +106,11 @@ class Network:
             p_arr = _vector("plastic", plastic)
             if p_arr.size and p_arr.dtype.kind not in "biu":
                 raise GraphError(f"build graph: plastic must be boolean or 0/1, got dtype {p_arr.dtype}")
-            if p_arr.size and (p_arr.min() < 0 or p_arr.max() > 1):
-                raise GraphError("build graph: plastic must contain only 0 and 1")
+            bad = np.nonzero((p_arr != 0) & (p_arr != 1))[0]
+            if bad.size:
+                raise GraphError(f"build graph: plastic[{bad[0]}] = {p_arr[bad[0]]} must be 0 or 1")
             p = np.ascontiguousarray(p_arr, dtype=np.uint8)
         return cls(_core.Graph.from_arrays(int(num_nodes), src, tgt, w, d, k, t, p))
-
-    @classmethod
-    def _from_core(cls, graph: _core.Graph) -> Network:
-        return cls(graph)
 
     @property
     def num_nodes(self) -> int:
@@ -151,6 +153,11 @@ class Network:
     def kinds(self) -> np.ndarray:
         """uint8 edge kind (index into EDGE_KINDS); read-only view."""
         return cast(np.ndarray, self._graph.kinds)
+
+    @property
+    def plastic(self) -> np.ndarray:
+        """uint8 plastic flag per edge (empty when no edge is plastic); read-only view."""
+        return cast(np.ndarray, self._graph.plastic)
 
     def sources(self) -> np.ndarray:
         """Source of each edge (uint32, a new array)."""

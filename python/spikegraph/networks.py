@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import _core
-from .config import Config, ConfigLike
+from .config import Config, ConfigLike, to_steps
 from .errors import GraphError
 from .network import Network
 
@@ -24,12 +24,12 @@ def brunel(
     The first ``round(exc_fraction * n)`` nodes are excitatory. Every node receives
     exactly ``k_in`` edges, ``round(exc_fraction * k_in)`` of them from excitatory
     sources (weight ``j``) and the rest from inhibitory sources (weight ``g * j``),
-    drawn uniformly with replacement. Every edge has delay ``round(delay_ms / dt_ms)``
-    steps (at least 1), so pass the ``sim.dt`` you will simulate with.
+    drawn uniformly with replacement. Every edge has a delay of ``delay_ms / dt_ms`` steps
+    (rounded half away from zero, at least 1), so pass the ``sim.dt`` you will simulate with.
     """
     if not dt_ms > 0:
         raise GraphError(f"make_brunel: dt_ms must be > 0, got {dt_ms}")
-    delay_steps = max(1, round(delay_ms / dt_ms))
+    delay_steps = max(1, to_steps(delay_ms, dt_ms))
     return Network(_core.Graph.brunel(n, exc_fraction, k_in, j, g, delay_steps, seed))
 
 

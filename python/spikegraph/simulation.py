@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple, cast
 
@@ -12,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from .config import Config, ConfigLike
+from .config import Config, ConfigLike, to_steps
 from .errors import InputError
 from .network import Network
 from .progress import ProgressBar
@@ -21,6 +22,10 @@ Callback = Callable[["Simulation"], Any]
 
 # Runs of at least this many steps show a progress bar by default (on a terminal).
 PROGRESS_MIN_STEPS = 20_000
+# Without a callback, runs go to the engine in chunks of about this many seconds, so
+# Ctrl-C is noticed promptly (chunking never changes results).
+CHUNK_SECONDS = 0.25
+MAX_STEPS = 2**62
 
 
 class Spikes(NamedTuple):
@@ -64,7 +69,7 @@ class Simulation:
         callback_every: int | None = None,
         progress: bool | None = None,
     ) -> None:
-        """Advance ``round(duration_ms / dt)`` steps.
+        """Advance ``duration_ms / dt`` steps (rounded half away from zero, as the engine does).
 
         ``callback(sim)`` runs on this thread every ``callback_every`` steps (and at the
         end); returning ``False`` stops the run early. The GIL is released while the
@@ -75,7 +80,10 @@ class Simulation:
             raise InputError(f"run: duration_ms must be a number, got {type(duration_ms).__name__}")
         if not math.isfinite(duration_ms) or duration_ms < 0:
             raise InputError(f"run: duration must be finite and >= 0 ms, got {duration_ms}")
-        self.run_steps(round(float(duration_ms) / self.dt), callback=callback,
+        steps = duration_ms / self.dt
+        if steps > MAX_STEPS:
+            raise InputError(f"run: duration {duration_ms} ms is more than {MAX_STEPS} steps")
+        self.run_steps(to_steps(duration_ms, self.dt), callback=callback,
                        callback_every=callback_every, progress=progress)
 
     def run_steps(
@@ -90,28 +98,40 @@ class Simulation:
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
             raise InputError(f"run: steps must be an integer, got {type(steps).__name__}")
         steps = int(steps)
-        if steps < 0:
-            raise InputError(f"run: number of steps must be >= 0, got {steps}")
-        if callback_every is not None and (isinstance(callback_every, bool) or int(callback_every) < 1):
-            raise InputError(f"run: callback_every must be a positive number of steps, got {callback_every}")
+        if steps < 0 or steps > MAX_STEPS:
+            raise InputError(f"run: number of steps must be >= 0 and at most {MAX_STEPS}, got {steps}")
+        if callback_every is not None and (
+            isinstance(callback_every, bool)
+            or not isinstance(callback_every, (int, np.integer))
+            or callback_every < 1
+        ):
+            raise InputError(f"run: callback_every must be a positive integer number of steps, "
+                             f"got {callback_every!r}")
         if callback is not None and not callable(callback):
             raise InputError("run: callback must be callable")
         if progress is None:
             progress = steps >= PROGRESS_MIN_STEPS and sys.stderr.isatty()
         bar = ProgressBar(steps) if progress else None
-        # Chunks: the callback period, else ~1% of the run for the bar, else all at once.
+        # Chunks: the callback period; else ~1% of the run for the bar; else sized so that a
+        # chunk takes about CHUNK_SECONDS (Ctrl-C between chunks).
+        adaptive = callback_every is None and bar is None
         if callback_every is not None:
             chunk = int(callback_every)
         elif bar is not None:
             chunk = max(1, steps // 100)
         else:
-            chunk = max(1, steps)
+            chunk = 100
         done = 0
         try:
             while done < steps:
                 n = min(chunk, steps - done)
+                started = time.perf_counter()
                 self._sim.run_steps(n)
                 done += n
+                if adaptive:
+                    took = time.perf_counter() - started
+                    scale = CHUNK_SECONDS / took if took > 0 else 8.0
+                    chunk = max(1, min(int(n * min(scale, 8.0)), MAX_STEPS))
                 if bar is not None:
                     bar.update(done)
                 if callback is not None and callback(self) is False:

@@ -306,13 +306,8 @@ TEST_CASE("dead nodes do not spike and send nothing", "[sim][dynamics]") {
   CHECK(state_of(sim, "v")[2] == 0.0);  // the integrator behind the dead node got nothing
 }
 
-// ENGINE BUG: MODEL.md step 3 updates alive nodes only, but CpuBackend's update_nodes
-// (engine/src/backend/cpu/cpu_backend.cpp, the loop of update_nodes: `v[j] = vj;
-// refr[j] = rj;` written for every node, only `spiked` masked by alive) integrates dead
-// nodes too: a dead node above threshold is reset to v_reset and made refractory
-// without emitting a spike, so its visible state (state("v"), monitors) changes and a
-// revived node would start refractory from a spike that never happened.
-TEST_CASE("dead nodes keep their state (MODEL step 3: per alive node)", "[sim][dynamics][!mayfail]") {
+// MODEL.md step 3 updates alive nodes only: a dead node's visible state must not change.
+TEST_CASE("dead nodes keep their state (MODEL step 3: per alive node)", "[sim][dynamics]") {
   Simulation sim(small_graph(2, {E{0, 1, 0.4}}), sim_config());
   set(sim, "alive", {1.0, 0.0});
   set(sim, "v", {5.0, 3.0});

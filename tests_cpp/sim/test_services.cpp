@@ -205,14 +205,8 @@ TEST_CASE("replacing the neural service stops the dynamics", "[sim][services]") 
   CHECK(sim.perf().phase_names == std::vector<std::string>{"recording"});
 }
 
-// ENGINE BUG: the coordinator (engine/src/sim/simulation.cpp, run_steps: `spike_total_ +=
-// backend_->spikes().size()`) and the default recording service
-// (engine/src/services/default_services.cpp, RecordingService::run) read
-// Backend::spikes() every step whether or not update_neurons() ran in that step. When
-// the "neural" service is replaced by one that does not update the neurons, the spikes
-// of the last real update are recorded and counted again at every later step
-// ("phantom" spikes at steps where nothing fired).
-TEST_CASE("no phantom spikes after the neural service is replaced", "[sim][services][!mayfail]") {
+// Spikes are counted and recorded only at steps where the neuron update ran.
+TEST_CASE("no phantom spikes after the neural service is replaced", "[sim][services]") {
   class Frozen final : public Service {
    public:
     std::string name() const override { return "neural"; }

@@ -42,6 +42,15 @@ T get(const std::vector<unsigned char>& in, std::size_t at) {
 
 void write_spike_file(const std::string& path, const SpikeRecord& spikes, std::uint32_t num_nodes,
                       double dt_ms) {
+  const std::string op = "write spike file '" + path + "'";
+  if (spikes.steps.size() != spikes.nodes.size()) throw IoError(op + ": steps and nodes differ in length");
+  for (std::size_t i = 0; i < spikes.size(); ++i) {
+    if (spikes.nodes[i] >= num_nodes) {
+      throw IoError(op + ": spike " + std::to_string(i) + " names node " + std::to_string(spikes.nodes[i]) +
+                    " of a network with " + std::to_string(num_nodes) + " nodes");
+    }
+    if (i > 0 && spikes.steps[i] < spikes.steps[i - 1]) throw IoError(op + ": steps are not ascending at spike " + std::to_string(i));
+  }
   std::vector<unsigned char> buf;
   buf.reserve(kHeader + spikes.size() * 12 + 8);
   buf.insert(buf.end(), kMagic, kMagic + 8);
@@ -96,6 +105,9 @@ SpikeFile read_spike_file(const std::string& path) {
   }
   for (std::uint64_t i = 0; i < count; ++i) {
     if (f.spikes.nodes[i] >= f.num_nodes) throw IoError(op + ": spike " + std::to_string(i) + " names node out of range");
+    if (i > 0 && f.spikes.steps[i] < f.spikes.steps[i - 1]) {
+      throw IoError(op + ": steps are not ascending at spike " + std::to_string(i) + " (corrupt file)");
+    }
   }
   return f;
 }

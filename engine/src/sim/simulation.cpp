@@ -86,6 +86,7 @@ void Simulation::run_steps(std::int64_t n) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   for (std::int64_t k = 0; k < n; ++k) {
+    backend_->begin_step(step_);
     StepContext ctx = context();
     for (int p = 0; p < kPhases; ++p) {
       if (pipeline_[p].empty()) continue;
@@ -102,12 +103,14 @@ void Simulation::run_steps(std::int64_t n) {
 }
 
 void Simulation::run(double duration_ms) {
-  if (!std::isfinite(duration_ms) || duration_ms < 0.0) {
+  const double steps = duration_ms / dt_;
+  if (!std::isfinite(duration_ms) || duration_ms < 0.0 || steps > 4.0e18) {
     std::ostringstream os;
-    os << "run: duration must be finite and >= 0 ms, got " << duration_ms;
+    os << "run: duration must be finite, >= 0 and at most 4e18 steps of " << dt_ << " ms, got "
+       << duration_ms << " ms";
     throw InputError(os.str());
   }
-  run_steps(std::llround(duration_ms / dt_));
+  run_steps(std::llround(steps));
 }
 
 const SpikeRecord& Simulation::spikes() const { return spike_record_; }

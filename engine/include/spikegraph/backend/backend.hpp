@@ -31,13 +31,17 @@ class Backend {
   virtual int threads() const = 0;
   virtual Precision precision() const = 0;
 
+  /// Called by the coordinator at the start of every step t: the spikes of step
+  /// t-1 become the ones deliver(t) sends, and spikes() is empty until
+  /// update_neurons(t) runs (so a replaced neural service never replays spikes).
+  virtual void begin_step(step_t t) = 0;
   /// Phase "delivery" of step t: the spikes of step t-1 are added to the input
   /// rings of their targets at step t-1+delay, with their effective weights.
   virtual void deliver(step_t t) = 0;
   /// Phase "neuron_update" of step t: Poisson input, integration, threshold.
   /// Afterwards spikes() holds the nodes that spiked at step t, ascending.
   virtual void update_neurons(step_t t) = 0;
-  /// Nodes that spiked in the last update_neurons() call, ascending.
+  /// Nodes that spiked at the current step (after update_neurons), ascending.
   virtual const std::vector<index_t>& spikes() const = 0;
   /// Synaptic events (spikes x out-degree) delivered by the last deliver() call.
   virtual std::size_t last_synaptic_events() const = 0;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "spikegraph/kernels/hd.hpp"
 
@@ -34,6 +35,24 @@ SG_HD inline double infinity() {
   return r;
 }
 }  // namespace detail
+
+/// `keep ? fresh : old`, computed with bit masks instead of a branch or a
+/// conditional store, so loops that keep some elements unchanged still vectorise.
+/// Exact for any T of 2, 4 or 8 bytes (floats included, bit for bit).
+template <class T>
+SG_HD inline T select_bits(bool keep, T fresh, T old) {
+  using U = std::conditional_t<sizeof(T) == 8, std::uint64_t,
+                               std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint16_t>>;
+  static_assert(sizeof(T) == sizeof(U), "select_bits needs a 2, 4 or 8 byte type");
+  U a, b;
+  std::memcpy(&a, &fresh, sizeof a);
+  std::memcpy(&b, &old, sizeof b);
+  const U mask = static_cast<U>(static_cast<U>(0) - static_cast<U>(keep));
+  const U bits = static_cast<U>((a & mask) | (b & static_cast<U>(~mask)));
+  T out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
 
 /// e^x in double precision, deterministic across host and device.
 SG_HD inline double exp_det(double x) {

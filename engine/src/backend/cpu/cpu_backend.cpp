@@ -33,8 +33,12 @@ namespace {
 // Nodes are processed in blocks; Poisson counts of a block are computed first in a
 // loop the compiler vectorises, then the neuron update.
 constexpr std::size_t kBlock = 256;
-// Below this many synaptic events a step's delivery runs on one thread.
-constexpr std::size_t kParallelDeliveryEvents = 1u << 15;
+// Below this many synaptic events a step's delivery runs on one thread (waking the
+// team costs more than it saves).
+constexpr std::size_t kParallelDeliveryEvents = 4096;
+// Delivery prefetches the input slot of the edge this many edges ahead: the
+// scattered adds are bound by cache-miss latency, not bandwidth.
+constexpr offset_t kPrefetchAhead = 16;
 
 // A run of consecutive nodes of one type.
 struct Segment {
@@ -46,8 +50,8 @@ struct Segment {
 // The neuron update of `len` consecutive nodes of one type. A free function with
 // restrict-qualified arrays and a local copy of the parameters, so the compiler
 // can prove the stores do not alias and vectorises the loop; every store is
-// unconditional and every choice a select. last_spike is stamped in
-// collect_spikes (spikes are rare).
+// unconditional and every choice a select (a conditional store would stop GCC
+// from vectorising). last_spike is stamped in collect_spikes (spikes are rare).
 template <class Real, bool kCoupled>
 void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real* __restrict thr,
                   const Real* __restrict drive, const Real* __restrict energy, Real* __restrict in,
@@ -63,13 +67,16 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
     in[j] = Real(0);
     kernels::Decay<Real> d = fixed;
     if constexpr (kCoupled) d = kernels::membrane_decay(p, energy[j]);
-    Real vj = v[j];
-    std::uint16_t rj = refr[j];
+    const Real v_old = v[j];
+    const std::uint16_t r_old = refr[j];
+    Real vj = v_old;
+    std::uint16_t rj = r_old;
     const bool s = kernels::neuron_step(vj, rj, thr[j], drive[j], x, energy[j], d, p);
-    v[j] = vj;
-    refr[j] = rj;
-    // Dead nodes (alive = 0) never fire; their membrane is not read by anything.
-    spiked[j] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(s) & std::min<std::uint8_t>(alive[j], 1));
+    // Dead nodes (alive = 0) keep their state and never fire.
+    const bool live = alive[j] != 0;
+    v[j] = kernels::select_bits(live, vj, v_old);
+    refr[j] = kernels::select_bits(live, rj, r_old);
+    spiked[j] = static_cast<std::uint8_t>(s & live);
   }
 }
 
@@ -123,11 +130,17 @@ class CpuBackend final : public Backend {
   const std::vector<index_t>& spikes() const override { return spikes_; }
   std::size_t last_synaptic_events() const override { return last_events_; }
 
+  void begin_step(step_t) override {
+    delivering_.swap(spikes_);
+    spikes_.clear();
+    last_events_ = 0;
+  }
+
   void deliver(step_t t) override {
     last_events_ = 0;
-    if (spikes_.empty() || t == 0) return;
+    if (delivering_.empty()) return;
     const auto& off = graph_.out_offsets();
-    for (index_t s : spikes_) last_events_ += off[s + 1] - off[s];
+    for (index_t s : delivering_) last_events_ += off[s + 1] - off[s];
     const index_t n = graph_.num_nodes();
     const int parts = last_events_ >= kParallelDeliveryEvents ? threads_ : 1;
     cpu::parallel_parts(parts, n, [&](int, std::size_t lo, std::size_t hi) {
@@ -173,7 +186,8 @@ class CpuBackend final : public Backend {
     std::size_t b = 0;
     b += v_.capacity() * sizeof(Real) * 3 + energy_.capacity() * sizeof(Real);
     b += refractory_.capacity() * 2 + last_spike_.capacity() * 4 + alive_.capacity() + phase_.capacity() * 4;
-    b += spiked_.capacity() + ring_.capacity() * sizeof(Real) + spikes_.capacity() * sizeof(index_t);
+    b += spiked_.capacity() + ring_.capacity() * sizeof(Real) +
+         (spikes_.capacity() + delivering_.capacity()) * sizeof(index_t);
     for (const auto& l : thread_spikes_) b += l.capacity() * sizeof(index_t);
     return b;
   }
@@ -199,7 +213,7 @@ class CpuBackend final : public Backend {
     const auto slots = static_cast<step_t>(ring_slots_);
     const std::size_t base_slot = static_cast<std::size_t>(t_emit % slots);
     Real* ring = ring_.data();
-    for (index_t s : spikes_) {
+    for (index_t s : delivering_) {
       Real factor[kEdgeKindCount];
       kernels::spike_factors(params_.synapse, energy_[s], params_.out_gain[types[s]], factor);
       offset_t e = off[s];
@@ -209,6 +223,11 @@ class CpuBackend final : public Backend {
         end = static_cast<offset_t>(std::lower_bound(tgt + e, tgt + end, hi) - tgt);
       }
       for (; e < end; ++e) {
+        if (e + kPrefetchAhead < end) {
+          std::size_t ahead = base_slot + delay[e + kPrefetchAhead];
+          if (ahead >= ring_slots_) ahead -= ring_slots_;
+          __builtin_prefetch(ring + ahead * n + tgt[e + kPrefetchAhead], 1);
+        }
         std::size_t slot = base_slot + delay[e];
         if (slot >= ring_slots_) slot -= ring_slots_;
         ring[slot * n + tgt[e]] += factor[kind[e]] * static_cast<Real>(w[e]);
@@ -313,7 +332,8 @@ class CpuBackend final : public Backend {
   std::vector<std::uint8_t> spiked_;
   std::vector<Real> ring_;
   std::vector<Segment> segments_;
-  std::vector<index_t> spikes_;
+  std::vector<index_t> spikes_;      // spiked at the current step
+  std::vector<index_t> delivering_;  // spiked at the previous step, sent by deliver()
   std::vector<std::vector<index_t>> thread_spikes_;
   std::size_t last_events_ = 0;
 };
