@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import b1
+from . import lif
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = parser.add_subparsers(dest="name", required=True)
-    b1.add_arguments(sub.add_parser("b1", help="B1 lif-static, with NEST/Brian2 side by side"))
+    lif.add_arguments(sub.add_parser("b1", help="B1 lif-static, with NEST/Brian2 side by side"))
+    lif.add_arguments(sub.add_parser("b2", help="B2 lif-stdp (B1 + STDP on E->E), with NEST/Brian2"), "b2")
     args = parser.parse_args(argv)
     return int(args.func(args))
 

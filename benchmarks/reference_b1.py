@@ -1,9 +1,11 @@
-"""Benchmark B1 (lif-static) in NEST and Brian2, for the side-by-side comparison with spikegraph.
+"""Benchmarks B1 (lif-static) and B2 (lif-stdp) in NEST and Brian2, for the comparison with spikegraph.
 
 Run with the python of the reference venv (``bash .ci/setup_reference.sh`` creates it)::
 
     .venv-ref/bin/python benchmarks/reference_b1.py --simulator nest --threads 2 \
         --n 50000 --k 100 --duration-ms 1000 --repeats 5 --json b1_nest.json
+    .venv-ref/bin/python benchmarks/reference_b1.py --workload b2 --simulator brian2-standalone \
+        --threads 2 --duration-ms 1000 --repeats 5 --json b2_brian2_standalone.json
 
 B1 as shared/design/BENCHMARKS.md specifies it: N LIF neurons with delta synapses, the first 80%
 excitatory, fixed in-degree K (0.8 K from the excitatory and 0.2 K from the inhibitory
@@ -12,6 +14,21 @@ population, as in Brunel's network; autapses and multapses allowed), J = 0.1, g 
 rest 0, an independent Poisson drive per neuron at 10 kHz with weight J, v0 ~ U(0, 20),
 dt = 0.1 ms.  The neuron semantics are spikegraph's (see tests_py/reference/lif_reference.py,
 whose self-test checks that NEST and Brian2 configured this way give identical spike trains).
+
+B2 (--workload b2) is B1 plus pair-based additive STDP with all-to-all traces on the
+excitatory-to-excitatory synapses only (0.8 N x 0.8 K of them: 3.2 M of the 5 M at N = 50,000,
+K = 100); inhibitory and external synapses, and excitatory ones onto inhibitory neurons, stay
+static.  Traces x_pre, x_post jump by 1 at each spike and decay with tau_plus = tau_minus = 20 ms;
+on a postsynaptic spike w += A_plus x_pre, on a presynaptic spike w -= A_minus x_post, with
+A_plus = 0.01 w_max, A_minus = 0.0105 w_max, w clipped to [0, w_max], w_max = 2 J = 0.2 (the
+initial weight is J).  NEST: stdp_synapse (lambda 0.01, alpha 1.05, mu_plus = mu_minus = 0,
+Wmax 0.2); Brian2: a Synapses object with event-driven traces apre/apost.  Pairing time: NEST
+pairs a presynaptic spike at its arrival (the whole 1.5 ms delay is dendritic), and so does
+Brian2 here (the on_pre pathway, with the trace and weight update, carries the delay), while
+spikegraph pairs at the presynaptic emission step (MODEL.md, step 5).  The 1.5 ms shift changes
+which pairs count as causal by that much, which does not matter for a timing benchmark; the
+weights drift the same way (the caller compares mean_plastic_weight, the mean E->E weight after
+the timed runs, and mean_rate_hz, whose 10% regime check still applies).
 
 Protocol: build, one warm-up run of --warmup-ms (NEST's first Simulate prepares its connection
 tables, Brian2 runtime compiles or loads its cython code), then --repeats timed runs of
@@ -43,10 +60,14 @@ import numpy as np
 SIMULATORS = ("nest", "brian2-runtime", "brian2-standalone")
 
 
+WORKLOADS = ("b1", "b2")
+
+
 @dataclass(frozen=True)
 class B1:
-    """B1's parameters (times in ms)."""
+    """B1's parameters (times in ms), and B2's learning parameters (used when workload == "b2")."""
 
+    workload: str = "b1"
     n: int = 50_000
     k: int = 100
     j: float = 0.1
@@ -60,10 +81,37 @@ class B1:
     nu_ext_hz: float = 10_000.0
     dt_ms: float = 0.1
     seed: int = 12345
+    # B2: pair-based additive STDP on E->E synapses
+    tau_plus_ms: float = 20.0
+    tau_minus_ms: float = 20.0
+    a_plus_rel: float = 0.01  # relative to w_max (NEST's lambda)
+    a_minus_rel: float = 0.0105  # relative to w_max (NEST's alpha * lambda)
+    w_max_rel: float = 2.0  # w_max in units of J
+
+    @property
+    def plastic(self) -> bool:
+        return self.workload == "b2"
+
+    @property
+    def w_max(self) -> float:
+        return self.w_max_rel * self.j
+
+    @property
+    def a_plus(self) -> float:
+        return self.a_plus_rel * self.w_max
+
+    @property
+    def a_minus(self) -> float:
+        return self.a_minus_rel * self.w_max
 
     @property
     def n_exc(self) -> int:
         return round(0.8 * self.n)
+
+    @property
+    def n_plastic(self) -> int:
+        """Number of plastic (E->E) synapses: 0.8 K excitatory inputs to each excitatory neuron."""
+        return self.n_exc * self.k_exc if self.plastic else 0
 
     @property
     def k_exc(self) -> int:
@@ -86,12 +134,14 @@ class B1:
 class Result:
     """What one benchmark invocation reports (times in s unless the name says otherwise)."""
 
+    workload: str
     simulator: str
     version: str
     threads: int
     n: int
     k: int
     n_synapses: int
+    n_plastic: int
     dt_ms: float
     duration_ms: float
     warmup_ms: float
@@ -108,6 +158,10 @@ class Result:
     syn_events_per_s: float = 0.0  # spikes x mean fan-out (K) per second of wall time
     peak_rss_mb: float = 0.0
     rss_bytes_per_synapse: float = 0.0  # peak RSS / synapses: an upper bound, interpreter incl.
+    # B2: mean E->E weight at the end (initially J), and the model time it has learned for then
+    # (warm-up + all timed runs; brian2-standalone: warm-up + one timed run, see its runner).
+    mean_plastic_weight: float | None = None
+    plastic_model_ms: float | None = None
     notes: str = ""
     machine: dict[str, Any] = field(default_factory=dict)
 
@@ -131,13 +185,18 @@ class Result:
     def line(self) -> str:
         """One human-readable summary line."""
         compile_s = f", compile {self.compile_s:.1f} s" if self.compile_s is not None else ""
+        learned = ""
+        if self.mean_plastic_weight is not None:
+            learned = (
+                f", mean E->E weight {self.mean_plastic_weight:.5f} after {self.plastic_model_ms:.0f} ms"
+            )
         return (
-            f"B1 {self.simulator} threads={self.threads} N={self.n} K={self.k}: "
+            f"{self.workload.upper()} {self.simulator} threads={self.threads} N={self.n} K={self.k}: "
             f"build {self.build_s:.2f} s{compile_s}, {self.ms_per_step:.3f} ms/step "
             f"(median of {self.repeats} x {self.steps_per_run} steps, min "
             f"{self.ms_per_step_min:.3f}), {self.mean_rate_hz:.2f} Hz, "
             f"{self.syn_events_per_s / 1e6:.1f} M syn events/s, "
-            f"peak RSS {self.peak_rss_mb:.0f} MB"
+            f"peak RSS {self.peak_rss_mb:.0f} MB{learned}"
         )
 
 
@@ -165,12 +224,14 @@ def _machine() -> dict[str, Any]:
 
 def _new_result(sim: str, version: str, p: B1, threads: int, args: argparse.Namespace) -> Result:
     return Result(
+        workload=p.workload,
         simulator=sim,
         version=version,
         threads=threads,
         n=p.n,
         k=p.k,
         n_synapses=p.n * p.k,
+        n_plastic=p.n_plastic,
         dt_ms=p.dt_ms,
         duration_ms=args.duration_ms,
         warmup_ms=args.warmup_ms,
@@ -181,7 +242,7 @@ def _new_result(sim: str, version: str, p: B1, threads: int, args: argparse.Name
 
 
 def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
-    """B1 with iaf_psc_delta; timed with wall clock around each nest.Simulate call."""
+    """B1/B2 with iaf_psc_delta (B2: stdp_synapse E->E); wall clock around each nest.Simulate call."""
     os.environ.setdefault("PYNEST_QUIET", "1")
     import nest  # only installed in the reference venv
 
@@ -190,10 +251,13 @@ def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
     nest.ResetKernel()
     nest.verbosity = nest.VerbosityLevel.ERROR
     nest.SetKernelStatus({"resolution": p.dt_ms, "local_num_threads": threads, "rng_seed": p.seed})
+    # B2: the postsynaptic trace's time constant is a neuron parameter in NEST.
+    stdp_neuron = {"tau_minus": p.tau_minus_ms} if p.plastic else {}
     nodes = nest.Create(
         "iaf_psc_delta",
         p.n,
         params={
+            **stdp_neuron,
             "E_L": p.v_rest,
             "tau_m": p.tau_m_ms,
             "C_m": p.tau_m_ms,  # R = tau_m/C_m = 1 (only matters for I_e, which is 0)
@@ -211,20 +275,45 @@ def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
     # communication interval) at 1.5 ms, as in NEST's own Brunel example.
     noise = nest.Create("poisson_generator", params={"rate": p.nu_ext_hz})
     nest.Connect(noise, nodes, syn_spec={"weight": p.j, "delay": p.delay_ms})
-    for pre, k, w in (
-        (nodes[: p.n_exc], p.k_exc, p.j),
-        (nodes[p.n_exc :], p.k_inh, -p.g * p.j),
-    ):
+    exc, inh = nodes[: p.n_exc], nodes[p.n_exc :]
+    # (pre, post, in-degree, synapse model, weight)
+    pathways = [
+        (exc, nodes, p.k_exc, "static_synapse", p.j),
+        (inh, nodes, p.k_inh, "static_synapse", -p.g * p.j),
+    ]
+    if p.plastic:
+        # B2: E->E through stdp_synapse, E->I static; same in-degrees as B1.  stdp_synapse with
+        # mu_plus = mu_minus = 0 is additive: facilitation w += lambda Wmax K_plus, depression
+        # w -= alpha lambda Wmax K_minus, clipped to [0, Wmax]; all-to-all traces.  NEST pairs a
+        # presynaptic spike at its arrival (the 1.5 ms delay is all dendritic), spikegraph at its
+        # emission: a 1.5 ms shift that does not matter for a timing benchmark.
+        nest.CopyModel(
+            "stdp_synapse",
+            "b2_stdp_synapse",
+            {
+                "tau_plus": p.tau_plus_ms,
+                "lambda": p.a_plus_rel,
+                "alpha": p.a_minus_rel / p.a_plus_rel,
+                "mu_plus": 0.0,
+                "mu_minus": 0.0,
+                "Wmax": p.w_max,
+            },
+        )
+        pathways[0:1] = [
+            (exc, exc, p.k_exc, "b2_stdp_synapse", p.j),
+            (exc, inh, p.k_exc, "static_synapse", p.j),
+        ]
+    for pre, post, k, model, w in pathways:
         nest.Connect(
             pre,
-            nodes,
+            post,
             {
                 "rule": "fixed_indegree",
                 "indegree": k,
                 "allow_autapses": True,
                 "allow_multapses": True,
             },
-            {"synapse_model": "static_synapse", "weight": w, "delay": p.delay_ms},
+            {"synapse_model": model, "weight": w, "delay": p.delay_ms},
         )
     recorder = nest.Create("spike_recorder")
     nest.Connect(nodes, recorder)
@@ -240,14 +329,21 @@ def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
         nest.Simulate(args.duration_ms)
         res.sim_s.append(time.perf_counter() - t0)
         spikes += int(recorder.n_events)
-    res.peak_rss_mb = _self_peak_rss_mb()
+    res.peak_rss_mb = _self_peak_rss_mb()  # before reading the weights, which copies them
     res.notes = "wall time of each nest.Simulate call; peak RSS of this process"
+    if p.plastic:
+        conns = nest.GetConnections(synapse_model="b2_stdp_synapse")
+        weights = np.asarray(conns.get("weight"), dtype=np.float64)
+        if weights.size != p.n_plastic:
+            raise RuntimeError(f"{weights.size} stdp synapses, expected {p.n_plastic}")
+        res.mean_plastic_weight = float(weights.mean())
+        res.plastic_model_ms = args.warmup_ms + args.repeats * args.duration_ms
     res.finish(spikes)
     return res
 
 
-def _build_brian2(p: B1, b2: Any, rng: np.random.Generator) -> tuple[Any, Any]:
-    """Declare B1 in Brian2; returns (network, spike monitor).
+def _build_brian2(p: B1, b2: Any, rng: np.random.Generator) -> tuple[Any, Any, Any]:
+    """Declare B1 or B2 in Brian2; returns (network, spike monitor, plastic E->E synapses or None).
 
     Translation to spikegraph's step (checked by lif_reference.py's self-test): the schedule runs
     synapses (and the Poisson drive) after the state update and before the threshold, so the
@@ -281,32 +377,64 @@ def _build_brian2(p: B1, b2: Any, rng: np.random.Generator) -> tuple[Any, Any]:
     n_inputs = 10_000
     drive = b2.PoissonInput(group, "v", N=n_inputs, rate=p.nu_ext_hz / n_inputs * b2.Hz, weight=p.j)
     objects: list[Any] = [group, drive]
-    for lo, hi, k, w in (
-        (0, p.n_exc, p.k_exc, p.j),
-        (p.n_exc, p.n, p.k_inh, -p.g * p.j),
-    ):
-        syn = b2.Synapses(
-            group,
-            group,
-            on_pre="v_post += w_syn",
-            delay=(p.delay_steps - 1) * dt,  # one scalar delay for the whole pathway
-            dt=dt,
-            namespace={"w_syn": w},
-        )
-        # Fixed in-degree k: k random presynaptic neurons in [lo, hi) for every neuron.
-        sources = rng.integers(lo, hi, size=p.n * k, dtype=np.int32)
-        targets = np.repeat(np.arange(p.n, dtype=np.int32), k)
+    delay = (p.delay_steps - 1) * dt  # one scalar delay for the whole pathway
+    # (sources in [lo, hi), targets in [t_lo, t_hi), in-degree, static weight or None = plastic)
+    pathways: list[tuple[int, int, int, int, int, float | None]] = [
+        (0, p.n_exc, 0, p.n, p.k_exc, p.j),
+        (p.n_exc, p.n, 0, p.n, p.k_inh, -p.g * p.j),
+    ]
+    if p.plastic:
+        pathways[0:1] = [(0, p.n_exc, 0, p.n_exc, p.k_exc, None), (0, p.n_exc, p.n_exc, p.n, p.k_exc, p.j)]
+    plastic = None
+    for lo, hi, t_lo, t_hi, k, w in pathways:
+        if w is None:
+            # B2's E->E synapses: additive pair-based STDP with all-to-all traces, updated only
+            # at spikes (event-driven).  The weight changes before the spike is delivered, as in
+            # NEST's stdp_synapse.  The on_pre pathway carries the delay, so a presynaptic spike
+            # pairs at its arrival, as in NEST (dendritic delay); spikegraph pairs at emission,
+            # a 1.5 ms shift that does not matter for a timing benchmark.
+            syn = b2.Synapses(
+                group,
+                group,
+                """w : 1
+                dapre/dt = -apre / tau_plus : 1 (event-driven)
+                dapost/dt = -apost / tau_minus : 1 (event-driven)""",
+                on_pre="""apre += 1
+                w = clip(w - a_minus * apost, 0, w_max)
+                v_post += w""",
+                on_post="""apost += 1
+                w = clip(w + a_plus * apre, 0, w_max)""",
+                delay={"pre": delay},
+                dt=dt,
+                namespace={
+                    "tau_plus": p.tau_plus_ms * b2.ms,
+                    "tau_minus": p.tau_minus_ms * b2.ms,
+                    "a_plus": p.a_plus,
+                    "a_minus": p.a_minus,
+                    "w_max": p.w_max,
+                },
+            )
+            plastic = syn
+        else:
+            syn = b2.Synapses(
+                group, group, on_pre="v_post += w_syn", delay=delay, dt=dt, namespace={"w_syn": w}
+            )
+        # Fixed in-degree k: k random presynaptic neurons in [lo, hi) for every target neuron.
+        sources = rng.integers(lo, hi, size=(t_hi - t_lo) * k, dtype=np.int32)
+        targets = np.repeat(np.arange(t_lo, t_hi, dtype=np.int32), k)
         syn.connect(i=sources, j=targets)
+        if w is None:
+            syn.w = p.j
         objects.append(syn)
     monitor = b2.SpikeMonitor(group, record=False)  # counts only
     objects.append(monitor)
     net = b2.Network(*objects)
     net.schedule = ["start", "groups", "synapses", "thresholds", "resets", "end"]
-    return net, monitor
+    return net, monitor, plastic
 
 
 def run_brian2_runtime(p: B1, threads: int, args: argparse.Namespace) -> Result:
-    """B1 in Brian2 runtime mode (cython target); wall time around each Network.run call."""
+    """B1/B2 in Brian2 runtime mode (cython target); wall time around each Network.run call."""
     import brian2 as b2  # only installed in the reference venv
 
     if threads != 1:
@@ -315,7 +443,7 @@ def run_brian2_runtime(p: B1, threads: int, args: argparse.Namespace) -> Result:
     b2.prefs.codegen.target = args.brian2_target
     b2.seed(p.seed)
     t0 = time.perf_counter()
-    net, monitor = _build_brian2(p, b2, np.random.default_rng(p.seed))
+    net, monitor, plastic = _build_brian2(p, b2, np.random.default_rng(p.seed))
     res.build_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -328,6 +456,9 @@ def run_brian2_runtime(p: B1, threads: int, args: argparse.Namespace) -> Result:
         res.sim_s.append(time.perf_counter() - t0)
     spikes = int(np.sum(monitor.count[:])) - before
     res.peak_rss_mb = _self_peak_rss_mb()
+    if plastic is not None:
+        res.mean_plastic_weight = float(np.mean(plastic.w[:]))
+        res.plastic_model_ms = args.warmup_ms + args.repeats * args.duration_ms
     res.notes = (
         f"target {args.brian2_target}; wall time of each Network.run call (includes its "
         "per-call preparation, a few ms); peak RSS of this process"
@@ -339,13 +470,12 @@ def run_brian2_runtime(p: B1, threads: int, args: argparse.Namespace) -> Result:
 # C++ inserted into the standalone main(): monotonic wall-clock stamps around the two runs,
 # written to results/b1_timing.txt as "start warmup_begin timed_begin timed_end" (seconds).
 _STAMP = (
-    "{{ struct timespec _ts; clock_gettime(CLOCK_MONOTONIC, &_ts); "
-    "{var} = _ts.tv_sec + 1e-9*_ts.tv_nsec; }}"
+    "{{ struct timespec _ts; clock_gettime(CLOCK_MONOTONIC, &_ts); {var} = _ts.tv_sec + 1e-9*_ts.tv_nsec; }}"
 )
 
 
 def run_brian2_standalone(p: B1, threads: int, args: argparse.Namespace) -> Result:
-    """B1 in Brian2 cpp_standalone mode.
+    """B1/B2 in Brian2 cpp_standalone mode.
 
     The network is generated and compiled once (compile_s: code generation plus the C++ build).
     The compiled program then does everything itself: allocation and synapse creation (from
@@ -355,7 +485,9 @@ def run_brian2_standalone(p: B1, threads: int, args: argparse.Namespace) -> Resu
     timed run alone; this avoids Brian's own run-time report, which is CPU time (std::clock)
     without OpenMP.  A repeat is one execution of the program (each simulates warm-up + timed
     run from t = 0 with the same seed); one extra execution first is discarded as the warm-up
-    of the file cache.  Peak RSS is the program's own (os.wait4), not the compiler's.
+    of the file cache.  Peak RSS is the program's own (os.wait4), not the compiler's.  B2's mean
+    plastic weight is that of the first execution, i.e. after warm-up + one timed run (every
+    execution is the same simulation from t = 0).
     """
     import brian2 as b2  # only installed in the reference venv
 
@@ -369,7 +501,7 @@ def run_brian2_standalone(p: B1, threads: int, args: argparse.Namespace) -> Resu
     dev.insert_code("before_start", "double _b1_t[4] = {0, 0, 0, 0};")
     dev.insert_code("before_start", _STAMP.format(var="_b1_t[0]"))
     t0 = time.perf_counter()
-    net, monitor = _build_brian2(p, b2, np.random.default_rng(p.seed))
+    net, monitor, plastic = _build_brian2(p, b2, np.random.default_rng(p.seed))
     # The monitor counts only the timed run.
     monitor.active = False
     dev.insert_code("main", _STAMP.format(var="_b1_t[1]"))
@@ -392,6 +524,9 @@ def run_brian2_standalone(p: B1, threads: int, args: argparse.Namespace) -> Resu
     # First execution through Brian (it also loads the results: the spike count).
     dev.run(with_output=False)
     spikes_one_run = int(np.sum(monitor.count[:]))
+    if plastic is not None:
+        res.mean_plastic_weight = float(np.mean(plastic.w[:]))
+        res.plastic_model_ms = args.warmup_ms + args.duration_ms
 
     results_dir = dev.results_dir
     timing_file = Path(results_dir) / "b1_timing.txt"
@@ -436,6 +571,12 @@ def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--simulator", choices=SIMULATORS, required=True)
+    ap.add_argument(
+        "--workload",
+        choices=WORKLOADS,
+        default="b1",
+        help="b1 = lif-static (default), b2 = lif-stdp (B1 + STDP on E->E synapses)",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--k", type=int, default=100)
@@ -457,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.threads < 1 or args.n < 2 or args.k < 1:
         ap.error("--repeats, --threads, --k must be >= 1 and --n >= 2")
-    p = B1(n=args.n, k=args.k, seed=args.seed)
+    p = B1(workload=args.workload, n=args.n, k=args.k, seed=args.seed)
     runner = {
         "nest": run_nest,
         "brian2-runtime": run_brian2_runtime,

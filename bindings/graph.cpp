@@ -93,7 +93,7 @@ void register_graph(nb::module_& m) {
       .def_static(
           "brunel",
           [](std::int64_t n, double exc_fraction, std::int64_t k_in, double j, double g, std::int64_t delay_steps,
-             std::uint64_t seed) {
+             std::uint64_t seed, bool plastic_exc_exc) {
             BrunelParams p;
             p.n = n;
             p.exc_fraction = exc_fraction;
@@ -102,11 +102,12 @@ void register_graph(nb::module_& m) {
             p.g = g;
             p.delay_steps = delay_steps;
             p.seed = seed;
+            p.plastic_exc_exc = plastic_exc_exc;
             nb::gil_scoped_release release;
             return mutable_ptr(make_brunel(p));
           },
           nb::arg("n"), nb::arg("exc_fraction"), nb::arg("k_in"), nb::arg("j"), nb::arg("g"),
-          nb::arg("delay_steps"), nb::arg("seed"))
+          nb::arg("delay_steps"), nb::arg("seed"), nb::arg("plastic_exc_exc") = false)
       .def_static("from_config", [](const config::Config& c) { return mutable_ptr(make_network(c)); })
       .def_prop_ro("num_nodes", &Graph::num_nodes)
       .def_prop_ro("num_edges", &Graph::num_edges)

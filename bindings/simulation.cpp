@@ -98,6 +98,44 @@ void register_simulation(nb::module_& m) {
         return d;
       })
       .def("reset_perf", &Simulation::reset_perf)
+      .def("edge_state_names", &Simulation::edge_state_names)
+      .def("edge_state", [](Simulation& s, const std::string& name) {
+        return view_array(s.edge_state(name), nb::find(&s), true);
+      }, nb::arg("name"), "A writeable zero-copy view of per-edge state (graph edge order).")
+      .def("ledger", [](const Simulation& s) {
+        const auto& h = s.ledger_history();
+        const size_t n = h.size();
+        std::vector<std::int64_t> step(n);
+        std::vector<double> cols[10];
+        for (auto& c : cols) c.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+          const EnergyLedger& l = h[i];
+          step[i] = l.step;
+          const double v[10] = {l.total_before, l.inflow, l.spike_cost, l.metabolism, l.flow_out,
+                                l.flow_in, l.overflow, l.transfers, l.total_after, l.error()};
+          for (int c = 0; c < 10; ++c) cols[c][i] = v[c];
+        }
+        static const char* const names[10] = {"total_before", "inflow", "spike_cost", "metabolism", "flow_out",
+                                              "flow_in", "overflow", "transfers", "total_after", "error"};
+        nb::dict d;
+        d["step"] = owned_array(std::move(step));
+        for (int c = 0; c < 10; ++c) d[names[c]] = owned_array(std::move(cols[c]));
+        return d;
+      }, "The per-step energy ledger as {column: array}; 'error' is the conservation residual.")
+      .def("clear_ledger", &Simulation::clear_ledger_history)
+      .def("homeostasis", [](const Simulation& s) {
+        const HomeostasisState& h = s.homeostasis();
+        nb::dict d;
+        d["synaptic_gain"] = h.synaptic_gain;
+        d["branching_ratio"] = h.branching_ratio;
+        d["updates"] = h.updates;
+        d["steps"] = owned_array(std::vector<std::int64_t>(h.steps));
+        d["branching"] = owned_array(std::vector<double>(h.branching));
+        d["gains"] = owned_array(std::vector<double>(h.gains));
+        return d;
+      })
+      .def("set_neuromodulator", &Simulation::set_neuromodulator, nb::arg("signal"))
+      .def_prop_ro("neuromodulator", &Simulation::neuromodulator)
       .def("summary", [](Simulation& s) { return summary_dict(summarize(s)); })
       .def("summary_text", [](Simulation& s) { return format_summary(summarize(s)); })
       .def("service_names", &Simulation::service_names)

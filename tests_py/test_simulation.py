@@ -34,6 +34,9 @@ STATE_DTYPES = {
     "last_spike": np.int32,
     "alive": np.uint8,
     "phase": np.int32,
+    "trace_pre": None,
+    "trace_post": None,
+    "rate": None,
 }
 
 

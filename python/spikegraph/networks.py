@@ -18,6 +18,7 @@ def brunel(
     delay_ms: float = 1.5,
     dt_ms: float = 0.1,
     seed: int = 1,
+    plastic_exc_exc: bool = False,
 ) -> Network:
     """A Brunel-style balanced network of ``n`` dynamic nodes.
 
@@ -26,11 +27,12 @@ def brunel(
     sources (weight ``j``) and the rest from inhibitory sources (weight ``g * j``),
     drawn uniformly with replacement. Every edge has a delay of ``delay_ms / dt_ms`` steps
     (rounded half away from zero, at least 1), so pass the ``sim.dt`` you will simulate with.
+    ``plastic_exc_exc`` marks the edges between excitatory nodes plastic (benchmark B2).
     """
     if not dt_ms > 0:
         raise GraphError(f"make_brunel: dt_ms must be > 0, got {dt_ms}")
     delay_steps = max(1, to_steps(delay_ms, dt_ms))
-    return Network(_core.Graph.brunel(n, exc_fraction, k_in, j, g, delay_steps, seed))
+    return Network(_core.Graph.brunel(n, exc_fraction, k_in, j, g, delay_steps, seed, plastic_exc_exc))
 
 
 def from_config(config: ConfigLike = None) -> Network:

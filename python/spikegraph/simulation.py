@@ -192,6 +192,44 @@ class Simulation:
             raise InputError(f"set_state('{name}'): expected numbers, got dtype {arr.dtype}")
         self._sim.set_state(name, np.ascontiguousarray(arr, dtype=np.float64))
 
+    def edge_state_names(self) -> list[str]:
+        return list(self._sim.edge_state_names())
+
+    def edge_state(self, name: str) -> np.ndarray:
+        """A writeable zero-copy view of per-edge state (``"weight"``, ``"eligibility"``),
+        in the network's edge order."""
+        return cast(np.ndarray, self._sim.edge_state(name))
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The live edge weights (float32 view; plastic edges change as the network learns)."""
+        return self.edge_state("weight")
+
+    @property
+    def ledger(self) -> dict[str, np.ndarray]:
+        """The per-step energy ledger: ``step``, ``total_before``, ``inflow``, ``spike_cost``,
+        ``metabolism``, ``flow_out``, ``flow_in``, ``overflow``, ``transfers``, ``total_after``
+        and ``error`` (the conservation residual), one entry per step with energy enabled."""
+        return dict(self._sim.ledger())
+
+    def clear_ledger(self) -> None:
+        self._sim.clear_ledger()
+
+    @property
+    def homeostasis(self) -> dict[str, Any]:
+        """Synaptic gain, last branching ratio, and their history per homeostasis window."""
+        return dict(self._sim.homeostasis())
+
+    @property
+    def neuromodulator(self) -> float:
+        return float(self._sim.neuromodulator)
+
+    def set_neuromodulator(self, signal: float) -> None:
+        """The global signal of the three-factor rule: every step, w += rate * signal * eligibility."""
+        if isinstance(signal, bool) or not isinstance(signal, (int, float, np.number)):
+            raise InputError(f"set_neuromodulator: expected a number, got {type(signal).__name__}")
+        self._sim.set_neuromodulator(float(signal))
+
     @property
     def v(self) -> np.ndarray:
         return self.state("v")

@@ -96,14 +96,45 @@ std::vector<ParamSpec> build_schema() {
   // --- recording
   s.push_back(bool_param("record.spikes", true, "append every spike (step, node) to the spike record"));
   s.push_back(array_param("monitor.variables", T::String,
-                          {"v", "threshold", "drive", "energy", "refractory", "last_spike"}, -kInf, kInf,
+                          {"v", "threshold", "drive", "energy", "refractory", "last_spike", "trace_pre",
+                           "trace_post", "rate"},
+                          -kInf, kInf,
                           "state variables sampled by the monitor"));
   s.push_back(array_param("monitor.nodes", T::Int, {}, 0, 4294967294.0, "node ids sampled by the monitor"));
   s.push_back(real_param("monitor.interval", 1.0, 0.0, kInf, "ms", "monitor sampling period", true));
-  // --- energy (static in this version: initial value, spike floor)
+  // --- energy (MODEL.md step 4)
+  s.push_back(bool_param("energy.enabled", false,
+                         "run the energy phase (spike cost, metabolism, flow); off: energy stays constant"));
   s.push_back(real_param("energy.cap", 5.0, 0.0, kInf, "", "maximum energy of a node", true));
   s.push_back(real_param("energy.initial", 5.0, 0.0, kInf, "", "initial energy of every node (<= energy.cap)"));
   s.push_back(real_param("energy.spike_cost_min", 0.01, 0.0, kInf, "", "energy a node needs to spike"));
+  s.push_back(real_param("energy.spike_cost_frac", 0.1, 0.0, 1.0, "", "a spike costs min(frac * E, max)"));
+  s.push_back(real_param("energy.spike_cost_max", 0.1, 0.0, kInf, "", "largest cost of one spike"));
+  s.push_back(real_param("energy.tau_decay", 1000.0, 0.0, kInf, "ms", "metabolism: E <- E exp(-dt / tau_decay)", true));
+  s.push_back(int_param("energy.flow_interval", 1, 1, 1e9, "steps between energy flows along edges"));
+  s.push_back(real_param("energy.conductance", 0.01, 0.0, 0.5, "", "fraction of an energy difference moved per flow"));
+  s.push_back(bool_param("energy.record_ledger", true, "keep the per-step conservation ledger"));
+  // --- learning (MODEL.md step 5)
+  s.push_back(bool_param("learning.enabled", false, "run STDP on plastic edges"));
+  s.push_back(choice_param("learning.rule", "stdp", {"stdp", "eligibility"},
+                           "stdp: apply at once; eligibility: accumulate, converted by the neuromodulator"));
+  s.push_back(real_param("learning.tau_plus", 20.0, 0.0, kInf, "ms", "presynaptic trace time constant", true));
+  s.push_back(real_param("learning.tau_minus", 20.0, 0.0, kInf, "ms", "postsynaptic trace time constant", true));
+  s.push_back(real_param("learning.a_plus", 0.02, 0.0, kInf, "", "potentiation amplitude (A_plus)"));
+  s.push_back(real_param("learning.a_minus", 0.01, 0.0, kInf, "", "depression amplitude (A_minus)"));
+  s.push_back(bool_param("learning.energy_modulation", true, "scale changes by 0.3 + 1.2 min((E_i + E_j) / 2cap, 1)"));
+  s.push_back(real_param("learning.tau_eligibility", 200.0, 0.0, kInf, "ms", "eligibility decay time constant", true));
+  s.push_back(real_param("learning.rate", 1.0, 0.0, kInf, "", "eligibility rule: w += rate * signal * eligibility"));
+  s.push_back(real_param("learning.w_min", 0.0, 0.0, kInf, "", "lower weight bound"));
+  s.push_back(real_param("learning.w_max", 5.0, 0.0, kInf, "", "upper weight bound"));
+  // --- homeostasis (MODEL.md step 6)
+  s.push_back(bool_param("homeostasis.enabled", false, "run intrinsic plasticity and branching-ratio control"));
+  s.push_back(int_param("homeostasis.interval", 10, 1, 1e9, "steps between homeostasis updates"));
+  s.push_back(real_param("homeostasis.tau_rate", 1000.0, 0.0, kInf, "ms", "time constant of the rate estimate", true));
+  s.push_back(real_param("homeostasis.eta", 0.01, 0.0, kInf, "", "threshold adaptation step"));
+  s.push_back(real_param("homeostasis.target_rate", 5.0, 0.0, kInf, "Hz", "target firing rate of dynamic nodes", true));
+  s.push_back(real_param("homeostasis.target_branching", 1.0, 0.0, kInf, "", "target branching ratio", true));
+  s.push_back(real_param("homeostasis.gain_step", 0.01, 0.0, 0.5, "", "relative change of the synaptic gain per update"));
   // --- edges
   s.push_back(real_param("edge.modulatory_gain", 0.5, 0.0, kInf, "", "factor of modulatory edges"));
   s.push_back(real_param("edge.gate_energy", 0.5, 0.0, kInf, "",
@@ -140,6 +171,8 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("network.j", 0.1, 0.0, kInf, "", "brunel: excitatory weight"));
   s.push_back(real_param("network.g", 5.0, 0.0, kInf, "", "brunel: inhibitory weight / excitatory weight"));
   s.push_back(real_param("network.delay", 1.5, 0.0, kInf, "ms", "brunel: delay of every edge", true));
+  s.push_back(choice_param("network.plastic", "none", {"none", "exc_exc"},
+                           "brunel: which edges are plastic (exc_exc: excitatory to excitatory)"));
   // --- run (command-line tools)
   s.push_back(real_param("run.duration", 1000.0, 0.0, kInf, "ms", "model time to simulate"));
   s.push_back(string_param("run.spikes_file", "", "executable: write spikes to this file (empty = do not write)"));
@@ -288,6 +321,10 @@ void cross_checks(const FlatTable& v, std::vector<std::string>& errors) {
   if (real("energy.initial") > real("energy.cap")) {
     errors.push_back("energy.initial = " + fmt(real("energy.initial")) + " exceeds energy.cap = " +
                      fmt(real("energy.cap")));
+  }
+  if (real("learning.w_min") > real("learning.w_max")) {
+    errors.push_back("learning.w_min = " + fmt(real("learning.w_min")) + " exceeds learning.w_max = " +
+                     fmt(real("learning.w_max")));
   }
   if (real("init.v_min") > real("init.v_max")) {
     errors.push_back("init.v_min = " + fmt(real("init.v_min")) + " exceeds init.v_max = " +

@@ -43,6 +43,7 @@ std::shared_ptr<const Graph> make_brunel(const BrunelParams& p) {
   std::vector<float> w(m);
   std::vector<std::uint16_t> d(m, static_cast<std::uint16_t>(p.delay_steps));
   std::vector<std::uint8_t> kind(m), plastic;
+  if (p.plastic_exc_exc) plastic.assign(m, 0);
   const auto key = kernels::make_key(p.seed, static_cast<std::uint64_t>(kernels::RngStream::graph_build));
   const float w_exc = static_cast<float>(p.j);
   const float w_inh = static_cast<float>(p.g * p.j);
@@ -56,6 +57,7 @@ std::shared_ptr<const Graph> make_brunel(const BrunelParams& p) {
         src[e] = below(u, n_exc);
         w[e] = w_exc;
         kind[e] = static_cast<std::uint8_t>(EdgeKind::excitatory);
+        if (p.plastic_exc_exc && t < n_exc) plastic[e] = 1;
       } else {
         src[e] = static_cast<index_t>(n_exc) + below(u, n_inh);
         w[e] = w_inh;
@@ -84,6 +86,7 @@ std::shared_ptr<const Graph> make_network(const config::Config& cfg) {
   p.g = cfg.real("network.g");
   p.delay_steps = cfg.steps("network.delay", 1);
   p.seed = static_cast<std::uint64_t>(cfg.integer("sim.seed"));
+  p.plastic_exc_exc = cfg.string("network.plastic") == "exc_exc";
   return make_brunel(p);
 }
 

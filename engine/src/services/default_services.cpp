@@ -1,5 +1,7 @@
 #include "spikegraph/services/default_services.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 
 #include "spikegraph/backend/backend.hpp"
@@ -83,7 +85,82 @@ class RecordingService final : public Service {
   bool record_spikes_ = true;
 };
 
+class EnergyService final : public Service {
+ public:
+  std::string name() const override { return "energy"; }
+  std::vector<Phase> phases() const override { return {Phase::energy}; }
+  void initialize(StepContext& ctx) override {
+    flow_interval_ = ctx.config.integer("energy.flow_interval");
+    record_ = ctx.config.boolean("energy.record_ledger");
+  }
+  void run(Phase, StepContext& ctx) override {
+    EnergyLedger ledger;
+    ledger.step = ctx.step;
+    ctx.backend.update_energy(ctx.step, ctx.step % flow_interval_ == 0, ledger);
+    ctx.ledger = ledger;
+    if (record_) ctx.ledger_history.push_back(ledger);
+  }
+
+ private:
+  std::int64_t flow_interval_ = 1;
+  bool record_ = true;
+};
+
+class LearningService final : public Service {
+ public:
+  std::string name() const override { return "learning"; }
+  std::vector<Phase> phases() const override { return {Phase::learning}; }
+  void run(Phase, StepContext& ctx) override { ctx.backend.update_learning(ctx.step); }
+};
+
+class HomeostasisService final : public Service {
+ public:
+  std::string name() const override { return "homeostasis"; }
+  std::vector<Phase> phases() const override { return {Phase::homeostasis}; }
+  void initialize(StepContext& ctx) override {
+    interval_ = ctx.config.integer("homeostasis.interval");
+    target_ = ctx.config.real("homeostasis.target_branching");
+    step_ = ctx.config.real("homeostasis.gain_step");
+  }
+  void run(Phase, StepContext& ctx) override {
+    ctx.backend.update_rates(ctx.step);
+    HomeostasisState& h = ctx.homeostasis;
+    h.window_spikes += ctx.backend.spikes().size();
+    if ((ctx.step + 1) % interval_ != 0) return;
+    ctx.backend.adapt_thresholds();
+    // Branching ratio: spikes in this window over spikes in the previous one; windows
+    // without spikes are skipped. The gain moves toward the target by one step.
+    double sigma = std::numeric_limits<double>::quiet_NaN();
+    if (h.window_spikes > 0 && h.previous_window > 0) {
+      sigma = static_cast<double>(h.window_spikes) / static_cast<double>(h.previous_window);
+      h.branching_ratio = sigma;
+      if (sigma > target_) {
+        h.synaptic_gain *= 1.0 - step_;
+      } else if (sigma < target_) {
+        h.synaptic_gain *= 1.0 + step_;
+      }
+      h.synaptic_gain = std::min(10.0, std::max(0.1, h.synaptic_gain));
+      ctx.backend.set_synaptic_gain(h.synaptic_gain);
+    }
+    if (h.window_spikes > 0) h.previous_window = h.window_spikes;
+    h.window_spikes = 0;
+    ++h.updates;
+    h.steps.push_back(ctx.step);
+    h.branching.push_back(sigma);
+    h.gains.push_back(h.synaptic_gain);
+  }
+
+ private:
+  std::int64_t interval_ = 10;
+  double target_ = 1.0;
+  double step_ = 0.01;
+};
+
 }  // namespace
+
+std::unique_ptr<Service> make_energy_service() { return std::make_unique<EnergyService>(); }
+std::unique_ptr<Service> make_learning_service() { return std::make_unique<LearningService>(); }
+std::unique_ptr<Service> make_homeostasis_service() { return std::make_unique<HomeostasisService>(); }
 
 std::unique_ptr<Service> make_neural_service() { return std::make_unique<NeuralService>(); }
 std::unique_ptr<Service> make_recording_service() { return std::make_unique<RecordingService>(); }

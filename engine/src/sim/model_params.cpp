@@ -66,6 +66,28 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
   }
   m.synapse.modulatory_gain = static_cast<Real>(cfg.real("edge.modulatory_gain"));
   m.synapse.gate_energy = static_cast<Real>(cfg.real("edge.gate_energy"));
+  m.energy.cap = static_cast<Real>(cap);
+  m.energy.cost_frac = static_cast<Real>(cfg.real("energy.spike_cost_frac"));
+  m.energy.cost_max = static_cast<Real>(cfg.real("energy.spike_cost_max"));
+  m.energy.metabolic_decay = static_cast<Real>(std::exp(-dt / cfg.real("energy.tau_decay")));
+  m.energy.conductance = static_cast<Real>(cfg.real("energy.conductance"));
+  m.learning.decay_plus = static_cast<Real>(std::exp(-dt / cfg.real("learning.tau_plus")));
+  m.learning.decay_minus = static_cast<Real>(std::exp(-dt / cfg.real("learning.tau_minus")));
+  m.learning.a_plus = static_cast<Real>(cfg.real("learning.a_plus"));
+  m.learning.a_minus = static_cast<Real>(cfg.real("learning.a_minus"));
+  m.learning.cap = static_cast<Real>(cap);
+  m.learning.w_min = static_cast<Real>(cfg.real("learning.w_min"));
+  m.learning.w_max = static_cast<Real>(cfg.real("learning.w_max"));
+  m.learning.decay_eligibility = static_cast<Real>(std::exp(-dt / cfg.real("learning.tau_eligibility")));
+  m.learning.rate = static_cast<Real>(cfg.real("learning.rate"));
+  m.learning.energy_modulation = cfg.boolean("learning.energy_modulation") ? 1 : 0;
+  m.eligibility_rule = cfg.string("learning.rule") == "eligibility";
+  m.homeostasis.rate_decay = static_cast<Real>(std::exp(-dt / cfg.real("homeostasis.tau_rate")));
+  m.homeostasis.spike_rate = static_cast<Real>(1000.0 / dt);
+  m.homeostasis.eta = static_cast<Real>(cfg.real("homeostasis.eta"));
+  m.homeostasis.target_rate = static_cast<Real>(cfg.real("homeostasis.target_rate"));
+  m.homeostasis.target_branching = static_cast<Real>(cfg.real("homeostasis.target_branching"));
+  m.homeostasis.gain_step = static_cast<Real>(cfg.real("homeostasis.gain_step"));
   m.initial_energy = static_cast<Real>(cfg.real("energy.initial"));
   m.init_v_min = static_cast<Real>(cfg.real("init.v_min"));
   m.init_v_max = static_cast<Real>(cfg.real("init.v_max"));

@@ -41,6 +41,9 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
   backend_ = make_backend(config_.string("sim.backend"), *graph_, config_);
   phase_seconds_.assign(kPhases, 0.0);
   services_.push_back(make_neural_service());
+  if (config_.boolean("energy.enabled")) services_.push_back(make_energy_service());
+  if (config_.boolean("learning.enabled")) services_.push_back(make_learning_service());
+  if (config_.boolean("homeostasis.enabled")) services_.push_back(make_homeostasis_service());
   services_.push_back(make_recording_service());
   StepContext ctx = context();
   for (auto& s : services_) s->initialize(ctx);
@@ -50,7 +53,8 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
 Simulation::~Simulation() = default;
 
 StepContext Simulation::context() {
-  return StepContext{step_, *backend_, *graph_, config_, spike_record_, monitor_record_};
+  return StepContext{step_,           *backend_, *graph_,         config_, spike_record_, monitor_record_,
+                     ledger_,         ledger_history_, homeostasis_};
 }
 
 void Simulation::rebuild_pipeline() {
@@ -169,6 +173,16 @@ void Simulation::set_state(const std::string& name, const double* values, std::s
   }
 }
 
+void Simulation::set_neuromodulator(double signal) {
+  if (!std::isfinite(signal)) {
+    std::ostringstream os;
+    os << "set_neuromodulator: the signal must be finite, got " << signal;
+    throw InputError(os.str());
+  }
+  neuromodulator_ = signal;
+  backend_->set_neuromodulator(signal);
+}
+
 PerfStats Simulation::perf() const {
   PerfStats p;
   p.steps = perf_steps_;
@@ -185,6 +199,7 @@ PerfStats Simulation::perf() const {
   p.record_bytes = spike_record_.steps.capacity() * sizeof(std::int64_t) +
                    spike_record_.nodes.capacity() * sizeof(index_t);
   for (const auto& v : monitor_record_.values) p.record_bytes += v.capacity() * sizeof(double);
+  p.record_bytes += ledger_history_.capacity() * sizeof(EnergyLedger);
   return p;
 }
 

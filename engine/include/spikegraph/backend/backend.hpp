@@ -15,6 +15,7 @@
 namespace spikegraph {
 
 class Graph;
+struct EnergyLedger;
 namespace config {
 class Config;
 }
@@ -45,6 +46,27 @@ class Backend {
   virtual const std::vector<index_t>& spikes() const = 0;
   /// Synaptic events (spikes x out-degree) delivered by the last deliver() call.
   virtual std::size_t last_synaptic_events() const = 0;
+
+  /// Phase "energy" of step t (MODEL.md step 4): spike cost of the nodes that spiked
+  /// at t, metabolism, the flow along edges when `flow` is true, the clamp; the
+  /// balance goes into `ledger`.
+  virtual void update_energy(step_t t, bool flow, EnergyLedger& ledger) = 0;
+  /// Phase "learning" of step t (MODEL.md step 5): trace decay, event-driven STDP on
+  /// the plastic edges of the nodes that spiked, eligibility decay and conversion.
+  virtual void update_learning(step_t t) = 0;
+  /// Homeostasis, every step: the running rate estimate of every node.
+  virtual void update_rates(step_t t) = 0;
+  /// Homeostasis, every interval: intrinsic threshold adaptation of dynamic nodes.
+  virtual void adapt_thresholds() = 0;
+  /// Global gain on recurrent synaptic input (homeostasis); 1 by default.
+  virtual void set_synaptic_gain(double gain) = 0;
+  /// The user's neuromodulator signal (eligibility rule); 0 by default.
+  virtual void set_neuromodulator(double signal) = 0;
+
+  /// Names of the per-edge state arrays ("weight", "eligibility" when used).
+  virtual std::vector<std::string> edge_state_names() const = 0;
+  /// A host view of a per-edge state array, in the graph's edge order.
+  virtual ArrayRef edge_state(const std::string& name) = 0;
 
   /// Names of the state arrays this backend exposes ("v", "threshold", ...).
   virtual std::vector<std::string> state_names() const = 0;

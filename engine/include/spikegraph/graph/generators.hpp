@@ -15,7 +15,7 @@ namespace spikegraph {
 /// round(exc_fraction * k_in) from excitatory sources (excitatory edges, weight j)
 /// and the rest from inhibitory sources (inhibitory edges, weight g * j), sources
 /// drawn uniformly with replacement (autapses and multapses allowed), all with
-/// delay `delay_steps`.
+/// delay `delay_steps`. With plastic_exc_exc, edges between excitatory nodes are plastic.
 struct BrunelParams {
   std::int64_t n = 10000;
   double exc_fraction = 0.8;
@@ -24,6 +24,7 @@ struct BrunelParams {
   double g = 5.0;   ///< inhibitory weight is g * j
   std::int64_t delay_steps = 15;
   std::uint64_t seed = 1;
+  bool plastic_exc_exc = false;  ///< mark excitatory-to-excitatory edges plastic (benchmark B2)
 };
 
 /// Throws GraphError for invalid parameters (n < 1, k_in < 0, fraction outside

@@ -17,4 +17,17 @@ std::unique_ptr<Service> make_neural_service();
 /// record.spikes) and samples the monitor (phase recording).
 std::unique_ptr<Service> make_recording_service();
 
+/// "energy": spike cost, metabolism, flow every energy.flow_interval steps, clamp
+/// and the conservation ledger (phase energy). Registered when energy.enabled.
+std::unique_ptr<Service> make_energy_service();
+
+/// "learning": STDP / eligibility on plastic edges (phase learning). Registered
+/// when learning.enabled.
+std::unique_ptr<Service> make_learning_service();
+
+/// "homeostasis": rate estimates every step; every homeostasis.interval steps the
+/// thresholds of dynamic nodes and the branching-ratio control of the synaptic
+/// gain (phase homeostasis). Registered when homeostasis.enabled.
+std::unique_ptr<Service> make_homeostasis_service();
+
 }  // namespace spikegraph

@@ -18,6 +18,8 @@ class Backend;
 class Graph;
 struct SpikeRecord;
 struct MonitorRecord;
+struct EnergyLedger;
+struct HomeostasisState;
 namespace config {
 class Config;
 }
@@ -46,6 +48,9 @@ struct StepContext {
   const config::Config& config;
   SpikeRecord& spike_record;      ///< the simulation's spike record
   MonitorRecord& monitor_record;  ///< the simulation's monitor samples
+  EnergyLedger& ledger;           ///< this step's energy balance (energy phase)
+  std::vector<EnergyLedger>& ledger_history;  ///< per-step ledgers (energy.record_ledger)
+  HomeostasisState& homeostasis;  ///< gain, windows and branching history
 };
 
 class Service {

@@ -10,6 +10,8 @@
 
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/types.hpp"
+#include "spikegraph/kernels/energy.hpp"
+#include "spikegraph/kernels/learning.hpp"
 #include "spikegraph/kernels/params.hpp"
 #include "spikegraph/kernels/synapse.hpp"
 
@@ -28,6 +30,10 @@ struct ModelParams {
   /// Factor on outgoing effective weights (relay gain, else 1).
   std::array<Real, kNodeTypeCount> out_gain;
   kernels::SynapseParams<Real> synapse;
+  kernels::EnergyParams<Real> energy;
+  kernels::LearningParams<Real> learning;
+  kernels::HomeostasisParams<Real> homeostasis;
+  bool eligibility_rule;  ///< learning.rule == "eligibility"
   Real initial_energy;
   Real init_v_min;
   Real init_v_max;

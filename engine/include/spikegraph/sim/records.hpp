@@ -38,6 +38,38 @@ struct MonitorRecord {
   }
 };
 
+/// One step's energy balance (MODEL.md step 4). Sums over alive nodes, in double.
+/// Conservation: total_after = total_before + inflow - spike_cost - metabolism
+/// - overflow - transfers, to float rounding (error() returns the difference);
+/// flow_out and flow_in are equal up to rounding (flow moves energy, never makes it).
+struct EnergyLedger {
+  std::int64_t step = -1;
+  double total_before = 0.0;
+  double inflow = 0.0;       ///< sensory input (frames set sensory energy)
+  double spike_cost = 0.0;
+  double metabolism = 0.0;
+  double flow_out = 0.0;     ///< energy that left sources along edges
+  double flow_in = 0.0;      ///< energy that arrived at targets
+  double overflow = 0.0;     ///< removed by the clamp to [0, cap]
+  double transfers = 0.0;    ///< births and deaths (structural plasticity)
+  double total_after = 0.0;
+  double error() const {
+    return total_after - (total_before + inflow - spike_cost - metabolism - overflow - transfers);
+  }
+};
+
+/// State of the homeostasis service (MODEL.md step 6).
+struct HomeostasisState {
+  double synaptic_gain = 1.0;            ///< global gain g on recurrent synaptic input
+  std::uint64_t window_spikes = 0;       ///< spikes in the current window
+  std::uint64_t previous_window = 0;     ///< spikes in the previous window
+  double branching_ratio = 0.0;          ///< last sigma (0 until two windows with spikes)
+  std::int64_t updates = 0;              ///< completed windows
+  std::vector<std::int64_t> steps;       ///< history: step at the end of each window
+  std::vector<double> branching;         ///< history: sigma per window (NaN when skipped)
+  std::vector<double> gains;             ///< history: g after each window
+};
+
 /// Performance counters since construction (or the last reset).
 struct PerfStats {
   std::int64_t steps = 0;

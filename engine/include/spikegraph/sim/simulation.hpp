@@ -60,6 +60,25 @@ class Simulation {
   /// range for integer variables) before writing anything. Throws InputError.
   void set_state(const std::string& name, const double* values, std::size_t count);
 
+  /// Per-edge state (graph edge order): "weight" (the live weights; plastic edges
+  /// change), "eligibility" (with learning.rule = "eligibility").
+  std::vector<std::string> edge_state_names() const { return backend_->edge_state_names(); }
+  ArrayRef edge_state(const std::string& name) { return backend_->edge_state(name); }
+
+  /// The last step's energy ledger (step = -1 before the first energy phase) and the
+  /// per-step history (when energy.record_ledger).
+  const EnergyLedger& ledger() const { return ledger_; }
+  const std::vector<EnergyLedger>& ledger_history() const { return ledger_history_; }
+  void clear_ledger_history() { ledger_history_.clear(); }
+
+  /// Homeostasis: synaptic gain, branching ratio and their history.
+  const HomeostasisState& homeostasis() const { return homeostasis_; }
+
+  /// The global neuromodulator signal of the three-factor rule (learning.rule =
+  /// "eligibility"): every step, w += learning.rate * signal * eligibility. Must be finite.
+  void set_neuromodulator(double signal);
+  double neuromodulator() const { return neuromodulator_; }
+
   /// Timing per phase, spikes, synaptic events, memory.
   PerfStats perf() const;
   void reset_perf();
@@ -87,6 +106,10 @@ class Simulation {
   std::int64_t perf_steps_ = 0;
   SpikeRecord spike_record_;
   MonitorRecord monitor_record_;
+  EnergyLedger ledger_;
+  std::vector<EnergyLedger> ledger_history_;
+  HomeostasisState homeostasis_;
+  double neuromodulator_ = 0.0;
 };
 
 }  // namespace spikegraph

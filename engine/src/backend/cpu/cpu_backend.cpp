@@ -5,6 +5,7 @@
 #include "cpu_backend.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -14,10 +15,13 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/kernels/energy.hpp"
+#include "spikegraph/kernels/learning.hpp"
 #include "spikegraph/kernels/neuron.hpp"
 #include "spikegraph/kernels/rng.hpp"
 #include "spikegraph/kernels/synapse.hpp"
 #include "spikegraph/sim/model_params.hpp"
+#include "spikegraph/sim/records.hpp"
 
 namespace spikegraph {
 
@@ -40,6 +44,11 @@ constexpr std::size_t kParallelDeliveryEvents = 4096;
 // scattered adds are bound by cache-miss latency, not bandwidth.
 constexpr offset_t kPrefetchAhead = 16;
 
+// Energy-ledger sums are taken per block of this many nodes, then over blocks in
+// order, so the ledger is the same for any thread count.
+constexpr std::size_t kLedgerBlock = 4096;
+enum LedgerColumn { kBefore, kCost, kMetabolism, kFlowOut, kFlowIn, kOverflow, kAfter, kColumns };
+
 // A run of consecutive nodes of one type.
 struct Segment {
   index_t begin;
@@ -57,13 +66,14 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
                   const Real* __restrict drive, const Real* __restrict energy, Real* __restrict in,
                   const std::uint32_t* __restrict counts, const std::uint8_t* __restrict alive,
                   std::uint8_t* __restrict spiked, std::size_t len, const kernels::NeuronParams<Real>& params,
-                  bool ignores) {
+                  bool ignores, Real gain) {
   const kernels::NeuronParams<Real> p = params;
   const Real pw = p.poisson_weight;
   const Real keep_input = ignores ? Real(0) : Real(1);
   const kernels::Decay<Real> fixed{p.decay, p.drive_gain};
   for (std::size_t j = 0; j < len; ++j) {
-    const Real x = (in[j] + static_cast<Real>(counts[j]) * pw) * keep_input;
+    // The homeostatic gain scales recurrent input only (not the external Poisson input).
+    const Real x = (in[j] * gain + static_cast<Real>(counts[j]) * pw) * keep_input;
     in[j] = Real(0);
     kernels::Decay<Real> d = fixed;
     if constexpr (kCoupled) d = kernels::membrane_decay(p, energy[j]);
@@ -120,6 +130,29 @@ class CpuBackend final : public Backend {
       i = j;
     }
     thread_spikes_.resize(static_cast<std::size_t>(threads_));
+    trace_pre_.assign(n, Real(0));
+    trace_post_.assign(n, Real(0));
+    rate_.assign(n, Real(0));
+    weight_ = graph.edge_weight().data();
+    if (!graph.edge_plastic().empty()) {
+      // Plastic edges change: the backend works on its own copy of the weights.
+      weights_ = graph.edge_weight();
+      weight_ = weights_.data();
+      if (params_.eligibility_rule) eligibility_.assign(graph.num_edges(), 0.0f);
+    }
+    for (int t = 0; t < kNodeTypeCount; ++t) {
+      const Real t0 = params_.neuron[t].threshold;
+      threshold_lo_[t] = std::min(Real(0.1) * t0, Real(10) * t0);
+      threshold_hi_[t] = std::max(Real(0.1) * t0, Real(10) * t0);
+    }
+    if (cfg.boolean("energy.enabled") || cfg.boolean("learning.enabled")) {
+      graph.by_target();  // built once here, before worker threads read it
+    }
+    if (cfg.boolean("energy.enabled")) {
+      energy_next_.assign(n, Real(0));
+      flow_scale_.assign(n, Real(0));
+      flow_out_.assign(n, Real(0));
+    }
   }
 
   std::string name() const override { return "cpu"; }
@@ -164,8 +197,162 @@ class CpuBackend final : public Backend {
     for (const auto& list : thread_spikes_) spikes_.insert(spikes_.end(), list.begin(), list.end());
   }
 
+  void update_energy(step_t, bool flow, EnergyLedger& ledger) override {
+    if (energy_next_.empty()) throw BackendError("energy phase: the backend was built with energy.enabled = false");
+    const index_t n = graph_.num_nodes();
+    const std::size_t blocks = (n + kLedgerBlock - 1) / kLedgerBlock;
+    block_sums_.assign(blocks * kColumns, 0.0);
+    const kernels::EnergyParams<Real> ep = params_.energy;
+    // Pass 1 (by node): spike cost and metabolism, in place.
+    for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
+      double* sums = &block_sums_[b * kColumns];
+      Real cost = 0, metabolism = 0;
+      for (std::size_t i = lo; i < hi; ++i) {
+        if (!alive_[i]) continue;
+        sums[kBefore] += energy_[i];
+        energy_[i] = kernels::spend_energy(ep, energy_[i], spiked_[i] != 0, cost, metabolism);
+      }
+      sums[kCost] += cost;
+      sums[kMetabolism] += metabolism;
+    });
+    if (flow) {
+      flow_pass_out(blocks);
+      flow_pass_in(blocks);
+      energy_.swap(energy_next_);
+    } else {
+      for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
+        double* sums = &block_sums_[b * kColumns];
+        Real overflow = 0;
+        for (std::size_t i = lo; i < hi; ++i) {
+          if (!alive_[i]) continue;
+          energy_[i] = kernels::clamp_energy(ep, energy_[i], overflow);
+          sums[kAfter] += energy_[i];
+        }
+        sums[kOverflow] += overflow;
+      });
+    }
+    double total[kColumns] = {0, 0, 0, 0, 0, 0, 0};
+    for (std::size_t b = 0; b < blocks; ++b) {
+      for (int c = 0; c < kColumns; ++c) total[c] += block_sums_[b * kColumns + c];
+    }
+    ledger.total_before = total[kBefore];
+    ledger.spike_cost = total[kCost];
+    ledger.metabolism = total[kMetabolism];
+    ledger.flow_out = total[kFlowOut];
+    ledger.flow_in = total[kFlowIn];
+    ledger.overflow = total[kOverflow];
+    ledger.total_after = total[kAfter];
+  }
+
+  void update_learning(step_t) override {
+    const kernels::LearningParams<Real> lp = params_.learning;
+    const index_t n = graph_.num_nodes();
+    cpu::parallel_parts(threads_, n, [&](int, std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) {
+        trace_pre_[i] *= lp.decay_plus;
+        trace_post_[i] *= lp.decay_minus;
+      }
+    });
+    const std::vector<std::uint8_t>& plastic = graph_.edge_plastic();
+    if (plastic.empty()) {
+      add_spikes_to_traces();
+      return;
+    }
+    float* w = weights_.data();
+    if (!eligibility_.empty()) {
+      const float decay = static_cast<float>(lp.decay_eligibility);
+      const float gain = static_cast<float>(lp.rate * signal_);
+      const float lo = static_cast<float>(lp.w_min), hi = static_cast<float>(lp.w_max);
+      cpu::parallel_parts(threads_, graph_.num_edges(), [&](int, std::size_t b, std::size_t e) {
+        for (std::size_t k = b; k < e; ++k) {
+          if (!plastic[k]) continue;
+          eligibility_[k] *= decay;
+          if (gain != 0.0f) w[k] = std::min(hi, std::max(lo, w[k] + gain * eligibility_[k]));
+        }
+      });
+    }
+    // Depression at presynaptic spikes (out-rows are disjoint), then potentiation at
+    // postsynaptic spikes (in-lists are disjoint): no two threads touch one edge, and
+    // an edge whose both ends spiked is depressed before it is potentiated.
+    const auto& off = graph_.out_offsets();
+    const index_t* tgt = graph_.edge_target().data();
+    cpu::parallel_parts(threads_, spikes_.size(), [&](int, std::size_t b, std::size_t e) {
+      for (std::size_t k = b; k < e; ++k) {
+        const index_t s = spikes_[k];
+        for (offset_t edge = off[s]; edge < off[s + 1]; ++edge) {
+          const index_t j = tgt[edge];
+          if (!plastic[edge] || !alive_[j]) continue;
+          const Real m = kernels::energy_modulation(lp, energy_[s], energy_[j]);
+          apply_weight_change(edge, kernels::depression(lp, trace_post_[j], m));
+        }
+      }
+    });
+    const TargetIndex& in = graph_.by_target();
+    cpu::parallel_parts(threads_, spikes_.size(), [&](int, std::size_t b, std::size_t e) {
+      for (std::size_t k = b; k < e; ++k) {
+        const index_t j = spikes_[k];
+        const offset_t end = in.in_offsets[j + 1];
+        for (offset_t slot = in.in_offsets[j]; slot < end; ++slot) {
+          if (slot + kPrefetchAhead < end) {  // in-edges are scattered over the edge arrays
+            const index_t ahead = in.in_edges[slot + kPrefetchAhead];
+            __builtin_prefetch(&plastic[ahead]);
+            __builtin_prefetch(&weights_[ahead], 1);
+          }
+          const index_t edge = in.in_edges[slot];
+          const index_t i = in.in_sources[slot];
+          if (!plastic[edge] || !alive_[i]) continue;
+          const Real m = kernels::energy_modulation(lp, energy_[i], energy_[j]);
+          apply_weight_change(edge, kernels::potentiation(lp, trace_pre_[i], m));
+        }
+      }
+    });
+    add_spikes_to_traces();
+  }
+
+  void update_rates(step_t) override {
+    const kernels::HomeostasisParams<Real> hp = params_.homeostasis;
+    cpu::parallel_parts(threads_, graph_.num_nodes(), [&](int, std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) {
+        rate_[i] = kernels::select_bits(alive_[i] != 0, kernels::update_rate(hp, rate_[i], spiked_[i] != 0),
+                                        rate_[i]);
+      }
+    });
+  }
+
+  void adapt_thresholds() override {
+    const kernels::HomeostasisParams<Real> hp = params_.homeostasis;
+    const std::uint8_t* types = graph_.node_type().data();
+    const auto dynamic = static_cast<std::uint8_t>(NodeType::dynamic);
+    cpu::parallel_parts(threads_, graph_.num_nodes(), [&](int, std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) {
+        if (types[i] != dynamic || !alive_[i]) continue;
+        threshold_[i] = kernels::adapt_threshold(hp, threshold_[i], rate_[i], threshold_lo_[dynamic],
+                                                 threshold_hi_[dynamic]);
+      }
+    });
+  }
+
+  void set_synaptic_gain(double gain) override { gain_ = static_cast<Real>(gain); }
+  void set_neuromodulator(double signal) override { signal_ = signal; }
+
+  std::vector<std::string> edge_state_names() const override {
+    std::vector<std::string> names{"weight"};
+    if (!eligibility_.empty()) names.emplace_back("eligibility");
+    return names;
+  }
+
+  ArrayRef edge_state(const std::string& name) override {
+    if (name == "weight") {
+      return ArrayRef{const_cast<float*>(weight_), graph_.num_edges(), DType::f32};
+    }
+    if (name == "eligibility" && !eligibility_.empty()) return ref(eligibility_);
+    throw InputError("edge state: unknown or unallocated variable '" + name +
+                     "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)");
+  }
+
   std::vector<std::string> state_names() const override {
-    return {"v", "threshold", "drive", "energy", "refractory", "last_spike", "alive", "phase"};
+    return {"v", "threshold", "drive", "energy", "refractory", "last_spike", "alive", "phase",
+            "trace_pre", "trace_post", "rate"};
   }
 
   ArrayRef state(const std::string& name) override {
@@ -177,6 +364,9 @@ class CpuBackend final : public Backend {
     if (name == "last_spike") return ref(last_spike_);
     if (name == "alive") return ref(alive_);
     if (name == "phase") return ref(phase_);
+    if (name == "trace_pre") return ref(trace_pre_);
+    if (name == "trace_post") return ref(trace_post_);
+    if (name == "rate") return ref(rate_);
     std::string all;
     for (const auto& s : state_names()) all += (all.empty() ? "" : ", ") + s;
     throw InputError("state: unknown variable '" + name + "' (known: " + all + ")");
@@ -186,6 +376,9 @@ class CpuBackend final : public Backend {
     std::size_t b = 0;
     b += v_.capacity() * sizeof(Real) * 3 + energy_.capacity() * sizeof(Real);
     b += refractory_.capacity() * 2 + last_spike_.capacity() * 4 + alive_.capacity() + phase_.capacity() * 4;
+    b += (trace_pre_.capacity() + trace_post_.capacity() + rate_.capacity() + energy_next_.capacity() +
+          flow_scale_.capacity() + flow_out_.capacity()) * sizeof(Real);
+    b += (weights_.capacity() + eligibility_.capacity()) * sizeof(float);
     b += spiked_.capacity() + ring_.capacity() * sizeof(Real) +
          (spikes_.capacity() + delivering_.capacity()) * sizeof(index_t);
     for (const auto& l : thread_spikes_) b += l.capacity() * sizeof(index_t);
@@ -198,13 +391,103 @@ class CpuBackend final : public Backend {
     return ArrayRef{v.data(), v.size(), dtype_of<T>()};
   }
 
+  // Runs fn(block, lo, hi) for every ledger block of nodes, blocks split over threads.
+  template <class Fn>
+  void for_blocks(std::size_t blocks, Fn&& fn) {
+    const std::size_t n = graph_.num_nodes();
+    cpu::parallel_parts(threads_, blocks, [&](int, std::size_t b0, std::size_t b1) {
+      for (std::size_t b = b0; b < b1; ++b) fn(b, b * kLedgerBlock, std::min(n, (b + 1) * kLedgerBlock));
+    });
+  }
+
+  // Flow pass 1, by source: the scale conductance * c_s / W_s of every node and its
+  // total outflow, from the energies after cost and metabolism.
+  void flow_pass_out(std::size_t blocks) {
+    const auto& off = graph_.out_offsets();
+    const index_t* tgt = graph_.edge_target().data();
+    const std::uint8_t* kind = graph_.edge_kind().data();
+    const std::uint8_t* types = graph_.node_type().data();
+    const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
+    const auto highway = static_cast<std::uint8_t>(NodeType::highway);
+    const kernels::EnergyParams<Real> ep = params_.energy;
+    for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
+      double out_sum = 0.0;
+      for (std::size_t s = lo; s < hi; ++s) {
+        flow_scale_[s] = Real(0);
+        flow_out_[s] = Real(0);
+        if (!alive_[s]) continue;
+        Real total_weight = 0;
+        for (offset_t e = off[s]; e < off[s + 1]; ++e) {
+          if (kind[e] != inhibitory && alive_[tgt[e]]) total_weight += static_cast<Real>(weight_[e]);
+        }
+        const Real scale = kernels::flow_scale(ep, total_weight, types[s] == highway);
+        Real out = 0;
+        if (scale > Real(0)) {
+          for (offset_t e = off[s]; e < off[s + 1]; ++e) {
+            if (kind[e] == inhibitory || !alive_[tgt[e]]) continue;
+            out += kernels::edge_flow(scale, static_cast<Real>(weight_[e]), energy_[s], energy_[tgt[e]]);
+          }
+        }
+        flow_scale_[s] = scale;
+        flow_out_[s] = out;
+        out_sum += out;
+      }
+      block_sums_[b * kColumns + kFlowOut] += out_sum;
+    });
+  }
+
+  // Flow pass 2, by target (a gather over the by-target index, in source order):
+  // inflow, new energy, clamp. Writes energy_next_; energy_ is only read.
+  void flow_pass_in(std::size_t blocks) {
+    const TargetIndex& in = graph_.by_target();
+    const std::uint8_t* kind = graph_.edge_kind().data();
+    const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
+    const kernels::EnergyParams<Real> ep = params_.energy;
+    for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
+      double* sums = &block_sums_[b * kColumns];
+      Real overflow = 0;
+      for (std::size_t j = lo; j < hi; ++j) {
+        if (!alive_[j]) {
+          energy_next_[j] = energy_[j];
+          continue;
+        }
+        Real inflow = 0;
+        for (offset_t k = in.in_offsets[j]; k < in.in_offsets[j + 1]; ++k) {
+          const index_t e = in.in_edges[k];
+          const index_t s = in.in_sources[k];
+          if (kind[e] == inhibitory || flow_scale_[s] == Real(0)) continue;
+          inflow += kernels::edge_flow(flow_scale_[s], static_cast<Real>(weight_[e]), energy_[s], energy_[j]);
+        }
+        sums[kFlowIn] += inflow;
+        energy_next_[j] = kernels::clamp_energy(ep, energy_[j] - flow_out_[j] + inflow, overflow);
+        sums[kAfter] += energy_next_[j];
+      }
+      sums[kOverflow] += overflow;
+    });
+  }
+
+  void apply_weight_change(offset_t edge, Real delta) {
+    if (!eligibility_.empty()) {
+      eligibility_[edge] += static_cast<float>(delta);
+    } else {
+      weights_[edge] = static_cast<float>(
+          kernels::clamp_weight(params_.learning, static_cast<Real>(weights_[edge]) + delta));
+    }
+  }
+
+  void add_spikes_to_traces() {
+    for (index_t s : spikes_) {
+      trace_pre_[s] += Real(1);
+      trace_post_[s] += Real(1);
+    }
+  }
+
   // Adds the spikes of step `t_emit` to the rings of targets in [lo, hi). Each row is
   // sorted by target, so the part of a row inside [lo, hi) is found by binary search;
   // per target, additions happen in spike order then row order for any partition.
   void deliver_range(step_t t_emit, index_t lo, index_t hi) {
     const auto& off = graph_.out_offsets();
     const index_t* tgt = graph_.edge_target().data();
-    const float* w = graph_.edge_weight().data();
     const std::uint16_t* delay = graph_.edge_delay().data();
     const std::uint8_t* kind = graph_.edge_kind().data();
     const std::uint8_t* types = graph_.node_type().data();
@@ -230,7 +513,7 @@ class CpuBackend final : public Backend {
         }
         std::size_t slot = base_slot + delay[e];
         if (slot >= ring_slots_) slot -= ring_slots_;
-        ring[slot * n + tgt[e]] += factor[kind[e]] * static_cast<Real>(w[e]);
+        ring[slot * n + tgt[e]] += factor[kind[e]] * static_cast<Real>(weight_[e]);
       }
     }
   }
@@ -278,7 +561,7 @@ class CpuBackend final : public Backend {
                     std::size_t len, Real* input, const std::uint32_t* counts) {
     update_nodes<Real, kCoupled>(v_.data() + b0, refractory_.data() + b0, threshold_.data() + b0,
                                  drive_.data() + b0, energy_.data() + b0, input + b0, counts,
-                                 alive_.data() + b0, spiked_.data() + b0, len, params, ignores);
+                                 alive_.data() + b0, spiked_.data() + b0, len, params, ignores, gain_);
   }
 
   void update_oscillators(std::uint8_t type, std::size_t begin, std::size_t end, Real* input) {
@@ -336,6 +619,17 @@ class CpuBackend final : public Backend {
   std::vector<index_t> delivering_;  // spiked at the previous step, sent by deliver()
   std::vector<std::vector<index_t>> thread_spikes_;
   std::size_t last_events_ = 0;
+  // Learning and homeostasis state.
+  std::vector<Real> trace_pre_, trace_post_, rate_;
+  std::vector<float> weights_;      // own copy when plastic edges exist
+  const float* weight_ = nullptr;   // the weights delivery and flow use
+  std::vector<float> eligibility_;  // per edge, with learning.rule = "eligibility"
+  std::array<Real, kNodeTypeCount> threshold_lo_{}, threshold_hi_{};
+  Real gain_ = Real(1);
+  double signal_ = 0.0;
+  // Energy flow scratch.
+  std::vector<Real> energy_next_, flow_scale_, flow_out_;
+  std::vector<double> block_sums_;
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
-"""Benchmark B1 (lif-static): spikegraph at 1 and all threads, and, when the reference venv
-exists (``bash .ci/setup_reference.sh``), NEST and Brian2 in the same invocation, with the
-time ratios against spikegraph.
+"""Benchmarks B1 (lif-static) and B2 (lif-stdp): spikegraph at 1 and all threads, and, when
+the reference venv exists (``bash .ci/setup_reference.sh``), NEST and Brian2 in the same
+invocation, with the time ratios against spikegraph.
 
 Protocol (BENCHMARKS.md): build time is separate; each configuration runs a warm-up, then
 ``--repeats`` timed runs of ``--duration-ms`` continuing the same network; ms/step is the
@@ -26,12 +26,16 @@ import spikegraph as sg
 
 ROOT = Path(__file__).resolve().parent.parent
 REF_PYTHON = ROOT / ".venv-ref" / "bin" / "python"
-REF_SCRIPT = ROOT / "benchmarks" / "reference_b1.py"
+REF_SCRIPT = ROOT / "benchmarks" / "reference_b1.py"  # B1 and B2 (--workload)
 
 
-def b1_config(n: int, k: int, threads: int, seed: int) -> sg.Config:
-    """B1 as BENCHMARKS.md specifies it, in spikegraph's configuration keys."""
-    return sg.Config(
+# B2: pair-based additive STDP on excitatory-to-excitatory edges, relative to w_max = 2 J.
+B2_W_MAX = 0.2
+
+
+def b1_config(n: int, k: int, threads: int, seed: int, workload: str = "b1") -> sg.Config:
+    """B1 (or B2, with STDP) as BENCHMARKS.md specifies it, in spikegraph's configuration keys."""
+    cfg = sg.Config(
         {
             "sim": {"dt": 0.1, "threads": threads, "seed": seed, "backend": "cpu"},
             "network": {"kind": "brunel", "n": n, "k_in": k, "j": 0.1, "g": 5.0, "delay": 1.5},
@@ -50,12 +54,21 @@ def b1_config(n: int, k: int, threads: int, seed: int) -> sg.Config:
             "init": {"v_min": 0.0, "v_max": 20.0},
         }
     )
+    if workload == "b2":
+        cfg.update({
+            "network": {"plastic": "exc_exc"},
+            "learning": {"enabled": True, "rule": "stdp", "tau_plus": 20.0, "tau_minus": 20.0,
+                         "a_plus": 0.01 * B2_W_MAX, "a_minus": 0.0105 * B2_W_MAX, "w_min": 0.0,
+                         "w_max": B2_W_MAX, "energy_modulation": False},
+        })
+    return cfg
 
 
 def run_spikegraph(
-    n: int, k: int, threads: int, duration_ms: float, warmup_ms: float, repeats: int, seed: int
+    n: int, k: int, threads: int, duration_ms: float, warmup_ms: float, repeats: int, seed: int,
+    workload: str = "b1",
 ) -> dict[str, Any]:
-    cfg = b1_config(n, k, threads, seed)
+    cfg = b1_config(n, k, threads, seed, workload)
     t0 = time.perf_counter()
     net = sg.networks.from_config(cfg)
     sim = sg.Simulation(net, cfg)
@@ -79,6 +92,8 @@ def run_spikegraph(
         steps += p["steps"]
     p = sim.perf()
     engine_bytes = p["graph_bytes"] + p["state_bytes"]
+    plastic = net.plastic.astype(bool)
+    mean_plastic = float(sim.weights[plastic].mean()) if plastic.size and plastic.any() else None
     sim_s = sum(per_step) * (steps / repeats) / 1e3
     return {
         "simulator": "spikegraph",
@@ -96,6 +111,8 @@ def run_spikegraph(
         "engine_bytes": engine_bytes,
         "bytes_per_synapse": engine_bytes / net.num_edges,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "workload": workload,
+        "mean_plastic_weight": mean_plastic,
     }
 
 
@@ -108,6 +125,7 @@ def run_reference(
     warmup_ms: float,
     repeats: int,
     seed: int,
+    workload: str = "b1",
 ) -> dict[str, Any] | None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
@@ -133,6 +151,8 @@ def run_reference(
             "--json",
             str(out),
         ]
+        if workload != "b1":
+            cmd += ["--workload", workload]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not out.exists():
             print(f"  {simulator} ({threads} thr) failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
@@ -145,7 +165,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     sg_best = min((r["ms_per_step"] for r in rows if r["simulator"] == "spikegraph"), default=None)
     print(
         f"{'simulator':<20}{'thr':>4}{'ms/step':>10}{'min':>9}{'rate Hz':>9}{'build s':>9}"
-        f"{'B/syn':>8}{'x vs sg best':>14}"
+        f"{'B/syn':>8}{'x vs sg best':>14}{'mean w_EE':>11}"
     )
     for r in rows:
         bps = r.get("bytes_per_synapse") or r.get("rss_bytes_per_synapse") or 0.0
@@ -153,21 +173,24 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         print(
             f"{r['simulator']:<20}{r['threads']:>4}{r['ms_per_step']:>10.4f}{r['ms_per_step_min']:>9.4f}"
             f"{r['mean_rate_hz']:>9.2f}{r['build_s']:>9.2f}{bps:>8.1f}{ratio:>14.2f}"
+            + (f"{r['mean_plastic_weight']:>11.4f}" if r.get("mean_plastic_weight") is not None else "")
         )
 
 
 def main(args: argparse.Namespace) -> int:
     threads_list = [int(t) for t in args.threads.split(",")]
     rows: list[dict[str, Any]] = []
+    title = "B1 lif-static" if args.workload == "b1" else "B2 lif-stdp"
     print(
-        f"B1 lif-static: N={args.n}, K={args.k}, {args.duration_ms} ms x {args.repeats} repeats "
+        f"{title}: N={args.n}, K={args.k}, {args.duration_ms} ms x {args.repeats} repeats "
         f"(warm-up {args.warmup_ms} ms), dt 0.1 ms",
         flush=True,
     )
     for t in threads_list:
         rows.append(
             run_spikegraph(
-                args.n, args.k, t, args.duration_ms, args.warmup_ms, args.repeats, args.seed
+                args.n, args.k, t, args.duration_ms, args.warmup_ms, args.repeats, args.seed,
+                args.workload,
             )
         )
         print(
@@ -193,6 +216,7 @@ def main(args: argparse.Namespace) -> int:
                 args.warmup_ms,
                 args.repeats,
                 args.seed,
+                args.workload,
             )
             if r is not None:
                 rows.append(r)
@@ -222,7 +246,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser, workload: str = "b1") -> None:
     p.add_argument("--n", type=int, default=50_000)
     p.add_argument("--k", type=int, default=100)
     p.add_argument(
@@ -238,4 +262,4 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="reference simulators to run side by side ('' for none)",
     )
     p.add_argument("--json", help="write all rows here")
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, workload=workload)
