@@ -1,6 +1,7 @@
 // Embedding spikegraph in a C++ program: build a network from arrays and a
 // Brunel network, run them, print spike counts. Also shows a custom service
 // plugged into the step pipeline.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -18,6 +19,26 @@ class SpikeCounter : public spikegraph::Service {
     total += ctx.backend.spikes().size();
   }
   std::uint64_t total = 0;
+};
+
+// A custom learning rule that replaces the built-in "learning" service: every
+// spike of a source strengthens its plastic out-edges by a fixed step, up to a cap
+// (a toy presynaptic rule, to show the extension point).
+class PresynapticGrowth : public spikegraph::Service {
+ public:
+  std::string name() const override { return "learning"; }
+  std::vector<spikegraph::Phase> phases() const override { return {spikegraph::Phase::learning}; }
+  void run(spikegraph::Phase, spikegraph::StepContext& ctx) override {
+    const auto& plastic = ctx.graph.edge_plastic();
+    if (plastic.empty()) return;
+    auto* w = static_cast<float*>(ctx.backend.edge_state("weight").data);
+    const auto& off = ctx.graph.out_offsets();
+    for (spikegraph::index_t s : ctx.backend.spikes()) {
+      for (auto e = off[s]; e < off[s + 1]; ++e) {
+        if (plastic[e]) w[e] = std::min(w[e] + 0.001f, 0.2f);
+      }
+    }
+  }
 };
 
 }  // namespace
@@ -57,7 +78,27 @@ int main() {
                 static_cast<unsigned long long>(sim.spikes().size()),
                 static_cast<unsigned long long>(counter_ptr->total));
     std::printf("%s", format_summary(summarize(sim)).c_str());
-    return sim.spikes().size() == counter_ptr->total && counts[2] > 0 ? 0 : 1;
+
+    // 3. The same network with plastic E->E edges, learning on, and the built-in
+    //    learning service replaced by a rule of our own.
+    config::Config plastic_cfg = brunel;
+    plastic_cfg.update({{"network.plastic", config::Value::string("exc_exc")},
+                        {"learning.enabled", config::Value::boolean(true)}});
+    Simulation learner(make_network(plastic_cfg), plastic_cfg);
+    learner.replace_service(std::make_unique<PresynapticGrowth>());
+    learner.run(100.0);
+    const ArrayRef weights = learner.edge_state("weight");
+    const auto& plastic = learner.graph().edge_plastic();
+    double sum = 0.0;
+    std::size_t count = 0;
+    for (std::size_t e = 0; e < weights.size; ++e) {
+      if (plastic[e]) {
+        sum += static_cast<const float*>(weights.data)[e];
+        ++count;
+      }
+    }
+    std::printf("custom learning rule: mean plastic weight %.4f (started at 0.1000)\n", sum / count);
+    return sim.spikes().size() == counter_ptr->total && counts[2] > 0 && sum / count > 0.1 ? 0 : 1;
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
