@@ -329,7 +329,6 @@ def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
         if not p.plastic:
             recorder.n_events = 0  # clears the recorded events (B2 needs them all, see below)
             before = 0
-        t_begin = nest.biological_time
         t0 = time.perf_counter()
         nest.Simulate(args.duration_ms)
         res.sim_s.append(time.perf_counter() - t0)
@@ -337,13 +336,13 @@ def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
     res.peak_rss_mb = _self_peak_rss_mb()  # before reading the weights, which copies them
     res.notes = "wall time of each nest.Simulate call; peak RSS of this process"
     if p.plastic:
-        _nest_mean_plastic_weight(nest, p, res, nodes, recorder, t_begin, args)
+        _nest_mean_plastic_weight(nest, p, res, nodes, recorder, args)
     res.finish(spikes)
     return res
 
 
 def _nest_mean_plastic_weight(
-    nest: Any, p: B1, res: Result, nodes: Any, recorder: Any, t_begin: float, args: argparse.Namespace
+    nest: Any, p: B1, res: Result, nodes: Any, recorder: Any, args: argparse.Namespace
 ) -> None:
     """Mean E->E weight at the end of NEST's run, with the facilitation NEST still owes.
 
@@ -357,10 +356,11 @@ def _nest_mean_plastic_weight(
     presynaptic spike emitted at t_pre meets the postsynaptic spikes as t_post + delay, all of
     the delay being dendritic, i.e. the pairing window is shifted by one delay.)
 
-    A spike is delivered at the start of the next min_delay slice, and every Simulate call
-    starts a new slicing, so the synapses have seen the presynaptic spikes stamped up to the
-    start of the last slice of the last call.  The K_plus trace each synapse reports checks
-    that; the raw mean goes to mean_plastic_weight_raw.
+    Spikes are delivered at the start of each min_delay slice, the slices being aligned to
+    multiples of min_delay from t = 0 whatever the Simulate calls, so the synapses have seen
+    the presynaptic spikes stamped up to the last slice boundary before the current time (found
+    by probing NEST 3.10; the K_plus trace each synapse reports checks it).  The raw mean goes
+    to mean_plastic_weight_raw.
     """
     h = p.dt_ms
     conns = nest.GetConnections(synapse_model="b2_stdp_synapse")
@@ -374,7 +374,7 @@ def _nest_mean_plastic_weight(
     res.mean_plastic_weight_raw = float(weights.mean())
     res.plastic_model_ms = args.warmup_ms + args.repeats * args.duration_ms
     md = round(nest.min_delay / h)
-    last_slice = round(t_begin / h) + (round(args.duration_ms / h) - 1) // md * md
+    end = round(nest.biological_time / h)
     events = recorder.events
     owed, kplus = _stdp_owed_facilitation(
         p,
@@ -382,8 +382,8 @@ def _nest_mean_plastic_weight(
         tgt,
         np.asarray(events["senders"], dtype=np.int64) - first,
         np.rint(np.asarray(events["times"]) / h).astype(np.int64),
-        last_slice,
-        round(nest.biological_time / h),
+        (end - 1) // md * md,
+        end,
     )
     mismatch = float(np.max(np.abs(kplus - np.asarray(got["Kplus"], dtype=np.float64)), initial=0.0))
     if mismatch > 1e-6:

@@ -134,6 +134,62 @@ void register_simulation(nb::module_& m) {
         d["gains"] = owned_array(std::vector<double>(h.gains));
         return d;
       })
+      .def("schedule_stimulus", [](Simulation& s, std::int64_t step, const std::string& kind, double value,
+                                   nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> nodes) {
+        Stimulus st;
+        st.step = step;
+        st.value = value;
+        if (kind == "input") {
+          st.kind = Stimulus::Kind::input;
+        } else if (kind == "add_drive") {
+          st.kind = Stimulus::Kind::add_drive;
+        } else if (kind == "set_drive") {
+          st.kind = Stimulus::Kind::set_drive;
+        } else {
+          throw InputError("schedule_stimulus: unknown kind '" + kind + "' (input, add_drive, set_drive)");
+        }
+        st.nodes.reserve(nodes.shape(0));
+        for (size_t k = 0; k < nodes.shape(0); ++k) {
+          const std::int64_t id = nodes.data()[k];
+          if (id < 0 || id > 0xFFFFFFFFll) {
+            throw InputError("schedule_stimulus: nodes[" + std::to_string(k) + "] = " + std::to_string(id) +
+                             " is out of range");
+          }
+          st.nodes.push_back(static_cast<index_t>(id));
+        }
+        s.schedule_stimulus(std::move(st));
+      }, nb::arg("step"), nb::arg("kind"), nb::arg("value"), nb::arg("nodes"))
+      .def("pending_stimuli", &Simulation::pending_stimuli)
+      .def("collect_spike_events", &Simulation::collect_spike_events, nb::arg("on"))
+      .def("take_events", [](Simulation& s) {
+        EventBatch b = s.take_events();
+        nb::dict d;
+        d["first_step"] = b.first_step;
+        d["end_step"] = b.end_step;
+        d["spike_steps"] = owned_array(std::move(b.spike_steps));
+        d["spike_nodes"] = owned_array(std::move(b.spike_nodes));
+        nb::list homeo;
+        for (const auto& h : b.homeostasis) {
+          nb::dict e;
+          e["step"] = h.step;
+          e["branching_ratio"] = h.branching_ratio;
+          e["synaptic_gain"] = h.synaptic_gain;
+          homeo.append(e);
+        }
+        d["homeostasis"] = homeo;
+        nb::list stim;
+        static const char* const kinds[3] = {"input", "add_drive", "set_drive"};
+        for (auto& st : b.stimuli) {
+          nb::dict e;
+          e["step"] = st.step;
+          e["kind"] = kinds[static_cast<int>(st.kind)];
+          e["value"] = st.value;
+          e["nodes"] = owned_array(std::move(st.nodes));
+          stim.append(e);
+        }
+        d["stimuli"] = stim;
+        return d;
+      }, "Events since the last call: spike batch, homeostasis windows, applied stimuli.")
       .def("set_neuromodulator", &Simulation::set_neuromodulator, nb::arg("signal"))
       .def_prop_ro("neuromodulator", &Simulation::neuromodulator)
       .def("summary", [](Simulation& s) { return summary_dict(summarize(s)); })

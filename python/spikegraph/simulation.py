@@ -19,6 +19,8 @@ from .network import Network
 from .progress import ProgressBar
 
 Callback = Callable[["Simulation"], Any]
+EventCallback = Callable[[dict[str, Any]], Any]
+STIMULUS_KINDS = ("input", "add_drive", "set_drive")
 
 # Runs of at least this many steps show a progress bar by default (on a terminal).
 PROGRESS_MIN_STEPS = 20_000
@@ -59,6 +61,8 @@ class Simulation:
         self.network = network
         self._config = Config.coerce(config)
         self._sim = _core.Simulation(network._graph, self._config._core)
+        self._subscribers: dict[int, EventCallback] = {}
+        self._next_subscription = 1
 
     # ------------------------------------------------------------ running
     def run(
@@ -134,11 +138,77 @@ class Simulation:
                     chunk = max(1, min(int(n * min(scale, 8.0)), MAX_STEPS))
                 if bar is not None:
                     bar.update(done)
+                if self._subscribers:
+                    self._publish()
                 if callback is not None and callback(self) is False:
                     break
         finally:
             if bar is not None:
                 bar.close()
+
+    # ------------------------------------------------------------ events
+    def schedule_stimulus(
+        self,
+        nodes: npt.ArrayLike,
+        value: float,
+        *,
+        at_ms: float | None = None,
+        step: int | None = None,
+        kind: str = "input",
+    ) -> None:
+        """Queue a stimulus for one step (``at_ms`` or ``step``, not in the past).
+
+        ``kind``: ``"input"`` adds ``value`` to the nodes' synaptic input of that step
+        (like a spike of that weight arriving), ``"add_drive"`` adds it to their drive
+        and ``"set_drive"`` sets their drive, from that step on.
+        """
+        if (at_ms is None) == (step is None):
+            raise InputError("schedule_stimulus: give exactly one of at_ms and step")
+        if kind not in STIMULUS_KINDS:
+            raise InputError(f"schedule_stimulus: unknown kind {kind!r} (known: {', '.join(STIMULUS_KINDS)})")
+        if at_ms is not None:
+            if not math.isfinite(at_ms):
+                raise InputError(f"schedule_stimulus: at_ms must be finite, got {at_ms}")
+            step = to_steps(at_ms, self.dt)
+        if step is None:  # unreachable: one of the two was given
+            raise InputError("schedule_stimulus: no step")
+        ids = np.atleast_1d(np.asarray(nodes))
+        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+            raise InputError(
+                f"schedule_stimulus: nodes must be a 1-D integer array, got {ids.dtype} {ids.shape}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise InputError(f"schedule_stimulus: value must be a number, got {type(value).__name__}")
+        self._sim.schedule_stimulus(int(step), kind, float(value), np.ascontiguousarray(ids, dtype=np.int64))
+
+    def pending_stimuli(self) -> int:
+        return int(self._sim.pending_stimuli())
+
+    def subscribe(self, callback: EventCallback) -> int:
+        """Call ``callback(events)`` at every chunk boundary of a run with what happened
+        since the last call: ``spike_steps``/``spike_nodes`` (the spike batch),
+        ``homeostasis`` (windows that ended), ``stimuli`` (applied), ``first_step`` and
+        ``end_step``. Returns an id for :meth:`unsubscribe`."""
+        if not callable(callback):
+            raise InputError("subscribe: callback must be callable")
+        sid = self._next_subscription
+        self._next_subscription += 1
+        self._subscribers[sid] = callback
+        self._sim.collect_spike_events(True)
+        self._sim.take_events()  # a subscription starts with an empty batch
+        return sid
+
+    def unsubscribe(self, subscription: int) -> None:
+        if subscription not in self._subscribers:
+            raise InputError(f"unsubscribe: no subscription with id {subscription}")
+        del self._subscribers[subscription]
+        if not self._subscribers:
+            self._sim.collect_spike_events(False)
+
+    def _publish(self) -> None:
+        events = dict(self._sim.take_events())
+        for callback in list(self._subscribers.values()):
+            callback(events)
 
     # ------------------------------------------------------------ results
     @property

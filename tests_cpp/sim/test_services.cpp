@@ -114,13 +114,13 @@ TEST_CASE("phase names", "[sim][services]") {
 
 TEST_CASE("an added service runs once per step per phase, in phase order", "[sim][services]") {
   Simulation sim(graph(), sim_config(kActive));
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "recording"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording"});
   std::vector<Call> log;
   int inits = 0;
   sim.run_steps(2);  // before adding: nothing logged
   sim.replace_service(std::make_unique<Logger>("logger", &log, &inits));
   CHECK(inits == 1);  // initialised at once
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "recording", "logger"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "logger"});
   CHECK(log.empty());
   sim.run_steps(3);
   REQUIRE(log.size() == 3 * kPhaseCount);
@@ -144,7 +144,7 @@ TEST_CASE("an added service runs once per step per phase, in phase order", "[sim
   // Use one shared log to see the interleaving.
   sim.replace_service(std::make_unique<Logger>("logger", &merged, &inits));
   sim.replace_service(std::make_unique<Logger>("second", &merged, &inits2));
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "recording", "logger", "second"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "logger", "second"});
   sim.run_steps(1);
   REQUIRE(merged.size() == 2 * kPhaseCount);
   for (int p = 0; p < kPhaseCount; ++p) {
@@ -162,7 +162,7 @@ TEST_CASE("replacing the recording service", "[sim][services]") {
   Simulation sim(g, sim_config(kActive));
   spikegraph::SpikeRecord mine;
   sim.replace_service(std::make_unique<MyRecorder>(&mine));
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "recording"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording"});
   reference.run_steps(80);
   sim.run_steps(80);
   REQUIRE(reference.spikes().size() > 20);
@@ -175,7 +175,7 @@ TEST_CASE("replacing the recording service", "[sim][services]") {
 TEST_CASE("a replacement whose initialize throws changes nothing", "[sim][services]") {
   Simulation sim(graph(), sim_config(kActive));
   CHECK_THROWS_AS(sim.replace_service(std::make_unique<FailingInit>()), spikegraph::InputError);
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "recording"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording"});
   sim.run_steps(80);
   CHECK(sim.spikes().size() > 0);  // the default recorder still works
   CHECK_THROWS_AS(sim.replace_service(nullptr), spikegraph::InputError);
@@ -202,7 +202,7 @@ TEST_CASE("replacing the neural service stops the dynamics", "[sim][services]") 
   CHECK(sim.current_step() == 20);
   CHECK(sgtest::state_of(sim, "v") == v0);
   CHECK(sim.spikes().size() == 0);
-  CHECK(sim.perf().phase_names == std::vector<std::string>{"recording"});
+  CHECK(sim.perf().phase_names == std::vector<std::string>{"delivery", "recording"});
 }
 
 // Spikes are counted and recorded only at steps where the neuron update ran.

@@ -8,6 +8,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/sim/events.hpp"
 #include "spikegraph/sim/records.hpp"
 
 namespace spikegraph {
@@ -156,7 +157,41 @@ class HomeostasisService final : public Service {
   double step_ = 0.01;
 };
 
+class EventsService final : public Service {
+ public:
+  std::string name() const override { return "events"; }
+  std::vector<Phase> phases() const override { return {Phase::delivery, Phase::recording}; }
+  void run(Phase phase, StepContext& ctx) override {
+    EventState& ev = ctx.events;
+    if (phase == Phase::delivery) {
+      auto range = ev.pending.equal_range(ctx.step);
+      for (auto it = range.first; it != range.second; ++it) {
+        const Stimulus& s = it->second;
+        if (s.kind == Stimulus::Kind::input) {
+          ctx.backend.add_input(ctx.step, s.nodes.data(), s.nodes.size(), s.value);
+        } else {
+          ctx.backend.change_drive(s.nodes.data(), s.nodes.size(), s.value, s.kind == Stimulus::Kind::add_drive);
+        }
+        ev.batch.stimuli.push_back(s);
+      }
+      ev.pending.erase(range.first, range.second);
+      return;
+    }
+    if (ev.collect_spikes) {
+      const auto& spikes = ctx.backend.spikes();
+      ev.batch.spike_steps.insert(ev.batch.spike_steps.end(), spikes.size(), ctx.step);
+      ev.batch.spike_nodes.insert(ev.batch.spike_nodes.end(), spikes.begin(), spikes.end());
+    }
+    const HomeostasisState& h = ctx.homeostasis;
+    if (!h.steps.empty() && h.steps.back() == ctx.step) {
+      ev.batch.homeostasis.push_back(HomeostasisEvent{ctx.step, h.branching.back(), h.gains.back()});
+    }
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<Service> make_events_service() { return std::make_unique<EventsService>(); }
 
 std::unique_ptr<Service> make_energy_service() { return std::make_unique<EnergyService>(); }
 std::unique_ptr<Service> make_learning_service() { return std::make_unique<LearningService>(); }

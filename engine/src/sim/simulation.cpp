@@ -41,6 +41,7 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
   backend_ = make_backend(config_.string("sim.backend"), *graph_, config_);
   phase_seconds_.assign(kPhases, 0.0);
   services_.push_back(make_neural_service());
+  services_.push_back(make_events_service());
   if (config_.boolean("energy.enabled")) services_.push_back(make_energy_service());
   if (config_.boolean("learning.enabled")) services_.push_back(make_learning_service());
   if (config_.boolean("homeostasis.enabled")) services_.push_back(make_homeostasis_service());
@@ -53,8 +54,8 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
 Simulation::~Simulation() = default;
 
 StepContext Simulation::context() {
-  return StepContext{step_,           *backend_, *graph_,         config_, spike_record_, monitor_record_,
-                     ledger_,         ledger_history_, homeostasis_};
+  return StepContext{step_,   *backend_,       *graph_,          config_, spike_record_,
+                     monitor_record_, ledger_, ledger_history_, homeostasis_, events_};
 }
 
 void Simulation::rebuild_pipeline() {
@@ -89,6 +90,9 @@ void Simulation::run_steps(std::int64_t n) {
   if (n < 0) throw InputError("run: number of steps must be >= 0, got " + std::to_string(n));
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
+  // The events service collects spikes only while someone listens.
+  events_.collect_spikes = collect_spikes_ || !events_.subscribers.empty();
+  if (events_.batch.end_step == events_.batch.first_step) events_.batch.first_step = step_;
   for (std::int64_t k = 0; k < n; ++k) {
     backend_->begin_step(step_);
     StepContext ctx = context();
@@ -104,6 +108,54 @@ void Simulation::run_steps(std::int64_t n) {
     ++perf_steps_;
   }
   run_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
+  events_.batch.end_step = step_;
+  publish_events();
+}
+
+void Simulation::publish_events() {
+  if (events_.subscribers.empty()) return;
+  const EventBatch batch = take_events();
+  for (const auto& [id, callback] : events_.subscribers) callback(batch);
+}
+
+EventBatch Simulation::take_events() {
+  EventBatch out = std::move(events_.batch);
+  events_.batch = EventBatch{};
+  events_.batch.first_step = step_;
+  events_.batch.end_step = step_;
+  out.end_step = step_;
+  return out;
+}
+
+void Simulation::schedule_stimulus(Stimulus stimulus) {
+  const std::string op = "schedule_stimulus";
+  if (stimulus.step < step_) {
+    throw InputError(op + ": step " + std::to_string(stimulus.step) + " is in the past (the simulation is at step " +
+                     std::to_string(step_) + ")");
+  }
+  if (!std::isfinite(stimulus.value)) throw InputError(op + ": value must be finite");
+  const index_t n = graph_->num_nodes();
+  for (std::size_t k = 0; k < stimulus.nodes.size(); ++k) {
+    if (stimulus.nodes[k] >= n) {
+      throw InputError(op + ": nodes[" + std::to_string(k) + "] = " + std::to_string(stimulus.nodes[k]) +
+                       " is out of range [0, " + std::to_string(n) + ")");
+    }
+  }
+  const std::int64_t at = stimulus.step;
+  events_.pending.emplace(at, std::move(stimulus));
+}
+
+int Simulation::subscribe(EventCallback callback) {
+  if (!callback) throw InputError("subscribe: callback is empty");
+  const int id = events_.next_id++;
+  events_.subscribers.emplace(id, std::move(callback));
+  return id;
+}
+
+void Simulation::unsubscribe(int id) {
+  if (id <= 0 || events_.subscribers.erase(id) == 0) {
+    throw InputError("unsubscribe: no subscription with id " + std::to_string(id));
+  }
 }
 
 void Simulation::run(double duration_ms) {

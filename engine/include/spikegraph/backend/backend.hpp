@@ -58,6 +58,11 @@ class Backend {
   virtual void update_rates(step_t t) = 0;
   /// Homeostasis, every interval: intrinsic threshold adaptation of dynamic nodes.
   virtual void adapt_thresholds() = 0;
+  /// Stimuli (phase delivery, after the spikes): add `value` to the synaptic input of
+  /// step t of each node, or to / as its drive. Node ids are validated by the caller.
+  virtual void add_input(step_t t, const index_t* nodes, std::size_t count, double value) = 0;
+  virtual void change_drive(const index_t* nodes, std::size_t count, double value, bool add) = 0;
+
   /// Global gain on recurrent synaptic input (homeostasis); 1 by default.
   virtual void set_synaptic_gain(double gain) = 0;
   /// The user's neuromodulator signal (eligibility rule); 0 by default.

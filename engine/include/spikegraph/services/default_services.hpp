@@ -30,4 +30,9 @@ std::unique_ptr<Service> make_learning_service();
 /// gain (phase homeostasis). Registered when homeostasis.enabled.
 std::unique_ptr<Service> make_homeostasis_service();
 
+/// "events": applies the scheduled stimuli of each step (phase delivery, after the
+/// neural service) and fills the event batch subscribers receive: spikes (phase
+/// recording, only while someone subscribes) and homeostasis windows.
+std::unique_ptr<Service> make_events_service();
+
 }  // namespace spikegraph

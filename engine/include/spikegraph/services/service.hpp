@@ -20,6 +20,7 @@ struct SpikeRecord;
 struct MonitorRecord;
 struct EnergyLedger;
 struct HomeostasisState;
+struct EventState;
 namespace config {
 class Config;
 }
@@ -51,6 +52,7 @@ struct StepContext {
   EnergyLedger& ledger;           ///< this step's energy balance (energy phase)
   std::vector<EnergyLedger>& ledger_history;  ///< per-step ledgers (energy.record_ledger)
   HomeostasisState& homeostasis;  ///< gain, windows and branching history
+  EventState& events;             ///< scheduled stimuli and the batch for subscribers
 };
 
 class Service {

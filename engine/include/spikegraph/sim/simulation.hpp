@@ -18,6 +18,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/graph/graph.hpp"
 #include "spikegraph/services/service.hpp"
+#include "spikegraph/sim/events.hpp"
 #include "spikegraph/sim/records.hpp"
 #include "spikegraph/state/arrays.hpp"
 
@@ -79,6 +80,21 @@ class Simulation {
   void set_neuromodulator(double signal);
   double neuromodulator() const { return neuromodulator_; }
 
+  /// Queue a stimulus for step `stimulus.step` (>= the current step). Checks the
+  /// node ids and the value before queueing; throws InputError.
+  void schedule_stimulus(Stimulus stimulus);
+  /// Stimuli queued and not yet applied.
+  std::size_t pending_stimuli() const { return events_.pending.size(); }
+  /// Call `callback` with the events of every chunk (the end of each run_steps call),
+  /// on the calling thread. Returns an id for unsubscribe().
+  int subscribe(EventCallback callback);
+  void unsubscribe(int id);
+  /// Take the events collected since the last take or publish (for bindings that
+  /// dispatch to their own subscribers). Spikes are collected only while at least
+  /// one C++ subscriber exists or collect_spike_events(true) was called.
+  EventBatch take_events();
+  void collect_spike_events(bool on) { collect_spikes_ = on; }
+
   /// Timing per phase, spikes, synaptic events, memory.
   PerfStats perf() const;
   void reset_perf();
@@ -110,6 +126,9 @@ class Simulation {
   std::vector<EnergyLedger> ledger_history_;
   HomeostasisState homeostasis_;
   double neuromodulator_ = 0.0;
+  EventState events_;
+  bool collect_spikes_ = false;
+  void publish_events();
 };
 
 }  // namespace spikegraph

@@ -332,6 +332,18 @@ class CpuBackend final : public Backend {
     });
   }
 
+  void add_input(step_t t, const index_t* nodes, std::size_t count, double value) override {
+    const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
+    Real* input = ring_.data() + slot * graph_.num_nodes();
+    for (std::size_t k = 0; k < count; ++k) input[nodes[k]] += static_cast<Real>(value);
+  }
+
+  void change_drive(const index_t* nodes, std::size_t count, double value, bool add) override {
+    for (std::size_t k = 0; k < count; ++k) {
+      drive_[nodes[k]] = add ? drive_[nodes[k]] + static_cast<Real>(value) : static_cast<Real>(value);
+    }
+  }
+
   void set_synaptic_gain(double gain) override { gain_ = static_cast<Real>(gain); }
   void set_neuromodulator(double signal) override { signal_ = signal; }
 
