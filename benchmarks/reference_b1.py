@@ -160,6 +160,7 @@ class Result:
     rss_bytes_per_synapse: float = 0.0  # peak RSS / synapses: an upper bound, interpreter incl.
     # B2: mean E->E weight at the end (initially J), and the model time it has learned for then
     # (warm-up + all timed runs; brian2-standalone: warm-up + one timed run, see its runner).
+    initial_plastic_weight: float | None = None
     mean_plastic_weight: float | None = None
     mean_plastic_weight_raw: float | None = None  # NEST: as GetConnections reports it
     plastic_model_ms: float | None = None
@@ -188,8 +189,10 @@ class Result:
         compile_s = f", compile {self.compile_s:.1f} s" if self.compile_s is not None else ""
         learned = ""
         if self.mean_plastic_weight is not None:
+            change = self.mean_plastic_weight - (self.initial_plastic_weight or 0.0)
             learned = (
-                f", mean E->E weight {self.mean_plastic_weight:.5f} after {self.plastic_model_ms:.0f} ms"
+                f", mean E->E weight {self.mean_plastic_weight:.6f} ({change:+.2e}) after "
+                f"{self.plastic_model_ms:.0f} ms"
             )
         return (
             f"{self.workload.upper()} {self.simulator} threads={self.threads} N={self.n} K={self.k}: "
@@ -233,6 +236,7 @@ def _new_result(sim: str, version: str, p: B1, threads: int, args: argparse.Name
         k=p.k,
         n_synapses=p.n * p.k,
         n_plastic=p.n_plastic,
+        initial_plastic_weight=p.j if p.plastic else None,
         dt_ms=p.dt_ms,
         duration_ms=args.duration_ms,
         warmup_ms=args.warmup_ms,
@@ -317,7 +321,9 @@ def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
             {"synapse_model": model, "weight": w, "delay": p.delay_ms},
         )
     recorder = nest.Create("spike_recorder")
-    nest.Connect(nodes, recorder)
+    # Recorder delay = network delay: a device connection counts towards min_delay too (with the
+    # default 1 ms, NEST would exchange spikes every 1 ms instead of every 1.5 ms).
+    nest.Connect(nodes, recorder, syn_spec={"delay": p.delay_ms})
     res.build_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -188,6 +188,20 @@ void register_simulation(nb::module_& m) {
           stim.append(e);
         }
         d["stimuli"] = stim;
+        nb::list structure;
+        for (auto& st : b.structure) {
+          nb::dict e;
+          e["step"] = st.step;
+          e["deaths"] = owned_array(std::move(st.deaths));
+          e["parents"] = owned_array(std::move(st.parents));
+          e["children"] = owned_array(std::move(st.children));
+          e["pruned_edges"] = st.pruned_edges;
+          e["removed_edges"] = st.removed_edges;
+          e["added_edges"] = st.added_edges;
+          e["births_refused"] = st.births_refused;
+          structure.append(e);
+        }
+        d["structure"] = structure;
         return d;
       }, "Events since the last call: spike batch, homeostasis windows, applied stimuli.")
       .def("set_neuromodulator", &Simulation::set_neuromodulator, nb::arg("signal"))

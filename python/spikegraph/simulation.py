@@ -187,8 +187,9 @@ class Simulation:
     def subscribe(self, callback: EventCallback) -> int:
         """Call ``callback(events)`` at every chunk boundary of a run with what happened
         since the last call: ``spike_steps``/``spike_nodes`` (the spike batch),
-        ``homeostasis`` (windows that ended), ``stimuli`` (applied), ``first_step`` and
-        ``end_step``. Returns an id for :meth:`unsubscribe`."""
+        ``homeostasis`` (windows that ended), ``stimuli`` (applied), ``structure``
+        (births, deaths, pruning per structure step), ``first_step`` and ``end_step``.
+        Returns an id for :meth:`unsubscribe`."""
         if not callable(callback):
             raise InputError("subscribe: callback must be callable")
         sid = self._next_subscription
@@ -345,6 +346,12 @@ class Simulation:
     def config(self) -> Config:
         """A copy of the configuration in use."""
         return self._config.copy()
+
+    @property
+    def current_network(self) -> Network:
+        """The network as the simulation has it now: with the spare node slots of
+        structural plasticity and after its births, deaths and pruning."""
+        return Network(self._sim.graph)
 
     def service_names(self) -> list[str]:
         return list(self._sim.service_names())

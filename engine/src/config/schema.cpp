@@ -160,6 +160,21 @@ std::vector<ParamSpec> build_schema() {
       s.push_back(real_param(pre + "period", 100.0, 0.0, kInf, "ms", "intrinsic spike period", true));
     }
   }
+  // --- structural plasticity (MODEL.md step 7)
+  s.push_back(bool_param("structure.enabled", false, "run deaths, births and pruning every structure.interval steps"));
+  s.push_back(int_param("structure.interval", 50, 1, 1e9, "steps between structure updates"));
+  s.push_back(int_param("structure.spare_nodes", 0, 0, 1e9,
+                        "node slots preallocated for births (appended after the network's nodes, initially dead)"));
+  s.push_back(real_param("structure.death_energy", 0.05, 0.0, kInf, "",
+                         "a dynamic node below this energy for a whole interval dies"));
+  s.push_back(real_param("structure.birth_energy", 4.0, 0.0, kInf, "", "a dynamic node above this energy gives birth"));
+  s.push_back(real_param("structure.birth_cost", 1.5, 0.0, kInf, "", "energy a birth costs the parent"));
+  s.push_back(real_param("structure.child_energy_frac", 0.5, 0.0, 1.0, "",
+                         "share of the birth cost the child receives (the rest is metabolism)"));
+  s.push_back(int_param("structure.child_out_degree", 5, 0, 1e6, "out-edges of a newborn node to random alive nodes"));
+  s.push_back(real_param("structure.child_weight", 0.5, 0.0, kInf, "", "weight of a newborn node's edges"));
+  s.push_back(real_param("structure.child_delay", 1.0, 0.0, kInf, "ms", "delay of a newborn node's edges", true));
+  s.push_back(real_param("structure.prune_weight", 0.05, 0.0, kInf, "", "plastic edges below this weight are removed"));
   // --- initial state
   s.push_back(real_param("init.v_min", 0.0, -kInf, kInf, "", "initial v drawn uniformly in [v_min, v_max]"));
   s.push_back(real_param("init.v_max", 0.0, -kInf, kInf, "", "upper end of the initial v range"));
@@ -334,6 +349,9 @@ void cross_checks(const FlatTable& v, std::vector<std::string>& errors) {
   for (int t = 0; t < kNodeTypeCount; ++t) {
     const std::string key = std::string("node.") + node_type_name(static_cast<NodeType>(t)) + ".t_ref";
     if (std::llround(real(key) / dt) > 65535) errors.push_back(key + " exceeds 65535 steps of sim.dt");
+  }
+  if (std::llround(real("structure.child_delay") / dt) > 65535) {
+    errors.push_back("structure.child_delay exceeds 65535 steps of sim.dt");
   }
   if (std::llround(real("network.delay") / dt) > 65535) {
     errors.push_back("network.delay exceeds 65535 steps of sim.dt");

@@ -153,7 +153,7 @@ std::shared_ptr<const Graph> GraphBuilder::from_validated(
     std::vector<std::uint8_t> node_types, const std::vector<index_t>& sources,
     const std::vector<index_t>& targets, const std::vector<float>& weights,
     const std::vector<std::uint16_t>& delays, const std::vector<std::uint8_t>& kinds,
-    const std::vector<std::uint8_t>& plastic) {
+    const std::vector<std::uint8_t>& plastic, std::vector<index_t>* order) {
   auto g = std::make_shared<Graph>();
   const std::size_t n = node_types.size();
   const std::size_t m = sources.size();
@@ -176,8 +176,10 @@ std::shared_ptr<const Graph> GraphBuilder::from_validated(
   const bool any_plastic = std::any_of(plastic.begin(), plastic.end(), [](std::uint8_t p) { return p != 0; });
   if (any_plastic) g->edge_plastic_.resize(m);
   std::uint16_t max_delay = 0;
+  if (order) order->assign(m, 0);
   for (index_t e : by_target) {
     offset_t slot = cursor[sources[e]]++;
+    if (order) (*order)[slot] = e;
     g->edge_target_[slot] = targets[e];
     g->edge_weight_[slot] = weights[e];
     g->edge_delay_[slot] = delays[e];
@@ -187,6 +189,17 @@ std::shared_ptr<const Graph> GraphBuilder::from_validated(
   }
   g->max_delay_ = max_delay;
   return g;
+}
+
+std::shared_ptr<const Graph> with_spare_nodes(const Graph& graph, std::size_t spare) {
+  if (graph.num_nodes() + spare > std::numeric_limits<index_t>::max() - 1) {
+    fail("add spare nodes", "too many nodes");
+  }
+  std::vector<std::uint8_t> types = graph.node_type();
+  types.resize(types.size() + spare, static_cast<std::uint8_t>(NodeType::dynamic));
+  return GraphBuilder::from_validated(std::move(types), graph.edge_sources(), graph.edge_target(),
+                                      graph.edge_weight(), graph.edge_delay(), graph.edge_kind(),
+                                      graph.edge_plastic());
 }
 
 std::shared_ptr<const Graph> GraphBuilder::from_arrays(std::size_t num_nodes,

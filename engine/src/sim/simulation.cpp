@@ -38,6 +38,8 @@ const char* dtype_name(DType t) {
 Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg)
     : graph_(std::move(graph)), config_(cfg), dt_(cfg.real("sim.dt")) {
   if (!graph_) throw InputError("Simulation: graph is null");
+  const std::int64_t spare = config_.boolean("structure.enabled") ? config_.integer("structure.spare_nodes") : 0;
+  if (spare > 0) graph_ = with_spare_nodes(*graph_, static_cast<std::size_t>(spare));
   backend_ = make_backend(config_.string("sim.backend"), *graph_, config_);
   phase_seconds_.assign(kPhases, 0.0);
   services_.push_back(make_neural_service());
@@ -45,17 +47,24 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
   if (config_.boolean("energy.enabled")) services_.push_back(make_energy_service());
   if (config_.boolean("learning.enabled")) services_.push_back(make_learning_service());
   if (config_.boolean("homeostasis.enabled")) services_.push_back(make_homeostasis_service());
+  if (config_.boolean("structure.enabled")) services_.push_back(make_structure_service());
   services_.push_back(make_recording_service());
   StepContext ctx = context();
   for (auto& s : services_) s->initialize(ctx);
   rebuild_pipeline();
+  if (spare > 0) {
+    // Spare slots exist but are not alive until a birth fills them.
+    ArrayRef alive = backend_->state("alive");
+    auto* flags = static_cast<std::uint8_t*>(alive.data);
+    for (std::size_t i = alive.size - static_cast<std::size_t>(spare); i < alive.size; ++i) flags[i] = 0;
+  }
 }
 
 Simulation::~Simulation() = default;
 
 StepContext Simulation::context() {
-  return StepContext{step_,   *backend_,       *graph_,          config_, spike_record_,
-                     monitor_record_, ledger_, ledger_history_, homeostasis_, events_};
+  return StepContext{step_,   *backend_,       *graph_,          config_,      spike_record_,
+                     monitor_record_, ledger_, ledger_history_, homeostasis_, events_, graph_};
 }
 
 void Simulation::rebuild_pipeline() {
@@ -95,10 +104,10 @@ void Simulation::run_steps(std::int64_t n) {
   if (events_.batch.end_step == events_.batch.first_step) events_.batch.first_step = step_;
   for (std::int64_t k = 0; k < n; ++k) {
     backend_->begin_step(step_);
-    StepContext ctx = context();
     for (int p = 0; p < kPhases; ++p) {
       if (pipeline_[p].empty()) continue;
       const auto t0 = clock::now();
+      StepContext ctx = context();  // per phase: the structure phase may install a new graph
       for (Service* s : pipeline_[p]) s->run(static_cast<Phase>(p), ctx);
       phase_seconds_[p] += std::chrono::duration<double>(clock::now() - t0).count();
     }

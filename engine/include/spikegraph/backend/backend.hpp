@@ -68,6 +68,12 @@ class Backend {
   /// The user's neuromodulator signal (eligibility rule); 0 by default.
   virtual void set_neuromodulator(double signal) = 0;
 
+  /// Switch to a graph with the same nodes and other edges (structural plasticity):
+  /// new_graph's edge k continues old edge order[k] when order[k] < old edge count,
+  /// else it is new (weight from the graph, zero eligibility). Pending input in the
+  /// rings is kept. The graph must outlive the backend.
+  virtual void replace_graph(const Graph& new_graph, const std::vector<index_t>& order) = 0;
+
   /// Names of the per-edge state arrays ("weight", "eligibility" when used).
   virtual std::vector<std::string> edge_state_names() const = 0;
   /// A host view of a per-edge state array, in the graph's edge order.

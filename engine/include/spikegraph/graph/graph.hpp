@@ -117,14 +117,22 @@ class GraphBuilder {
                                                   const std::int64_t* node_types,
                                                   const EdgeArrays& edges);
 
-  /// Build from already validated 32-bit arrays in any order (used by generators).
+  /// Build from already validated 32-bit arrays in any order (used by generators and
+  /// structural plasticity). `plastic` may be empty (no plastic edge). When `order`
+  /// is given it receives, for each stored edge, the index of the input edge it came from.
   static std::shared_ptr<const Graph> from_validated(std::vector<std::uint8_t> node_types,
                                                      const std::vector<index_t>& sources,
                                                      const std::vector<index_t>& targets,
                                                      const std::vector<float>& weights,
                                                      const std::vector<std::uint16_t>& delays,
                                                      const std::vector<std::uint8_t>& kinds,
-                                                     const std::vector<std::uint8_t>& plastic);
+                                                     const std::vector<std::uint8_t>& plastic,
+                                                     std::vector<index_t>* order = nullptr);
 };
+
+/// A copy of `graph` with `spare` more nodes of type dynamic and no edges of their
+/// own, appended after the existing nodes (ids unchanged): the preallocated slots
+/// structural plasticity fills with births.
+std::shared_ptr<const Graph> with_spare_nodes(const Graph& graph, std::size_t spare);
 
 }  // namespace spikegraph

@@ -35,4 +35,11 @@ std::unique_ptr<Service> make_homeostasis_service();
 /// recording, only while someone subscribes) and homeostasis windows.
 std::unique_ptr<Service> make_events_service();
 
+/// "structure": MODEL.md step 7 every structure.interval steps: deaths of dynamic
+/// nodes that starved for a whole interval, births into spare node slots, pruning of
+/// weak plastic edges, then compaction of the graph. Births and deaths go into the
+/// energy ledger (transfers, metabolism) and the event batch. Registered when
+/// structure.enabled.
+std::unique_ptr<Service> make_structure_service();
+
 }  // namespace spikegraph

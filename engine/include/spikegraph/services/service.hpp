@@ -7,6 +7,7 @@
 // An embedder replaces a service with Simulation::replace_service().
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct StepContext {
   std::vector<EnergyLedger>& ledger_history;  ///< per-step ledgers (energy.record_ledger)
   HomeostasisState& homeostasis;  ///< gain, windows and branching history
   EventState& events;             ///< scheduled stimuli and the batch for subscribers
+  /// The coordinator's owner of the graph: a service that changes the structure
+  /// (phase structure) installs the new graph here after Backend::replace_graph.
+  /// `graph` above keeps referring to the graph of the phase's start.
+  std::shared_ptr<const Graph>& graph_owner;
 };
 
 class Service {

@@ -33,6 +33,18 @@ struct HomeostasisEvent {
   double synaptic_gain = 1.0;
 };
 
+/// One structure step (MODEL.md step 7).
+struct StructureEvent {
+  std::int64_t step = 0;
+  std::vector<index_t> deaths;     ///< nodes that died
+  std::vector<index_t> parents;    ///< parents[k] gave birth to children[k]
+  std::vector<index_t> children;
+  std::size_t pruned_edges = 0;
+  std::size_t removed_edges = 0;   ///< edges of dead nodes dropped at compaction
+  std::size_t added_edges = 0;
+  std::size_t births_refused = 0;  ///< parents above birth energy with no spare slot left
+};
+
 /// What subscribers receive at a chunk boundary: everything since the last batch.
 struct EventBatch {
   std::int64_t first_step = 0;  ///< first step of the chunk
@@ -41,6 +53,7 @@ struct EventBatch {
   std::vector<index_t> spike_nodes;
   std::vector<HomeostasisEvent> homeostasis;
   std::vector<Stimulus> stimuli;  ///< stimuli applied during the chunk
+  std::vector<StructureEvent> structure;  ///< births, deaths, pruning
 };
 
 using EventCallback = std::function<void(const EventBatch&)>;

@@ -94,9 +94,12 @@ template <class Real>
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const Graph& graph, const config::Config& cfg, int threads)
-      : graph_(graph), params_(make_model_params<Real>(cfg)), threads_(std::max(1, threads)) {
+      : graph_(&graph), params_(make_model_params<Real>(cfg)), threads_(std::max(1, threads)) {
     const index_t n = graph.num_nodes();
-    ring_slots_ = static_cast<std::size_t>(graph.max_delay()) + 1;
+    // Room for the delays of edges that structural plasticity may add later.
+    std::int64_t max_delay = graph.max_delay();
+    if (cfg.boolean("structure.enabled")) max_delay = std::max(max_delay, cfg.steps("structure.child_delay", 1));
+    ring_slots_ = static_cast<std::size_t>(max_delay) + 1;
     v_.resize(n);
     threshold_.resize(n);
     drive_.resize(n);
@@ -172,9 +175,9 @@ class CpuBackend final : public Backend {
   void deliver(step_t t) override {
     last_events_ = 0;
     if (delivering_.empty()) return;
-    const auto& off = graph_.out_offsets();
+    const auto& off = graph_->out_offsets();
     for (index_t s : delivering_) last_events_ += off[s + 1] - off[s];
-    const index_t n = graph_.num_nodes();
+    const index_t n = graph_->num_nodes();
     const int parts = last_events_ >= kParallelDeliveryEvents ? threads_ : 1;
     cpu::parallel_parts(parts, n, [&](int, std::size_t lo, std::size_t hi) {
       deliver_range(t - 1, static_cast<index_t>(lo), static_cast<index_t>(hi));
@@ -183,7 +186,7 @@ class CpuBackend final : public Backend {
 
   void update_neurons(step_t t) override {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
-    const index_t n = graph_.num_nodes();
+    const index_t n = graph_->num_nodes();
     for (auto& list : thread_spikes_) list.clear();
     cpu::parallel_parts(threads_, n, [&](int part, std::size_t lo, std::size_t hi) {
       for (const Segment& seg : segments_) {
@@ -199,7 +202,7 @@ class CpuBackend final : public Backend {
 
   void update_energy(step_t, bool flow, EnergyLedger& ledger) override {
     if (energy_next_.empty()) throw BackendError("energy phase: the backend was built with energy.enabled = false");
-    const index_t n = graph_.num_nodes();
+    const index_t n = graph_->num_nodes();
     const std::size_t blocks = (n + kLedgerBlock - 1) / kLedgerBlock;
     block_sums_.assign(blocks * kColumns, 0.0);
     const kernels::EnergyParams<Real> ep = params_.energy;
@@ -246,14 +249,14 @@ class CpuBackend final : public Backend {
 
   void update_learning(step_t) override {
     const kernels::LearningParams<Real> lp = params_.learning;
-    const index_t n = graph_.num_nodes();
+    const index_t n = graph_->num_nodes();
     cpu::parallel_parts(threads_, n, [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
         trace_pre_[i] *= lp.decay_plus;
         trace_post_[i] *= lp.decay_minus;
       }
     });
-    const std::vector<std::uint8_t>& plastic = graph_.edge_plastic();
+    const std::vector<std::uint8_t>& plastic = graph_->edge_plastic();
     if (plastic.empty()) {
       add_spikes_to_traces();
       return;
@@ -263,7 +266,7 @@ class CpuBackend final : public Backend {
       const float decay = static_cast<float>(lp.decay_eligibility);
       const float gain = static_cast<float>(lp.rate * signal_);
       const float lo = static_cast<float>(lp.w_min), hi = static_cast<float>(lp.w_max);
-      cpu::parallel_parts(threads_, graph_.num_edges(), [&](int, std::size_t b, std::size_t e) {
+      cpu::parallel_parts(threads_, graph_->num_edges(), [&](int, std::size_t b, std::size_t e) {
         for (std::size_t k = b; k < e; ++k) {
           if (!plastic[k]) continue;
           eligibility_[k] *= decay;
@@ -274,8 +277,8 @@ class CpuBackend final : public Backend {
     // Depression at presynaptic spikes (out-rows are disjoint), then potentiation at
     // postsynaptic spikes (in-lists are disjoint): no two threads touch one edge, and
     // an edge whose both ends spiked is depressed before it is potentiated.
-    const auto& off = graph_.out_offsets();
-    const index_t* tgt = graph_.edge_target().data();
+    const auto& off = graph_->out_offsets();
+    const index_t* tgt = graph_->edge_target().data();
     cpu::parallel_parts(threads_, spikes_.size(), [&](int, std::size_t b, std::size_t e) {
       for (std::size_t k = b; k < e; ++k) {
         const index_t s = spikes_[k];
@@ -287,7 +290,7 @@ class CpuBackend final : public Backend {
         }
       }
     });
-    const TargetIndex& in = graph_.by_target();
+    const TargetIndex& in = graph_->by_target();
     cpu::parallel_parts(threads_, spikes_.size(), [&](int, std::size_t b, std::size_t e) {
       for (std::size_t k = b; k < e; ++k) {
         const index_t j = spikes_[k];
@@ -311,7 +314,7 @@ class CpuBackend final : public Backend {
 
   void update_rates(step_t) override {
     const kernels::HomeostasisParams<Real> hp = params_.homeostasis;
-    cpu::parallel_parts(threads_, graph_.num_nodes(), [&](int, std::size_t lo, std::size_t hi) {
+    cpu::parallel_parts(threads_, graph_->num_nodes(), [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
         rate_[i] = kernels::select_bits(alive_[i] != 0, kernels::update_rate(hp, rate_[i], spiked_[i] != 0),
                                         rate_[i]);
@@ -321,9 +324,9 @@ class CpuBackend final : public Backend {
 
   void adapt_thresholds() override {
     const kernels::HomeostasisParams<Real> hp = params_.homeostasis;
-    const std::uint8_t* types = graph_.node_type().data();
+    const std::uint8_t* types = graph_->node_type().data();
     const auto dynamic = static_cast<std::uint8_t>(NodeType::dynamic);
-    cpu::parallel_parts(threads_, graph_.num_nodes(), [&](int, std::size_t lo, std::size_t hi) {
+    cpu::parallel_parts(threads_, graph_->num_nodes(), [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
         if (types[i] != dynamic || !alive_[i]) continue;
         threshold_[i] = kernels::adapt_threshold(hp, threshold_[i], rate_[i], threshold_lo_[dynamic],
@@ -334,7 +337,7 @@ class CpuBackend final : public Backend {
 
   void add_input(step_t t, const index_t* nodes, std::size_t count, double value) override {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
-    Real* input = ring_.data() + slot * graph_.num_nodes();
+    Real* input = ring_.data() + slot * graph_->num_nodes();
     for (std::size_t k = 0; k < count; ++k) input[nodes[k]] += static_cast<Real>(value);
   }
 
@@ -347,6 +350,36 @@ class CpuBackend final : public Backend {
   void set_synaptic_gain(double gain) override { gain_ = static_cast<Real>(gain); }
   void set_neuromodulator(double signal) override { signal_ = signal; }
 
+  void replace_graph(const Graph& g, const std::vector<index_t>& order) override {
+    if (g.num_nodes() != graph_->num_nodes() || order.size() != g.num_edges() ||
+        g.max_delay() >= ring_slots_) {
+      throw BackendError("replace_graph: the new graph must keep the nodes and fit the delay rings");
+    }
+    const std::size_t old_edges = graph_->num_edges();
+    std::vector<float> weights;
+    std::vector<float> eligibility;
+    const bool plastic = !g.edge_plastic().empty();
+    if (plastic) {
+      weights.resize(g.num_edges());
+      for (std::size_t k = 0; k < order.size(); ++k) {
+        weights[k] = order[k] < old_edges ? weight_[order[k]] : g.edge_weight()[k];
+      }
+      if (params_.eligibility_rule) {
+        eligibility.assign(g.num_edges(), 0.0f);
+        if (!eligibility_.empty()) {
+          for (std::size_t k = 0; k < order.size(); ++k) {
+            if (order[k] < old_edges) eligibility[k] = eligibility_[order[k]];
+          }
+        }
+      }
+    }
+    graph_ = &g;
+    weights_.swap(weights);
+    eligibility_.swap(eligibility);
+    weight_ = plastic ? weights_.data() : g.edge_weight().data();
+    if (!energy_next_.empty() || !trace_pre_.empty()) g.by_target();
+  }
+
   std::vector<std::string> edge_state_names() const override {
     std::vector<std::string> names{"weight"};
     if (!eligibility_.empty()) names.emplace_back("eligibility");
@@ -355,7 +388,7 @@ class CpuBackend final : public Backend {
 
   ArrayRef edge_state(const std::string& name) override {
     if (name == "weight") {
-      return ArrayRef{const_cast<float*>(weight_), graph_.num_edges(), DType::f32};
+      return ArrayRef{const_cast<float*>(weight_), graph_->num_edges(), DType::f32};
     }
     if (name == "eligibility" && !eligibility_.empty()) return ref(eligibility_);
     throw InputError("edge state: unknown or unallocated variable '" + name +
@@ -406,7 +439,7 @@ class CpuBackend final : public Backend {
   // Runs fn(block, lo, hi) for every ledger block of nodes, blocks split over threads.
   template <class Fn>
   void for_blocks(std::size_t blocks, Fn&& fn) {
-    const std::size_t n = graph_.num_nodes();
+    const std::size_t n = graph_->num_nodes();
     cpu::parallel_parts(threads_, blocks, [&](int, std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) fn(b, b * kLedgerBlock, std::min(n, (b + 1) * kLedgerBlock));
     });
@@ -415,10 +448,10 @@ class CpuBackend final : public Backend {
   // Flow pass 1, by source: the scale conductance * c_s / W_s of every node and its
   // total outflow, from the energies after cost and metabolism.
   void flow_pass_out(std::size_t blocks) {
-    const auto& off = graph_.out_offsets();
-    const index_t* tgt = graph_.edge_target().data();
-    const std::uint8_t* kind = graph_.edge_kind().data();
-    const std::uint8_t* types = graph_.node_type().data();
+    const auto& off = graph_->out_offsets();
+    const index_t* tgt = graph_->edge_target().data();
+    const std::uint8_t* kind = graph_->edge_kind().data();
+    const std::uint8_t* types = graph_->node_type().data();
     const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
     const auto highway = static_cast<std::uint8_t>(NodeType::highway);
     const kernels::EnergyParams<Real> ep = params_.energy;
@@ -451,8 +484,8 @@ class CpuBackend final : public Backend {
   // Flow pass 2, by target (a gather over the by-target index, in source order):
   // inflow, new energy, clamp. Writes energy_next_; energy_ is only read.
   void flow_pass_in(std::size_t blocks) {
-    const TargetIndex& in = graph_.by_target();
-    const std::uint8_t* kind = graph_.edge_kind().data();
+    const TargetIndex& in = graph_->by_target();
+    const std::uint8_t* kind = graph_->edge_kind().data();
     const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
     const kernels::EnergyParams<Real> ep = params_.energy;
     for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
@@ -498,12 +531,12 @@ class CpuBackend final : public Backend {
   // sorted by target, so the part of a row inside [lo, hi) is found by binary search;
   // per target, additions happen in spike order then row order for any partition.
   void deliver_range(step_t t_emit, index_t lo, index_t hi) {
-    const auto& off = graph_.out_offsets();
-    const index_t* tgt = graph_.edge_target().data();
-    const std::uint16_t* delay = graph_.edge_delay().data();
-    const std::uint8_t* kind = graph_.edge_kind().data();
-    const std::uint8_t* types = graph_.node_type().data();
-    const index_t n = graph_.num_nodes();
+    const auto& off = graph_->out_offsets();
+    const index_t* tgt = graph_->edge_target().data();
+    const std::uint16_t* delay = graph_->edge_delay().data();
+    const std::uint8_t* kind = graph_->edge_kind().data();
+    const std::uint8_t* types = graph_->node_type().data();
+    const index_t n = graph_->num_nodes();
     const bool whole = lo == 0 && hi == n;
     const auto slots = static_cast<step_t>(ring_slots_);
     const std::size_t base_slot = static_cast<std::size_t>(t_emit % slots);
@@ -532,7 +565,7 @@ class CpuBackend final : public Backend {
 
   void update_segment(step_t t, std::size_t slot, std::uint8_t type, std::size_t begin, std::size_t end) {
     const kernels::NeuronParams<Real>& p = params_.neuron[type];
-    const index_t n = graph_.num_nodes();
+    const index_t n = graph_->num_nodes();
     Real* input = ring_.data() + slot * n;
     if (params_.oscillator_period[type] > 0) {
       update_oscillators(type, begin, end, input);
@@ -614,7 +647,7 @@ class CpuBackend final : public Backend {
     for (std::size_t k = first; k < out.size(); ++k) last_spike_[out[k]] = static_cast<std::int32_t>(t);
   }
 
-  const Graph& graph_;
+  const Graph* graph_;
   ModelParams<Real> params_;
   int threads_;
   std::size_t ring_slots_ = 1;

@@ -1,0 +1,218 @@
+// The "structure" service: structural plasticity (MODEL.md step 7), on the host at
+// structure steps. Node ids never change: births fill the spare slots appended at
+// construction (structure.spare_nodes) in ascending order, and a dead node's id is
+// never reused. The graph is rebuilt (compacted) only here.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "spikegraph/backend/backend.hpp"
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/graph/graph.hpp"
+#include "spikegraph/kernels/rng.hpp"
+#include "spikegraph/services/default_services.hpp"
+#include "spikegraph/sim/events.hpp"
+#include "spikegraph/sim/records.hpp"
+
+namespace spikegraph {
+
+namespace {
+
+// Read and write one element of a floating-point state array of either precision.
+double get(const ArrayRef& a, std::size_t i) {
+  return a.dtype == DType::f64 ? static_cast<const double*>(a.data)[i] : static_cast<const float*>(a.data)[i];
+}
+void put(const ArrayRef& a, std::size_t i, double x) {
+  if (a.dtype == DType::f64) {
+    static_cast<double*>(a.data)[i] = x;
+  } else {
+    static_cast<float*>(a.data)[i] = static_cast<float>(x);
+  }
+}
+
+class StructureService final : public Service {
+ public:
+  std::string name() const override { return "structure"; }
+  std::vector<Phase> phases() const override { return {Phase::structure}; }
+
+  void initialize(StepContext& ctx) override {
+    const config::Config& c = ctx.config;
+    interval_ = c.integer("structure.interval");
+    death_energy_ = c.real("structure.death_energy");
+    birth_energy_ = c.real("structure.birth_energy");
+    birth_cost_ = c.real("structure.birth_cost");
+    child_frac_ = c.real("structure.child_energy_frac");
+    child_out_ = c.integer("structure.child_out_degree");
+    child_weight_ = static_cast<float>(c.real("structure.child_weight"));
+    child_delay_ = static_cast<std::uint16_t>(c.steps("structure.child_delay", 1));
+    prune_weight_ = static_cast<float>(c.real("structure.prune_weight"));
+    v_rest_ = c.real("node.dynamic.v_rest");
+    threshold_ = c.real("node.dynamic.threshold");
+    energy_enabled_ = c.boolean("energy.enabled");
+    const index_t n = ctx.graph.num_nodes();
+    next_slot_ = n - static_cast<index_t>(std::min<std::int64_t>(c.integer("structure.spare_nodes"), n));
+    starving_.assign(n, 1);
+    key_ = kernels::make_key(static_cast<std::uint64_t>(c.integer("sim.seed")),
+                             static_cast<std::uint64_t>(kernels::RngStream::structure));
+  }
+
+  void run(Phase, StepContext& ctx) override {
+    const ArrayRef energy = ctx.backend.state("energy");
+    auto* alive = static_cast<std::uint8_t*>(ctx.backend.state("alive").data);
+    const index_t n = ctx.graph.num_nodes();
+    for (index_t i = 0; i < n; ++i) {
+      if (alive[i] && get(energy, i) >= death_energy_) starving_[i] = 0;
+    }
+    if ((ctx.step + 1) % interval_ != 0) return;
+    const std::shared_ptr<const Graph> old_graph = ctx.graph_owner;  // alive through this call
+    const Graph& g = *old_graph;
+    const auto dynamic = static_cast<std::uint8_t>(NodeType::dynamic);
+    const std::uint8_t* types = g.node_type().data();
+    StructureEvent ev;
+    ev.step = ctx.step;
+
+    double removed = 0.0;  // energy of the nodes that died (ledger: transfers)
+    for (index_t i = 0; i < n; ++i) {
+      if (alive[i] && types[i] == dynamic && starving_[i]) {
+        alive[i] = 0;
+        removed += get(energy, i);
+        put(energy, i, 0.0);
+        ev.deaths.push_back(i);
+      }
+    }
+
+    std::vector<index_t> new_src, new_tgt;
+    double birth_loss = 0.0;  // the part of birth costs the child does not get (ledger: metabolism)
+    const index_t parents_end = n;
+    for (index_t i = 0; i < parents_end; ++i) {
+      if (!alive[i] || types[i] != dynamic || get(energy, i) <= birth_energy_ || get(energy, i) < birth_cost_) continue;
+      if (next_slot_ >= n) {
+        ++ev.births_refused;
+        continue;
+      }
+      const index_t child = next_slot_++;
+      put(energy, i, get(energy, i) - birth_cost_);
+      put(energy, child, child_frac_ * birth_cost_);
+      birth_loss += (1.0 - child_frac_) * birth_cost_;
+      reset_node(ctx.backend, child);
+      alive[child] = 1;
+      starving_[child] = 1;
+      ev.parents.push_back(i);
+      ev.children.push_back(child);
+      new_src.push_back(i);
+      new_tgt.push_back(child);
+      // Out-edges to random alive nodes: each target is drawn from the counter-based
+      // generator keyed by (child, step, draw), with a bounded number of tries.
+      std::uint64_t draw = 0;
+      for (std::int64_t k = 0; k < child_out_; ++k) {
+        for (int attempt = 0; attempt < 64; ++attempt) {
+          const std::uint64_t counter = (static_cast<std::uint64_t>(ctx.step) << 20) + draw++;
+          const std::uint32_t u = kernels::draw_u32(key_, child, counter);
+          const auto target = static_cast<index_t>((static_cast<std::uint64_t>(u) * n) >> 32);
+          if (alive[target] && target != child) {
+            new_src.push_back(child);
+            new_tgt.push_back(target);
+            break;
+          }
+        }
+      }
+    }
+
+    compact(ctx, g, alive, new_src, new_tgt, ev);
+
+    if (energy_enabled_) {
+      ctx.ledger.transfers += removed;
+      ctx.ledger.metabolism += birth_loss;
+      ctx.ledger.total_after -= removed + birth_loss;
+      if (!ctx.ledger_history.empty() && ctx.ledger_history.back().step == ctx.step) {
+        ctx.ledger_history.back() = ctx.ledger;
+      }
+    }
+    std::fill(starving_.begin(), starving_.end(), 1);
+    ctx.events.batch.structure.push_back(std::move(ev));
+  }
+
+ private:
+  // A newborn starts at rest with its type's threshold and no history.
+  void reset_node(Backend& b, index_t c) const {
+    put(b.state("v"), c, v_rest_);
+    put(b.state("threshold"), c, threshold_);
+    put(b.state("drive"), c, 0.0);
+    put(b.state("trace_pre"), c, 0.0);
+    put(b.state("trace_post"), c, 0.0);
+    put(b.state("rate"), c, 0.0);
+    static_cast<std::uint16_t*>(b.state("refractory").data)[c] = 0;
+    static_cast<std::int32_t*>(b.state("last_spike").data)[c] = -1;
+  }
+
+  // Rebuild the graph without pruned edges and edges of dead nodes, with the new
+  // edges appended; per-edge state follows its edge (Backend::replace_graph).
+  void compact(StepContext& ctx, const Graph& g, const std::uint8_t* alive, const std::vector<index_t>& add_src,
+               const std::vector<index_t>& add_tgt, StructureEvent& ev) {
+    const float* w = static_cast<const float*>(ctx.backend.edge_state("weight").data);
+    const auto& off = g.out_offsets();
+    const auto& tgt = g.edge_target();
+    const auto& plastic = g.edge_plastic();
+    const std::size_t m = g.num_edges();
+    std::vector<index_t> src_out, tgt_out, old_id;
+    std::vector<float> w_out;
+    std::vector<std::uint16_t> d_out;
+    std::vector<std::uint8_t> k_out, p_out;
+    src_out.reserve(m + add_src.size());
+    for (index_t s = 0; s < g.num_nodes(); ++s) {
+      for (offset_t e = off[s]; e < off[s + 1]; ++e) {
+        const bool is_plastic = !plastic.empty() && plastic[e];
+        if (!alive[s] || !alive[tgt[e]]) {
+          ++ev.removed_edges;
+          continue;
+        }
+        if (is_plastic && w[e] < prune_weight_) {
+          ++ev.pruned_edges;
+          continue;
+        }
+        src_out.push_back(s);
+        tgt_out.push_back(tgt[e]);
+        w_out.push_back(w[e]);
+        d_out.push_back(g.edge_delay()[e]);
+        k_out.push_back(g.edge_kind()[e]);
+        p_out.push_back(is_plastic ? 1 : 0);
+        old_id.push_back(static_cast<index_t>(e));
+      }
+    }
+    for (std::size_t k = 0; k < add_src.size(); ++k) {
+      src_out.push_back(add_src[k]);
+      tgt_out.push_back(add_tgt[k]);
+      w_out.push_back(child_weight_);
+      d_out.push_back(child_delay_);
+      k_out.push_back(static_cast<std::uint8_t>(EdgeKind::excitatory));
+      p_out.push_back(1);
+      old_id.push_back(static_cast<index_t>(m + k));  // >= m: a new edge
+    }
+    ev.added_edges = add_src.size();
+    if (ev.removed_edges == 0 && ev.pruned_edges == 0 && add_src.empty()) return;
+    std::vector<index_t> order;
+    auto next = GraphBuilder::from_validated(g.node_type(), src_out, tgt_out, w_out, d_out, k_out, p_out, &order);
+    for (auto& o : order) o = old_id[o];
+    ctx.backend.replace_graph(*next, order);
+    ctx.graph_owner = std::move(next);
+  }
+
+  std::int64_t interval_ = 50;
+  double death_energy_ = 0.05, birth_energy_ = 4.0, birth_cost_ = 1.5, child_frac_ = 0.5;
+  std::int64_t child_out_ = 5;
+  float child_weight_ = 0.5f;
+  std::uint16_t child_delay_ = 1;
+  float prune_weight_ = 0.05f;
+  double v_rest_ = 0.0, threshold_ = 1.0;
+  bool energy_enabled_ = false;
+  index_t next_slot_ = 0;
+  std::vector<std::uint8_t> starving_;
+  kernels::RngKey key_{};
+};
+
+}  // namespace
+
+std::unique_ptr<Service> make_structure_service() { return std::make_unique<StructureService>(); }
+
+}  // namespace spikegraph
