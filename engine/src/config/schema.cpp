@@ -179,7 +179,8 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("init.v_min", 0.0, -kInf, kInf, "", "initial v drawn uniformly in [v_min, v_max]"));
   s.push_back(real_param("init.v_max", 0.0, -kInf, kInf, "", "upper end of the initial v range"));
   // --- network built by the command line tools
-  s.push_back(choice_param("network.kind", "brunel", {"brunel"}, "network the command-line tools build"));
+  s.push_back(choice_param("network.kind", "brunel", {"brunel", "default"},
+                           "network the command-line tools build (default: MODEL.md's default network)"));
   s.push_back(int_param("network.n", 10000, 1, 4294967294.0, "brunel: number of nodes"));
   s.push_back(real_param("network.exc_fraction", 0.8, 0.0, 1.0, "", "brunel: fraction of excitatory nodes"));
   s.push_back(int_param("network.k_in", 100, 0, 1e9, "brunel: in-degree of every node"));
@@ -188,6 +189,29 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("network.delay", 1.5, 0.0, kInf, "ms", "brunel: delay of every edge", true));
   s.push_back(choice_param("network.plastic", "none", {"none", "exc_exc"},
                            "brunel: which edges are plastic (exc_exc: excitatory to excitatory)"));
+  // --- the default network (MODEL.md "The default network")
+  s.push_back(int_param("graph.sensory_side", 32, 1, 4096, "default network: sensory grid is side x side"));
+  s.push_back(int_param("graph.dynamic_per_sensory", 4, 0, 1e6, "default network: dynamic nodes per sensory node"));
+  s.push_back(int_param("graph.workspace_side", 16, 0, 4096, "default network: workspace grid is side x side"));
+  s.push_back(int_param("graph.oscillators", 64, 0, 1e9, "default network: oscillator nodes"));
+  s.push_back(int_param("graph.relays", 64, 0, 1e9, "default network: relay nodes"));
+  s.push_back(int_param("graph.highways", 32, 0, 1e9, "default network: highway nodes"));
+  s.push_back(real_param("graph.out_degree", 10.0, 0.0, 1e6, "", "default network: mean of the Poisson out-degree"));
+  s.push_back(real_param("graph.weight_scale", 1.0, 0.0, kInf, "", "default network: weights are U(0.1, 1) x scale"));
+  s.push_back(array_param("graph.kind_fractions", T::Float, {}, 0.0, 1.0,
+                          "default network: fractions of excitatory, inhibitory, modulatory, gated edges"));
+  s.back().default_value =
+      Value::array({Value::real(0.6), Value::real(0.25), Value::real(0.1), Value::real(0.05)});
+  s.push_back(real_param("graph.max_delay", 5.0, 0.0, kInf, "ms", "default network: delays are U{1..max} steps of 1 ms", true));
+  // --- sensory input (MODEL.md step 1)
+  s.push_back(int_param("sensory.interval", 5, 1, 1e9, "steps between frames"));
+  s.push_back(real_param("sensory.gain", 2.0, 0.0, kInf, "", "sensory drive = gain x gray value"));
+  s.push_back(choice_param("sensory.source", "grating", {"grating", "none"},
+                           "built-in input of the default network (frames given with set_frame replace it)"));
+  s.push_back(real_param("sensory.grating_wavelength", 8.0, 0.0, kInf, "", "grating wavelength in sensory pixels", true));
+  s.push_back(real_param("sensory.grating_orientation", 30.0, -kInf, kInf, "deg", "grating orientation"));
+  s.push_back(real_param("sensory.grating_speed", 2.0, -kInf, kInf, "Hz", "grating temporal frequency"));
+  s.push_back(real_param("sensory.grating_contrast", 1.0, 0.0, 1.0, "", "grating contrast"));
   // --- run (command-line tools)
   s.push_back(real_param("run.duration", 1000.0, 0.0, kInf, "ms", "model time to simulate"));
   s.push_back(string_param("run.spikes_file", "", "executable: write spikes to this file (empty = do not write)"));
@@ -336,6 +360,13 @@ void cross_checks(const FlatTable& v, std::vector<std::string>& errors) {
   if (real("energy.initial") > real("energy.cap")) {
     errors.push_back("energy.initial = " + fmt(real("energy.initial")) + " exceeds energy.cap = " +
                      fmt(real("energy.cap")));
+  }
+  const Value& fractions = v.at("graph.kind_fractions");
+  double fraction_sum = 0.0;
+  for (const auto& f : fractions.items) fraction_sum += f.f;
+  if (fractions.items.size() != 4 || std::fabs(fraction_sum - 1.0) > 1e-9) {
+    errors.push_back("graph.kind_fractions must be 4 fractions (excitatory, inhibitory, modulatory, gated) "
+                     "that sum to 1, got " + fractions.to_string());
   }
   if (real("learning.w_min") > real("learning.w_max")) {
     errors.push_back("learning.w_min = " + fmt(real("learning.w_min")) + " exceeds learning.w_max = " +

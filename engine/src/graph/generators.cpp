@@ -71,12 +71,82 @@ std::shared_ptr<const Graph> make_brunel(const BrunelParams& p) {
 
 }  // namespace spikegraph
 
+#include <algorithm>
+
 #include "spikegraph/config/schema.hpp"
+#include "spikegraph/sim/model_params.hpp"
 
 namespace spikegraph {
 
+std::shared_ptr<const Graph> make_default_network(const config::Config& cfg) {
+  const auto side = static_cast<std::uint64_t>(cfg.integer("graph.sensory_side"));
+  const std::uint64_t n_sensory = side * side;
+  const std::uint64_t n_dynamic = n_sensory * static_cast<std::uint64_t>(cfg.integer("graph.dynamic_per_sensory"));
+  const auto ws = static_cast<std::uint64_t>(cfg.integer("graph.workspace_side"));
+  const std::uint64_t counts[6] = {n_sensory, n_dynamic, ws * ws,
+                                   static_cast<std::uint64_t>(cfg.integer("graph.oscillators")),
+                                   static_cast<std::uint64_t>(cfg.integer("graph.relays")),
+                                   static_cast<std::uint64_t>(cfg.integer("graph.highways"))};
+  const NodeType order[6] = {NodeType::sensory,    NodeType::dynamic, NodeType::workspace,
+                             NodeType::oscillator, NodeType::relay,   NodeType::highway};
+  std::vector<std::uint8_t> types;
+  for (int b = 0; b < 6; ++b) types.insert(types.end(), counts[b], static_cast<std::uint8_t>(order[b]));
+  const std::uint64_t n = types.size();
+  if (n == 0 || n > std::numeric_limits<index_t>::max() - 1) throw GraphError("make_default_network: bad node count");
+  if (n_dynamic == 0) throw GraphError("make_default_network: the network needs dynamic nodes");
+
+  const double mean_degree = cfg.real("graph.out_degree");
+  const std::vector<std::uint32_t> degree_table = poisson_cdf_table(mean_degree);
+  const double scale = cfg.real("graph.weight_scale");
+  const auto fractions = cfg.value("graph.kind_fractions").items;
+  double cumulative[kEdgeKindCount];
+  double acc = 0.0;
+  for (int k = 0; k < kEdgeKindCount; ++k) cumulative[k] = (acc += fractions[static_cast<std::size_t>(k)].f);
+  const std::int64_t max_delay = std::max<std::int64_t>(1, std::llround(cfg.real("graph.max_delay") / cfg.real("sim.dt")));
+  const std::uint64_t first_dynamic = n_sensory;
+  const std::uint64_t first_workspace = n_sensory + n_dynamic;
+  const std::uint64_t non_sensory = n - n_sensory;
+  const auto key = kernels::make_key(static_cast<std::uint64_t>(cfg.integer("sim.seed")),
+                                     static_cast<std::uint64_t>(kernels::RngStream::graph_build));
+  std::vector<index_t> src, tgt;
+  std::vector<float> w;
+  std::vector<std::uint16_t> d;
+  std::vector<std::uint8_t> kind, plastic;
+  for (std::uint64_t s = 0; s < n; ++s) {
+    if (s >= first_workspace && s < first_workspace + counts[2]) continue;  // workspace only receives
+    const bool sensory = s < n_sensory;
+    // Counter (s, c): c = 0 draws the out-degree, then four draws per edge.
+    const std::uint32_t degree = kernels::poisson_from_table(kernels::draw_u32(key, static_cast<std::uint32_t>(s), 0),
+                                                             degree_table.data(), static_cast<int>(degree_table.size()));
+    for (std::uint32_t e = 0; e < degree; ++e) {
+      const std::uint64_t c = 1 + 4ull * e;
+      const std::uint32_t u_target = kernels::draw_u32(key, static_cast<std::uint32_t>(s), c);
+      std::uint64_t t;
+      if (sensory) {
+        t = first_dynamic + below(u_target, n_dynamic);
+      } else {
+        t = n_sensory + below(u_target, non_sensory - 1);  // every non-sensory node but s
+        if (t >= s) ++t;
+      }
+      const double u_kind = kernels::draw_uniform(key, static_cast<std::uint32_t>(s), c + 1);
+      int k = 0;
+      while (k < kEdgeKindCount - 1 && u_kind >= cumulative[k]) ++k;
+      const double u_weight = kernels::draw_uniform(key, static_cast<std::uint32_t>(s), c + 2);
+      const std::uint32_t u_delay = kernels::draw_u32(key, static_cast<std::uint32_t>(s), c + 3);
+      src.push_back(static_cast<index_t>(s));
+      tgt.push_back(static_cast<index_t>(t));
+      w.push_back(static_cast<float>((0.1 + 0.9 * u_weight) * scale));
+      d.push_back(static_cast<std::uint16_t>(1 + below(u_delay, static_cast<std::uint64_t>(max_delay))));
+      kind.push_back(static_cast<std::uint8_t>(k));
+      plastic.push_back(k == static_cast<int>(EdgeKind::excitatory) ? 1 : 0);
+    }
+  }
+  return GraphBuilder::from_validated(std::move(types), src, tgt, w, d, kind, plastic);
+}
+
 std::shared_ptr<const Graph> make_network(const config::Config& cfg) {
   const std::string& kind = cfg.string("network.kind");
+  if (kind == "default") return make_default_network(cfg);
   if (kind != "brunel") throw ConfigError("make_network: unknown network.kind '" + kind + "'");
   BrunelParams p;
   p.n = cfg.integer("network.n");

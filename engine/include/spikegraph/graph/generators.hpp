@@ -38,7 +38,17 @@ namespace spikegraph {
 namespace config {
 class Config;
 }
-/// The network the configuration's [network] section describes (network.kind;
-/// "brunel" uses network.n, exc_fraction, k_in, j, g, delay and sim.seed).
+/// The network the configuration's [network] section describes: network.kind
+/// "brunel" uses network.n, exc_fraction, k_in, j, g, delay, plastic and sim.seed;
+/// "default" is make_default_network(cfg).
 std::shared_ptr<const Graph> make_network(const config::Config& cfg);
+
+/// MODEL.md's default network, from the [graph] keys: a side x side sensory grid
+/// (nodes 0 .. side^2 - 1, row-major), then dynamic_per_sensory x side^2 dynamic
+/// nodes, a workspace grid, oscillators, relays and highways, in that order.
+/// Out-degrees are Poisson(graph.out_degree); sensory nodes project only to dynamic
+/// nodes, workspace nodes have no out-edges, other nodes project to any non-sensory
+/// node but themselves; kinds in graph.kind_fractions, weights U(0.1, 1) x
+/// graph.weight_scale, delays U{1 .. graph.max_delay} ms; excitatory edges are plastic.
+std::shared_ptr<const Graph> make_default_network(const config::Config& cfg);
 }  // namespace spikegraph

@@ -44,6 +44,11 @@ constexpr std::size_t kParallelDeliveryEvents = 4096;
 // scattered adds are bound by cache-miss latency, not bandwidth.
 constexpr offset_t kPrefetchAhead = 16;
 
+// Smallest amounts of work worth a thread of its own (see cpu::parts_for).
+constexpr std::size_t kMinNodesPerThread = 8192;         // neuron update
+constexpr std::size_t kMinSimpleNodesPerThread = 32768;  // one multiply per node or edge
+constexpr std::size_t kMinSpikesPerThread = 64;          // STDP: a row of edges per spike
+
 // Energy-ledger sums are taken per block of this many nodes, then over blocks in
 // order, so the ledger is the same for any thread count.
 constexpr std::size_t kLedgerBlock = 4096;
@@ -188,7 +193,7 @@ class CpuBackend final : public Backend {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
     const index_t n = graph_->num_nodes();
     for (auto& list : thread_spikes_) list.clear();
-    cpu::parallel_parts(threads_, n, [&](int part, std::size_t lo, std::size_t hi) {
+    cpu::parallel_parts(cpu::parts_for(threads_, n, kMinNodesPerThread), n, [&](int part, std::size_t lo, std::size_t hi) {
       for (const Segment& seg : segments_) {
         const std::size_t b = std::max<std::size_t>(lo, seg.begin);
         const std::size_t e = std::min<std::size_t>(hi, seg.end);
@@ -250,7 +255,7 @@ class CpuBackend final : public Backend {
   void update_learning(step_t) override {
     const kernels::LearningParams<Real> lp = params_.learning;
     const index_t n = graph_->num_nodes();
-    cpu::parallel_parts(threads_, n, [&](int, std::size_t lo, std::size_t hi) {
+    cpu::parallel_parts(cpu::parts_for(threads_, n, kMinSimpleNodesPerThread), n, [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
         trace_pre_[i] *= lp.decay_plus;
         trace_post_[i] *= lp.decay_minus;
@@ -266,7 +271,8 @@ class CpuBackend final : public Backend {
       const float decay = static_cast<float>(lp.decay_eligibility);
       const float gain = static_cast<float>(lp.rate * signal_);
       const float lo = static_cast<float>(lp.w_min), hi = static_cast<float>(lp.w_max);
-      cpu::parallel_parts(threads_, graph_->num_edges(), [&](int, std::size_t b, std::size_t e) {
+      cpu::parallel_parts(cpu::parts_for(threads_, graph_->num_edges(), kMinSimpleNodesPerThread), graph_->num_edges(),
+                          [&](int, std::size_t b, std::size_t e) {
         for (std::size_t k = b; k < e; ++k) {
           if (!plastic[k]) continue;
           eligibility_[k] *= decay;
@@ -279,7 +285,8 @@ class CpuBackend final : public Backend {
     // an edge whose both ends spiked is depressed before it is potentiated.
     const auto& off = graph_->out_offsets();
     const index_t* tgt = graph_->edge_target().data();
-    cpu::parallel_parts(threads_, spikes_.size(), [&](int, std::size_t b, std::size_t e) {
+    cpu::parallel_parts(cpu::parts_for(threads_, spikes_.size(), kMinSpikesPerThread), spikes_.size(),
+                        [&](int, std::size_t b, std::size_t e) {
       for (std::size_t k = b; k < e; ++k) {
         const index_t s = spikes_[k];
         for (offset_t edge = off[s]; edge < off[s + 1]; ++edge) {
@@ -291,7 +298,8 @@ class CpuBackend final : public Backend {
       }
     });
     const TargetIndex& in = graph_->by_target();
-    cpu::parallel_parts(threads_, spikes_.size(), [&](int, std::size_t b, std::size_t e) {
+    cpu::parallel_parts(cpu::parts_for(threads_, spikes_.size(), kMinSpikesPerThread), spikes_.size(),
+                        [&](int, std::size_t b, std::size_t e) {
       for (std::size_t k = b; k < e; ++k) {
         const index_t j = spikes_[k];
         const offset_t end = in.in_offsets[j + 1];
@@ -314,7 +322,8 @@ class CpuBackend final : public Backend {
 
   void update_rates(step_t) override {
     const kernels::HomeostasisParams<Real> hp = params_.homeostasis;
-    cpu::parallel_parts(threads_, graph_->num_nodes(), [&](int, std::size_t lo, std::size_t hi) {
+    cpu::parallel_parts(cpu::parts_for(threads_, graph_->num_nodes(), kMinSimpleNodesPerThread), graph_->num_nodes(),
+                        [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
         rate_[i] = kernels::select_bits(alive_[i] != 0, kernels::update_rate(hp, rate_[i], spiked_[i] != 0),
                                         rate_[i]);
@@ -326,7 +335,8 @@ class CpuBackend final : public Backend {
     const kernels::HomeostasisParams<Real> hp = params_.homeostasis;
     const std::uint8_t* types = graph_->node_type().data();
     const auto dynamic = static_cast<std::uint8_t>(NodeType::dynamic);
-    cpu::parallel_parts(threads_, graph_->num_nodes(), [&](int, std::size_t lo, std::size_t hi) {
+    cpu::parallel_parts(cpu::parts_for(threads_, graph_->num_nodes(), kMinSimpleNodesPerThread), graph_->num_nodes(),
+                        [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
         if (types[i] != dynamic || !alive_[i]) continue;
         threshold_[i] = kernels::adapt_threshold(hp, threshold_[i], rate_[i], threshold_lo_[dynamic],
@@ -440,7 +450,7 @@ class CpuBackend final : public Backend {
   template <class Fn>
   void for_blocks(std::size_t blocks, Fn&& fn) {
     const std::size_t n = graph_->num_nodes();
-    cpu::parallel_parts(threads_, blocks, [&](int, std::size_t b0, std::size_t b1) {
+    cpu::parallel_parts(cpu::parts_for(threads_, blocks, 2), blocks, [&](int, std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) fn(b, b * kLedgerBlock, std::min(n, (b + 1) * kLedgerBlock));
     });
   }

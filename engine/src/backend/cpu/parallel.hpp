@@ -22,6 +22,14 @@ inline void part_range(std::size_t n, int parts, int p, std::size_t& begin, std:
   end = begin + base + (up < rem ? 1 : 0);
 }
 
+/// How many of `threads` to use for `work` items when each part should get at least
+/// `min_per_part` of them: waking a team costs microseconds (and much more when the
+/// cores are shared), so small loops run on fewer threads. Results never depend on it.
+inline int parts_for(int threads, std::size_t work, std::size_t min_per_part) {
+  const std::size_t parts = work / (min_per_part ? min_per_part : 1);
+  return parts >= static_cast<std::size_t>(threads) ? threads : (parts < 1 ? 1 : static_cast<int>(parts));
+}
+
 /// Runs fn(part, begin, end) for each of `threads` parts of [0, n), in parallel.
 /// The first exception thrown by any part is rethrown on the calling thread.
 template <class Fn>
