@@ -204,6 +204,43 @@ void register_simulation(nb::module_& m) {
         d["structure"] = structure;
         return d;
       }, "Events since the last call: spike batch, homeostasis windows, applied stimuli.")
+      .def("set_frame", [](Simulation& s, nb::ndarray<nb::device::cpu> frame) {
+        if (frame.ndim() != 2 && frame.ndim() != 3) {
+          throw InputError("set_frame: expected an array of shape (height, width) or (height, width, channels), got " +
+                           std::to_string(frame.ndim()) + " dimensions");
+        }
+        sensory::FrameView v;
+        v.height = static_cast<int>(frame.shape(0));
+        v.width = static_cast<int>(frame.shape(1));
+        v.channels = frame.ndim() == 3 ? static_cast<int>(frame.shape(2)) : 1;
+        const auto dt = frame.dtype();
+        std::size_t item = 0;
+        if (dt == nb::dtype<std::uint8_t>()) {
+          v.type = sensory::FrameView::Type::u8;
+          item = 1;
+        } else if (dt == nb::dtype<float>()) {
+          v.type = sensory::FrameView::Type::f32;
+          item = 4;
+        } else if (dt == nb::dtype<double>()) {
+          v.type = sensory::FrameView::Type::f64;
+          item = 8;
+        } else {
+          throw InputError("set_frame: expected uint8, float32 or float64 pixels");
+        }
+        // Pixels of a row must be contiguous (channels innermost); rows may be padded.
+        const std::int64_t inner = frame.ndim() == 3 ? frame.stride(2) : 1;
+        const std::int64_t col = frame.stride(1);
+        if (inner != 1 || col != (frame.ndim() == 3 ? static_cast<std::int64_t>(v.channels) : 1) || frame.stride(0) < 0) {
+          throw InputError("set_frame: pixels of a row must be contiguous (use numpy.ascontiguousarray)");
+        }
+        v.data = frame.data();
+        v.row_stride_bytes = static_cast<std::ptrdiff_t>(frame.stride(0) * static_cast<std::int64_t>(item));
+        s.set_frame(v);
+      }, nb::arg("frame"), "Give a frame (H x W gray or H x W x 3/4 RGB[A]); applied at the next step.")
+      .def_prop_ro("sensory_grid", [](const Simulation& s) {
+        return nb::make_tuple(s.sensory_grid_height(), s.sensory_grid_width());
+      })
+      .def("frames_applied", &Simulation::frames_applied)
       .def("set_neuromodulator", &Simulation::set_neuromodulator, nb::arg("signal"))
       .def_prop_ro("neuromodulator", &Simulation::neuromodulator)
       .def("summary", [](Simulation& s) { return summary_dict(summarize(s)); })

@@ -211,6 +211,32 @@ class Simulation:
         for callback in list(self._subscribers.values()):
             callback(events)
 
+    # ------------------------------------------------------------ sensory input
+    def set_frame(self, frame: npt.ArrayLike) -> None:
+        """Give a frame: (H, W) gray or (H, W, 3|4) RGB[A], uint8 (0..255) or float (0..1).
+
+        It is mapped at once to the sensory grid (luminance, area-averaging resample;
+        errors for a bad shape, dtype or NaN leave everything unchanged) and applied at
+        the next step: drive = sensory.gain * gray, energy = gray * energy.cap. The first
+        frame switches the built-in grating off.
+        """
+        arr = np.asarray(frame)
+        if arr.dtype == np.bool_ or arr.dtype.kind not in "uif":
+            raise InputError(f"set_frame: expected numeric pixels, got dtype {arr.dtype}")
+        if arr.dtype not in (np.uint8, np.float32, np.float64):
+            raise InputError(f"set_frame: expected uint8, float32 or float64 pixels, got {arr.dtype} "
+                             "(convert explicitly, e.g. frame.astype(np.float32) / 255)")
+        self._sim.set_frame(np.ascontiguousarray(arr))
+
+    @property
+    def sensory_grid(self) -> tuple[int, int]:
+        """(rows, columns) of the sensory grid; (0, 0) without sensory nodes."""
+        rows, cols = self._sim.sensory_grid
+        return int(rows), int(cols)
+
+    def frames_applied(self) -> int:
+        return int(self._sim.frames_applied())
+
     # ------------------------------------------------------------ results
     @property
     def spikes(self) -> Spikes:

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -574,7 +575,12 @@ TEST_CASE("energy, learning, homeostasis: bit-identical for 1 and 2 threads", "[
     o.gains = sim.homeostasis().gains;
     return o;
   };
-  const Out one = run(1), two = run(2);
+  auto t0 = std::chrono::steady_clock::now();
+  const Out one = run(1);
+  auto t1 = std::chrono::steady_clock::now();
+  const Out two = run(2);
+  auto t2 = std::chrono::steady_clock::now();
+  WARN("TIMING " << std::chrono::duration<double>(t1 - t0).count() << " " << std::chrono::duration<double>(t2 - t1).count());
   INFO(precision << ", rule " << rule);
   WARN("spikes " << one.spikes.size());
   REQUIRE(one.spikes.size() > 1000);

@@ -98,6 +98,12 @@ class EnergyService final : public Service {
     EnergyLedger ledger;
     ledger.step = ctx.step;
     ctx.backend.update_energy(ctx.step, ctx.step % flow_interval_ == 0, ledger);
+    // The sensory phase of this step already changed the sensory energies: that is the
+    // inflow, part of what update_energy found at its start.
+    if (ctx.ledger.step == ctx.step) {
+      ledger.inflow = ctx.ledger.inflow;
+      ledger.total_before -= ledger.inflow;
+    }
     ctx.ledger = ledger;
     if (record_) ctx.ledger_history.push_back(ledger);
   }

@@ -1,5 +1,6 @@
 #include "spikegraph/sim/simulation.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -42,6 +43,10 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
   if (spare > 0) graph_ = with_spare_nodes(*graph_, static_cast<std::size_t>(spare));
   backend_ = make_backend(config_.string("sim.backend"), *graph_, config_);
   phase_seconds_.assign(kPhases, 0.0);
+  const auto& types = graph_->node_type();
+  if (std::find(types.begin(), types.end(), static_cast<std::uint8_t>(NodeType::sensory)) != types.end()) {
+    services_.push_back(make_sensory_service());
+  }
   services_.push_back(make_neural_service());
   services_.push_back(make_events_service());
   if (config_.boolean("energy.enabled")) services_.push_back(make_energy_service());
@@ -63,8 +68,9 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
 Simulation::~Simulation() = default;
 
 StepContext Simulation::context() {
-  return StepContext{step_,   *backend_,       *graph_,          config_,      spike_record_,
-                     monitor_record_, ledger_, ledger_history_, homeostasis_, events_, graph_};
+  return StepContext{step_,           *backend_, *graph_,         config_,      spike_record_,
+                     monitor_record_, ledger_,   ledger_history_, homeostasis_, events_,
+                     graph_,          sensory_};
 }
 
 void Simulation::rebuild_pipeline() {
@@ -232,6 +238,16 @@ void Simulation::set_state(const std::string& name, const double* values, std::s
       case DType::u64: static_cast<std::uint64_t*>(a.data)[i] = static_cast<std::uint64_t>(x); break;
     }
   }
+}
+
+void Simulation::set_frame(const sensory::FrameView& frame) {
+  if (sensory_.grid_height == 0) throw InputError("set_frame: the network has no sensory nodes");
+  std::vector<float> gray(static_cast<std::size_t>(sensory_.grid_height) * sensory_.grid_width);
+  std::vector<float> drive(gray.size());
+  sensory::map_frame(frame, sensory_.grid_height, sensory_.grid_width, 1.0f, gray.data(), drive.data(),
+                     backend_->threads());
+  sensory_.gray.swap(gray);
+  sensory_.pending = true;
 }
 
 void Simulation::set_neuromodulator(double signal) {

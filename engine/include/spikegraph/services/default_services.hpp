@@ -42,4 +42,10 @@ std::unique_ptr<Service> make_events_service();
 /// structure.enabled.
 std::unique_ptr<Service> make_structure_service();
 
+/// "sensory": MODEL.md step 1 (phase sensory): frames given with set_frame, or the
+/// built-in moving grating every sensory.interval steps (sensory.source), set the
+/// drive and energy of the sensory nodes; the energy change is the ledger's inflow.
+/// Registered when the graph has sensory nodes.
+std::unique_ptr<Service> make_sensory_service();
+
 }  // namespace spikegraph

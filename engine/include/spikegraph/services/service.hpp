@@ -22,6 +22,7 @@ struct MonitorRecord;
 struct EnergyLedger;
 struct HomeostasisState;
 struct EventState;
+struct SensoryInput;
 namespace config {
 class Config;
 }
@@ -58,6 +59,7 @@ struct StepContext {
   /// (phase structure) installs the new graph here after Backend::replace_graph.
   /// `graph` above keeps referring to the graph of the phase's start.
   std::shared_ptr<const Graph>& graph_owner;
+  SensoryInput& sensory;          ///< frames given by the user, the sensory grid shape
 };
 
 class Service {

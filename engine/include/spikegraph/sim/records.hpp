@@ -70,6 +70,16 @@ struct HomeostasisState {
   std::vector<double> gains;             ///< history: g after each window
 };
 
+/// Sensory input state owned by the coordinator: the gray grid of the frame given
+/// with Simulation::set_frame, applied by the sensory service at the next step.
+struct SensoryInput {
+  int grid_height = 0;       ///< sensory grid rows (0 when there are no sensory nodes)
+  int grid_width = 0;        ///< sensory grid columns
+  std::vector<float> gray;   ///< pending gray values, row-major, one per sensory node
+  bool pending = false;
+  std::int64_t frames_applied = 0;
+};
+
 /// Performance counters since construction (or the last reset).
 struct PerfStats {
   std::int64_t steps = 0;

@@ -18,6 +18,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/graph/graph.hpp"
 #include "spikegraph/services/service.hpp"
+#include "spikegraph/sensory/frames.hpp"
 #include "spikegraph/sim/events.hpp"
 #include "spikegraph/sim/records.hpp"
 #include "spikegraph/state/arrays.hpp"
@@ -95,6 +96,15 @@ class Simulation {
   EventBatch take_events();
   void collect_spike_events(bool on) { collect_spikes_ = on; }
 
+  /// Give a frame (MODEL.md step 1): mapped now to the sensory grid (gray luminance,
+  /// area-averaging resample), applied at the next step. Throws InputError for a
+  /// network without sensory nodes or a bad frame; nothing changes then.
+  void set_frame(const sensory::FrameView& frame);
+  /// Sensory grid shape (rows, columns); (0, 0) without sensory nodes.
+  int sensory_grid_height() const { return sensory_.grid_height; }
+  int sensory_grid_width() const { return sensory_.grid_width; }
+  std::int64_t frames_applied() const { return sensory_.frames_applied; }
+
   /// Timing per phase, spikes, synaptic events, memory.
   PerfStats perf() const;
   void reset_perf();
@@ -127,6 +137,7 @@ class Simulation {
   HomeostasisState homeostasis_;
   double neuromodulator_ = 0.0;
   EventState events_;
+  SensoryInput sensory_;
   bool collect_spikes_ = false;
   void publish_events();
 };
