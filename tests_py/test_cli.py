@@ -16,9 +16,9 @@ import spikegraph as sg
 from spikegraph import cli
 from spikegraph.io import load_spikes_npz, save_spikes_npz
 
-SMALL = ["--duration", "50", "--set", "network.n=1000", "--threads", "1"]
+SMALL = ["--duration", "50", "--set", "graph.sensory_side=8", "--threads", "1"]  # 736 nodes
 # The command of the brief, run as a separate process exactly as a user would type it.
-SMALL_AS_TYPED = ["--duration", "50", "--set", "network.n=1000"]
+SMALL_AS_TYPED = ["--duration", "50", "--set", "graph.sensory_side=8"]
 CUDA_AVAILABLE = any(b["name"] == "cuda" and b["available"] for b in sg.available_backends())
 
 
@@ -60,23 +60,23 @@ def test_run_prints_summary_and_writes_npz(tmp_path: Path, capsys: pytest.Captur
     code, out, err = run_cli(["run", *SMALL, "--spikes", str(out_file)], capsys)
     assert code == 0, err
     values = summary_values(out)
-    assert values["nodes"] == "1000"
-    assert values["edges"] == "100000"
-    assert values["model time"] == "50.0 ms (500 steps)"
+    assert values["nodes"] == "736"
+    assert int(values["edges"]) > 4000  # Poisson(10) out-degrees of the non-workspace nodes
+    assert values["model time"] == "50.0 ms (50 steps)"
     assert re.fullmatch(r"\d+\.\d{3} Hz", values["mean rate"])
     assert re.match(r"\d+\.\d+ \(cpu backend, \d+ threads?, float32\)", values["ms per step"])
     assert values["spikes file"] == str(out_file)
     count = int(values["spikes"])
     rate = float(values["mean rate"].split()[0])
-    assert count > 0 and rate == pytest.approx(count / 1000 / 0.05, abs=1e-3)
+    assert count > 0 and rate == pytest.approx(count / 736 / 0.05, abs=1e-3)
     with np.load(out_file) as data:
         assert data["steps"].shape == data["nodes"].shape == (count,)
-        assert float(data["dt_ms"]) == 0.1 and int(data["num_nodes"]) == 1000
+        assert float(data["dt_ms"]) == 1.0 and int(data["num_nodes"]) == 736
     loaded = load_spikes_npz(out_file)
     assert loaded["steps"].dtype == np.int64 and loaded["nodes"].dtype == np.uint32
     # The same run through the Python API gives the same spikes (same engine, same seed).
     cfg = sg.default_run_config()
-    cfg.update({"network.n": 1000, "sim.threads": 1})
+    cfg.update({"graph.sensory_side": 8, "sim.threads": 1})
     sim = sg.Simulation(sg.networks.from_config(cfg), cfg)
     sim.run(50.0)
     assert np.array_equal(sim.spikes.steps, loaded["steps"]) and np.array_equal(
@@ -91,7 +91,7 @@ def test_run_writes_binary_spike_file(tmp_path: Path, capsys: pytest.CaptureFixt
     code, out, _ = run_cli(["run", *SMALL, "--spikes", str(binary)], capsys)
     assert code == 0
     data = sg.read_spike_file(binary)
-    assert data["num_nodes"] == 1000 and data["dt_ms"] == 0.1
+    assert data["num_nodes"] == 736 and data["dt_ms"] == 1.0
     assert data["steps"].size == int(summary_values(out)["spikes"])
     with np.load(npz) as ref:
         assert np.array_equal(data["steps"], ref["steps"]) and np.array_equal(data["nodes"], ref["nodes"])
@@ -313,7 +313,7 @@ def test_python_m_spikegraph_subprocess(tmp_path: Path, cli_env: dict[str, str])
     values = summary_values(result.stdout)
     for key in ("nodes", "edges", "spikes", "mean rate", "ms per step"):
         assert key in values, key
-    assert values["nodes"] == "1000"
+    assert values["nodes"] == "736"
     with np.load(tmp_path / "out.npz") as data:
         assert data["steps"].size == int(values["spikes"])
     bad = subprocess.run(

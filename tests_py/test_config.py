@@ -477,22 +477,15 @@ def test_schema_lists_every_key_with_docs() -> None:
 def test_default_run_config() -> None:
     cfg = sg.default_run_config()
     expected = {
-        "sim.dt": 0.1,
-        "network.kind": "brunel",
-        "network.n": 10000,
-        "network.k_in": 100,
-        "network.j": 0.1,
-        "network.g": 5.0,
-        "network.delay": 1.5,
-        "node.dynamic.tau_m": 20.0,
-        "node.dynamic.threshold": 20.0,
-        "node.dynamic.v_reset": 10.0,
-        "node.dynamic.t_ref": 2.0,
-        "node.dynamic.energy_coupling": 0.0,
-        "node.dynamic.poisson_rate": 10000.0,
-        "node.dynamic.poisson_weight": 0.1,
-        "init.v_min": 0.0,
-        "init.v_max": 20.0,
+        "network.kind": "default",
+        "graph.weight_scale": 0.3,
+        "sensory.source": "grating",
+        "energy.enabled": True,
+        "learning.enabled": True,
+        "learning.a_plus": 0.005,
+        "learning.a_minus": 0.006,
+        "learning.w_max": 1.0,
+        "homeostasis.enabled": True,
         "run.duration": 1000.0,
     }
     for key, value in expected.items():

@@ -921,7 +921,7 @@ def test_simulation_misc(small_net: sg.Network, tmp_path: Path) -> None:
     cfg = sim.config
     cfg.update({"sim.seed": 6})
     assert sim.config["sim.seed"] == 5  # a copy
-    assert sim.service_names() == ["neural", "recording"]
+    assert sim.service_names() == ["neural", "events", "recording"]
     assert (
         repr(sim) == "Simulation(nodes=300, edges=9000, step=0, backend='cpu', threads=" + f"{sim.threads})"
     )

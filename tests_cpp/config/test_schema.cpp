@@ -364,17 +364,18 @@ TEST_CASE("from_toml_file", "[config][schema]") {
 
 TEST_CASE("default_run_toml parses to the documented default run", "[config][schema]") {
   const Config c = Config::from_toml(spikegraph::config::default_run_toml(), "<default run>");
-  CHECK(c.real("sim.dt") == 0.1);
-  CHECK(c.string("network.kind") == "brunel");
-  CHECK(c.integer("network.n") == 10000);
-  CHECK(c.integer("network.k_in") == 100);
-  CHECK(c.real("node.dynamic.tau_m") == 20.0);
-  CHECK(c.real("node.dynamic.threshold") == 20.0);
-  CHECK(c.real("node.dynamic.v_reset") == 10.0);
-  CHECK(c.real("node.dynamic.energy_coupling") == 0.0);
-  CHECK(c.real("node.dynamic.poisson_rate") == 10000.0);
+  CHECK(c.string("network.kind") == "default");
+  CHECK(c.real("graph.weight_scale") == 0.3);
+  CHECK(c.string("sensory.source") == "grating");
+  CHECK(c.boolean("energy.enabled"));
+  CHECK(c.boolean("learning.enabled"));
+  CHECK(c.boolean("homeostasis.enabled"));
+  CHECK_FALSE(c.boolean("structure.enabled"));
+  CHECK(c.real("learning.a_plus") == 0.005);
+  CHECK(c.real("learning.a_minus") == 0.006);
+  CHECK(c.real("learning.w_max") == 1.0);
+  CHECK(c.real("sim.dt") == 1.0);
   CHECK(c.real("run.duration") == 1000.0);
-  CHECK(c.steps("network.delay", 1) == 15);
 }
 
 TEST_CASE("schema_markdown lists every key", "[config][schema]") {

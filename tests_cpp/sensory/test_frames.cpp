@@ -3,12 +3,14 @@
 // types and layouts, validation, thread-count independence) and the moving grating.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "spikegraph/core/error.hpp"
@@ -434,6 +436,10 @@ TEST_CASE("map_frame rejects invalid arguments and leaves the outputs untouched"
     v = good.view;
     v.width = -3;
     require_rejected(v, 4, 4, "map_frame: frame size 6x-3 (height x width) is not positive");
+    v = good.view;
+    v.height = (1 << 24) + 1;  // rejected before any value is read
+    require_rejected(v, 4, 4,
+                     "map_frame: frame size 16777217x8 (height x width) is larger than 16777216x16777216");
     for (int ch : {0, 2, 5, -1}) {
       v = good.view;
       v.channels = ch;

@@ -206,8 +206,8 @@ std::vector<ParamSpec> build_schema() {
   // --- sensory input (MODEL.md step 1)
   s.push_back(int_param("sensory.interval", 5, 1, 1e9, "steps between frames"));
   s.push_back(real_param("sensory.gain", 2.0, 0.0, kInf, "", "sensory drive = gain x gray value"));
-  s.push_back(choice_param("sensory.source", "grating", {"grating", "none"},
-                           "built-in input of the default network (frames given with set_frame replace it)"));
+  s.push_back(choice_param("sensory.source", "none", {"none", "grating"},
+                           "built-in input: grating = the moving grating (frames given with set_frame replace it)"));
   s.push_back(real_param("sensory.grating_wavelength", 8.0, 0.0, kInf, "", "grating wavelength in sensory pixels", true));
   s.push_back(real_param("sensory.grating_orientation", 30.0, -kInf, kInf, "deg", "grating orientation"));
   s.push_back(real_param("sensory.grating_speed", 2.0, -kInf, kInf, "Hz", "grating temporal frequency"));
@@ -512,32 +512,33 @@ std::string Config::to_toml() const {
 }
 
 const char* default_run_toml() {
-  return R"(# spikegraph's built-in default run: a Brunel-style balanced network of
-# 10,000 leaky integrate-and-fire nodes (benchmark B1's model at a fifth of its size),
-# driven by independent Poisson input, for one second of model time.
-[sim]
-dt = 0.1
-
+  return R"(# spikegraph's built-in default run: the default network of MODEL.md (a 32 x 32
+# sensory grid driven by the built-in moving grating, 4,096 dynamic nodes, a 16 x 16
+# workspace, oscillators, relays and highways) with energy, learning and homeostasis
+# on, for one second of model time. Tuned so that activity stays alive and not
+# saturated (tests_py/test_default_network.py checks 10 s of it).
 [network]
-kind = "brunel"
-n = 10000
-k_in = 100
-j = 0.1
-g = 5.0
-delay = 1.5
+kind = "default"
 
-[node.dynamic]
-tau_m = 20.0
-threshold = 20.0
-v_reset = 10.0
-t_ref = 2.0
-energy_coupling = 0.0
-poisson_rate = 10000.0
-poisson_weight = 0.1
+[graph]
+weight_scale = 0.3
 
-[init]
-v_min = 0.0
-v_max = 20.0
+[sensory]
+source = "grating"
+
+[energy]
+enabled = true
+
+[learning]
+enabled = true
+# MODEL.md's a_plus = 2 a_minus makes the weights of this network run away to w_max
+# within a second; slightly depression-dominated STDP with a lower bound keeps it alive.
+a_plus = 0.005
+a_minus = 0.006
+w_max = 1.0
+
+[homeostasis]
+enabled = true
 
 [run]
 duration = 1000.0

@@ -1,37 +1,36 @@
 // Frame-to-grid mapping and the built-in moving grating (see sensory/frames.hpp).
 //
-// map_frame layout of the work:
-//   row pass      one input row -> grid_w cells: per-channel sums over each cell's
-//                 column span with the area weights of kernels/sensory.hpp (border
-//                 pixels weighted by their overlap, interior pixels summed first and
-//                 weighted once). The values are validated in the same pass.
-//   vertical pass one output row  = the weighted sum of the row-pass results of the
-//                 input rows it covers, in ascending row order; then luminance and
-//                 normalisation, once per cell (luminance is linear, so applying it to
-//                 the area sums equals averaging per-pixel luminance).
-// u8 frames are summed in 64-bit integers, so the sums are exact; f32/f64 frames in
-// double. Threads own contiguous blocks of output rows; each keeps the last two
-// row-pass results, which covers every input row shared by consecutive output rows,
-// so each thread reads each input row once. A row-pass result does not depend on the
-// thread computing it and each output value is summed in a fixed order: the results
-// are bit-identical for any thread count. Nothing is written to the caller's arrays
-// until the whole frame has been read and validated.
+// map_frame layout of the work, per output (grid) row r:
+//   vertical pass   the input rows r covers are combined value by value:
+//                   comb = w_first * row_a + w_interior * (row_a+1 + ... + row_b-2)
+//                        + w_last * row_b-1,
+//                   with the area weights of kernels/sensory.hpp (the interior rows lie
+//                   wholly inside the cell: summed first, weighted once). These loops run
+//                   over contiguous values, so the compiler vectorises them, and they
+//                   validate each value read in the same pass.
+//   horizontal pass each cell sums its column span of comb in the same way, per
+//                   channel; then luminance and normalisation, once per cell (luminance
+//                   is linear: applying it to area sums equals averaging per-pixel
+//                   luminance).
+// The vertical pass goes first because summing rows element-wise vectorises, while
+// the horizontal sums over interleaved RGB pixels do not; the horizontal pass then runs
+// on grid_h combined rows instead of on every input row.
+// u8 frames are summed in integers (exact: 32-bit vertical sums, 64-bit horizontal
+// ones); f32/f64 frames in double. Threads own contiguous blocks of output rows and
+// each output value is summed in a fixed order by one thread, so the results are
+// bit-identical for any thread count. A thread stops at the first invalid value in
+// its rows; the first over all threads is reported. Nothing is written to the
+// caller's arrays until the whole frame has been read and validated.
 #include "spikegraph/sensory/frames.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <exception>
 #include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/kernels/sensory.hpp"
@@ -58,26 +57,32 @@ std::string dims(std::int64_t h, std::int64_t w) {
 
 // ------------------------------------------------------------------ value types
 
+// VAcc: vertical sums of raw values (one per value of a row, alpha included);
+// HAcc: the horizontal sums of those. u8 sums are exact integers: a vertical sum is
+// at most 255 * height < 2^32 (height <= 2^24), a horizontal one 255 * height * width.
 template <class T>
 struct ValueTraits;
 
 template <>
 struct ValueTraits<std::uint8_t> {
-  using Acc = std::int64_t;  // exact: sums stay below 255 * width * height < 2^63
+  using VAcc = std::uint32_t;
+  using HAcc = std::uint64_t;
   static constexpr bool kChecked = false;
   static constexpr double kScale = 255.0;
 };
 
 template <>
 struct ValueTraits<float> {
-  using Acc = double;
+  using VAcc = double;
+  using HAcc = double;
   static constexpr bool kChecked = true;
   static constexpr double kScale = 1.0;
 };
 
 template <>
 struct ValueTraits<double> {
-  using Acc = double;
+  using VAcc = double;
+  using HAcc = double;
   static constexpr bool kChecked = true;
   static constexpr double kScale = 1.0;
 };
@@ -85,6 +90,16 @@ struct ValueTraits<double> {
 template <class T>
 inline bool out_of_range(T v) {  // true for NaN as well
   return !(v >= T(0) && v <= T(1));
+}
+
+// Whether value k of a row is unusable: out of range or NaN, and not an alpha value
+// (alpha is never checked). Branch-free so that the row loops below vectorise.
+// Returns 0 when usable, 1 when not (an integer, so that loops reduce it with |).
+template <class T, int C>
+inline unsigned unusable(T v, std::size_t k) {
+  const unsigned bad = static_cast<unsigned>(!(v >= T(0))) | static_cast<unsigned>(!(v <= T(1)));
+  if constexpr (C == 4) return bad & static_cast<unsigned>((k & 3u) != 3u);
+  return bad;
 }
 
 // The first invalid value a part found (row-major order within the part's rows).
@@ -126,58 +141,42 @@ struct AxisTaps {
   }
 };
 
-// ------------------------------------------------------------------ row pass
+// ------------------------------------------------------------------ row loops
 
-// Row pass of one input row: out[j * NC + c] = sum_i overlap(i, j) * value(i, c) over
-// the span of column cell j. C values per pixel in memory, NC channels used (1 or 3).
-// Returns false if any value read is invalid (f32/f64 only).
-template <class T, int C, int NC>
-bool row_pass(const T* row, const AxisTaps& tx, int grid_w, typename ValueTraits<T>::Acc* out) {
-  using Acc = typename ValueTraits<T>::Acc;
-  constexpr bool kChecked = ValueTraits<T>::kChecked;
-  const Acc interior_w = static_cast<Acc>(tx.w_interior);
-  bool bad = false;
-  for (int j = 0; j < grid_w; ++j) {
-    const auto u = static_cast<std::size_t>(j);
-    const int a = tx.first[u];
-    const int b = tx.end[u];
-    const T* pa = row + static_cast<std::ptrdiff_t>(a) * C;
-    Acc* o = out + static_cast<std::ptrdiff_t>(j) * NC;
-    const Acc wa = static_cast<Acc>(tx.w_first[u]);
-    if (b - a == 1) {
-      for (int c = 0; c < NC; ++c) {
-        if constexpr (kChecked) bad |= out_of_range(pa[c]);
-        o[c] = wa * static_cast<Acc>(pa[c]);
-      }
-      continue;
-    }
-    // Interior pixels a+1 .. b-2, unweighted, in two interleaved partial sums.
-    Acc s0[NC];
-    Acc s1[NC];
-    for (int c = 0; c < NC; ++c) s0[c] = s1[c] = Acc(0);
-    const T* p = pa + C;
-    const T* const stop = row + static_cast<std::ptrdiff_t>(b - 1) * C;
-    for (; p + C < stop; p += 2 * C) {
-      for (int c = 0; c < NC; ++c) {
-        if constexpr (kChecked) bad |= out_of_range(p[c]) | out_of_range(p[C + c]);
-        s0[c] += static_cast<Acc>(p[c]);
-        s1[c] += static_cast<Acc>(p[C + c]);
-      }
-    }
-    if (p < stop) {
-      for (int c = 0; c < NC; ++c) {
-        if constexpr (kChecked) bad |= out_of_range(p[c]);
-        s0[c] += static_cast<Acc>(p[c]);
-      }
-    }
-    const Acc wb = static_cast<Acc>(tx.w_last[u]);
-    for (int c = 0; c < NC; ++c) {
-      if constexpr (kChecked) bad |= out_of_range(pa[c]) | out_of_range(stop[c]);
-      o[c] = wa * static_cast<Acc>(pa[c]) + interior_w * (s0[c] + s1[c]) +
-             wb * static_cast<Acc>(stop[c]);
-    }
+// The loops over the n = width * C values of one input row. Each returns false when
+// a value it read is invalid (f32/f64 only); the caller then looks for it.
+
+// comb = w * x
+template <class T, int C, class A>
+bool row_scaled(const T* x, std::size_t n, A w, A* comb) {
+  unsigned bad = 0;
+  for (std::size_t q = 0; q < n; ++q) {
+    if constexpr (ValueTraits<T>::kChecked) bad |= unusable<T, C>(x[q], q);
+    comb[q] = w * static_cast<A>(x[q]);
   }
-  return !bad;
+  return bad == 0;
+}
+
+// acc += x
+template <class T, int C, class A>
+bool row_add(const T* x, std::size_t n, A* acc) {
+  unsigned bad = 0;
+  for (std::size_t q = 0; q < n; ++q) {
+    if constexpr (ValueTraits<T>::kChecked) bad |= unusable<T, C>(x[q], q);
+    acc[q] += static_cast<A>(x[q]);
+  }
+  return bad == 0;
+}
+
+// comb = (comb + wi * interior) + wb * x
+template <class T, int C, class A>
+bool row_finish(const T* x, std::size_t n, A wi, const A* interior, A wb, A* comb) {
+  unsigned bad = 0;
+  for (std::size_t q = 0; q < n; ++q) {
+    if constexpr (ValueTraits<T>::kChecked) bad |= unusable<T, C>(x[q], q);
+    comb[q] = (comb[q] + wi * interior[q]) + wb * static_cast<A>(x[q]);
+  }
+  return bad == 0;
 }
 
 // First invalid value of a row known to contain one.
@@ -198,7 +197,56 @@ BadValue find_bad(const T* row, int row_index, int width) {
       }
     }
   }
-  return bad;  // not reached for a row that failed the row pass
+  return bad;  // not reached for a row that failed a row loop
+}
+
+// Horizontal pass of one vertically combined row: for each column cell j and used
+// channel c, sum_i overlap(i, j) * comb[i * C + c] (border pixels weighted by their
+// overlap, interior pixels summed in two interleaved partial sums and weighted once),
+// then luminance and normalisation, clamped to [0, 1].
+template <class T, int C, int NC>
+void horizontal(const typename ValueTraits<T>::VAcc* comb, const AxisTaps& tx, int grid_w,
+                double norm, float* out) {
+  using H = typename ValueTraits<T>::HAcc;
+  const H wi = static_cast<H>(tx.w_interior);
+  for (int j = 0; j < grid_w; ++j) {
+    const auto u = static_cast<std::size_t>(j);
+    const int a = tx.first[u];
+    const int b = tx.end[u];
+    const auto* pa = comb + static_cast<std::ptrdiff_t>(a) * C;
+    const H wa = static_cast<H>(tx.w_first[u]);
+    H sum[NC];
+    if (b - a == 1) {
+      for (int c = 0; c < NC; ++c) sum[c] = wa * static_cast<H>(pa[c]);
+    } else {
+      H s0[NC];
+      H s1[NC];
+      for (int c = 0; c < NC; ++c) s0[c] = s1[c] = H(0);
+      const auto* p = pa + C;
+      const auto* const last = comb + static_cast<std::ptrdiff_t>(b - 1) * C;
+      for (; p + C < last; p += 2 * C) {
+        for (int c = 0; c < NC; ++c) {
+          s0[c] += static_cast<H>(p[c]);
+          s1[c] += static_cast<H>(p[C + c]);
+        }
+      }
+      if (p < last)
+        for (int c = 0; c < NC; ++c) s0[c] += static_cast<H>(p[c]);
+      const H wb = static_cast<H>(tx.w_last[u]);
+      for (int c = 0; c < NC; ++c)
+        sum[c] = (wa * static_cast<H>(pa[c]) + wi * (s0[c] + s1[c])) + wb * static_cast<H>(last[c]);
+    }
+    double lum;
+    if constexpr (NC == 1) {
+      lum = static_cast<double>(sum[0]);
+    } else {
+      lum = k::luminance(static_cast<double>(sum[0]), static_cast<double>(sum[1]),
+                         static_cast<double>(sum[2]));
+    }
+    double g = lum / norm;
+    g = g < 0.0 ? 0.0 : (g > 1.0 ? 1.0 : g);
+    out[j] = static_cast<float>(g);
+  }
 }
 
 // ------------------------------------------------------------------ threads
@@ -234,85 +282,47 @@ template <class T, int C>
 void map_typed(const FrameView& f, int grid_h, int grid_w, int threads, float* stage,
                BadValue& first_bad) {
   constexpr int NC = C == 1 ? 1 : 3;
-  using Acc = typename ValueTraits<T>::Acc;
+  using V = typename ValueTraits<T>::VAcc;
   const int H = f.height;
   const int W = f.width;
   const AxisTaps tx(W, grid_w);
   const AxisTaps ty(H, grid_h);
   const int parts = std::min(threads, grid_h);
-  const std::size_t row_len = static_cast<std::size_t>(grid_w) * NC;
-  // Per part: two cached row-pass results, an interior sum and an edge sum.
-  std::vector<Acc> buffers(static_cast<std::size_t>(parts) * 4 * row_len);
+  const std::size_t n = static_cast<std::size_t>(W) * C;  // values per row
+  // Per part: the vertical interior sum and the combined row.
+  std::vector<V> buffers(static_cast<std::size_t>(parts) * 2 * n);
   std::vector<BadValue> bad(static_cast<std::size_t>(parts));
   const auto* base = static_cast<const unsigned char*>(f.data);
   const std::ptrdiff_t stride = f.row_stride_bytes;
   // Divisor of the cell sums: area of a cell on the common axes (W * H) times the
   // u8 scale. Exact in double for any frame that fits in memory.
   const double norm = ValueTraits<T>::kScale * static_cast<double>(W) * static_cast<double>(H);
+  const V wi = static_cast<V>(ty.w_interior);
 
   run_parts(parts, [&](int p) {
     const int r_begin = static_cast<int>(static_cast<std::int64_t>(grid_h) * p / parts);
     const int r_end = static_cast<int>(static_cast<std::int64_t>(grid_h) * (p + 1) / parts);
-    Acc* mem = buffers.data() + static_cast<std::size_t>(p) * 4 * row_len;
-    Acc* slot[2] = {mem, mem + row_len};
-    int slot_row[2] = {-1, -1};
-    Acc* interior = mem + 2 * row_len;
-    Acc* edges = mem + 3 * row_len;
-    BadValue& my_bad = bad[static_cast<std::size_t>(p)];
-
-    // Row-pass result of input row i (cached), or nullptr when the row is invalid.
-    auto input_row = [&](int i) -> const Acc* {
-      if (slot_row[0] == i) return slot[0];
-      if (slot_row[1] == i) return slot[1];
-      const int s = slot_row[0] <= slot_row[1] ? 0 : 1;  // rows come in ascending order
-      const T* row = reinterpret_cast<const T*>(base + stride * static_cast<std::ptrdiff_t>(i));
-      if (!row_pass<T, C, NC>(row, tx, grid_w, slot[s])) {
-        my_bad = find_bad<T, C, NC>(row, i, W);
-        return nullptr;
-      }
-      slot_row[s] = i;
-      return slot[s];
+    V* interior = buffers.data() + static_cast<std::size_t>(p) * 2 * n;
+    V* comb = interior + n;
+    auto row_at = [&](int i) {
+      return reinterpret_cast<const T*>(base + stride * static_cast<std::ptrdiff_t>(i));
     };
+    auto fail = [&](int i) { bad[static_cast<std::size_t>(p)] = find_bad<T, C, NC>(row_at(i), i, W); };
 
     for (int r = r_begin; r < r_end; ++r) {
       const auto ur = static_cast<std::size_t>(r);
       const int a = ty.first[ur];
       const int b = ty.end[ur];
-      const Acc* top = input_row(a);
-      if (!top) return;
-      const Acc wa = static_cast<Acc>(ty.w_first[ur]);
-      if (b - a == 1) {
-        for (std::size_t q = 0; q < row_len; ++q) edges[q] = wa * top[q];
-      } else {
-        // edges = (wa * top + wi * interior) + wb * bottom, in that order.
-        for (std::size_t q = 0; q < row_len; ++q) edges[q] = wa * top[q];
-        std::fill(interior, interior + row_len, Acc(0));
-        for (int i = a + 1; i < b - 1; ++i) {
-          const Acc* h = input_row(i);
-          if (!h) return;
-          for (std::size_t q = 0; q < row_len; ++q) interior[q] += h[q];
-        }
-        const Acc* bottom = input_row(b - 1);
-        if (!bottom) return;
-        const Acc wb = static_cast<Acc>(ty.w_last[ur]);
-        const Acc wi = static_cast<Acc>(ty.w_interior);
-        for (std::size_t q = 0; q < row_len; ++q)
-          edges[q] = (edges[q] + wi * interior[q]) + wb * bottom[q];
+      // comb = (w_first * row a + w_interior * sum of rows a+1 .. b-2) + w_last * row b-1
+      if (!row_scaled<T, C>(row_at(a), n, static_cast<V>(ty.w_first[ur]), comb)) return fail(a);
+      if (b - a > 1) {
+        std::fill(interior, interior + n, V(0));
+        for (int i = a + 1; i < b - 1; ++i)
+          if (!row_add<T, C>(row_at(i), n, interior)) return fail(i);
+        if (!row_finish<T, C>(row_at(b - 1), n, wi, interior, static_cast<V>(ty.w_last[ur]), comb))
+          return fail(b - 1);
       }
-      float* out = stage + ur * static_cast<std::size_t>(grid_w);
-      for (int j = 0; j < grid_w; ++j) {
-        const Acc* v = edges + static_cast<std::size_t>(j) * NC;
-        double sum;
-        if constexpr (NC == 1) {
-          sum = static_cast<double>(v[0]);
-        } else {
-          sum = k::luminance(static_cast<double>(v[0]), static_cast<double>(v[1]),
-                             static_cast<double>(v[2]));
-        }
-        double g = sum / norm;
-        g = g < 0.0 ? 0.0 : (g > 1.0 ? 1.0 : g);
-        out[j] = static_cast<float>(g);
-      }
+      horizontal<T, C, NC>(comb, tx, grid_w, norm, stage + ur * static_cast<std::size_t>(grid_w));
     }
   });
 
@@ -353,6 +363,9 @@ void map_frame(const FrameView& frame, int grid_h, int grid_w, float gain, float
   if (frame.height < 1 || frame.width < 1)
     throw InputError(op + ": frame size " + dims(frame.height, frame.width) +
                      " (height x width) is not positive");
+  if (frame.height > kMaxFrameSide || frame.width > kMaxFrameSide)
+    throw InputError(op + ": frame size " + dims(frame.height, frame.width) +
+                     " (height x width) is larger than " + dims(kMaxFrameSide, kMaxFrameSide));
   if (frame.channels != 1 && frame.channels != 3 && frame.channels != 4)
     throw InputError(op + ": channels = " + std::to_string(frame.channels) +
                      "; expected 1 (gray), 3 (RGB) or 4 (RGBA)");

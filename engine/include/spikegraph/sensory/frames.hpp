@@ -29,6 +29,9 @@ namespace spikegraph::sensory {
 /// Largest sensory grid side map_frame and the grid grating accept.
 constexpr int kMaxGridSide = 4096;
 
+/// Largest frame side map_frame accepts (2^24; keeps its integer sums of u8 frames exact).
+constexpr int kMaxFrameSide = 1 << 24;
+
 /// A read-only view of one image frame in caller-owned memory (nothing is copied
 /// or retained). Pixels of a row are packed (channel values of a pixel adjacent,
 /// pixels adjacent); rows start `row_stride_bytes` apart, which may exceed the
@@ -38,8 +41,8 @@ struct FrameView {
   enum class Type { u8, f32, f64 };
 
   const void* data = nullptr;  ///< first value of row 0; aligned to the value type's size
-  int height = 0;              ///< rows, >= 1
-  int width = 0;               ///< columns, >= 1
+  int height = 0;              ///< rows, in [1, kMaxFrameSide]
+  int width = 0;               ///< columns, in [1, kMaxFrameSide]
   /// 1 (gray), 3 (RGB) or 4 (RGBA; the alpha channel is neither read nor validated).
   int channels = 0;
   /// Value type. u8 values are scaled by 1/255. f32/f64 values must be finite
@@ -59,11 +62,13 @@ struct FrameView {
 /// ratio is not preserved). Writes, row-major, grid_h * grid_w values each:
 ///   gray_out[r * grid_w + c]  = g in [0, 1],
 ///   drive_out[r * grid_w + c] = gain * g.
-/// u8 frames are averaged exactly in integers (one rounding at the end); f32/f64
-/// frames are accumulated in double. `threads` (>= 1) threads split the grid rows.
+/// u8 frames are summed exactly in integers (rounded once, at the end); f32/f64
+/// frames are accumulated in double. `threads` (>= 1) threads split the grid rows
+/// (more threads than grid rows are not used).
 ///
 /// Throws InputError, before writing anything, for: null data or outputs,
-/// non-positive frame or grid sizes, a grid side above kMaxGridSide, a channel count
+/// non-positive frame or grid sizes, a frame side above kMaxFrameSide or a grid side
+/// above kMaxGridSide, a channel count
 /// other than 1, 3 or 4, an unknown type, a row stride too small or misaligned,
 /// misaligned data, a non-finite gain, threads < 1, and (f32/f64) a value that is not
 /// finite or outside [0, 1]: the message names the first offending value in row-major

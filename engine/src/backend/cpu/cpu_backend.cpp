@@ -226,7 +226,8 @@ class CpuBackend final : public Backend {
     if (flow) {
       flow_pass_out(blocks);
       flow_pass_in(blocks);
-      energy_.swap(energy_next_);
+      // Copied, not swapped: views of "energy" handed out earlier must stay valid.
+      std::copy(energy_next_.begin(), energy_next_.end(), energy_.begin());
     } else {
       for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
         double* sums = &block_sums_[b * kColumns];

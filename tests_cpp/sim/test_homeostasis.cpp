@@ -1,0 +1,344 @@
+// MODEL.md step 6 through Simulation: the running rate estimate, intrinsic plasticity
+// of dynamic nodes' thresholds (direction and bounds; other types untouched), and the
+// branching-ratio control of the synaptic gain (the per-window rule, its bounds, and
+// its effect on super- and sub-critical networks).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "spikegraph/sim/simulation.hpp"
+#include "support/test_util.hpp"
+
+using sgtest::set;
+using sgtest::small_graph;
+using sgtest::state_of;
+using spikegraph::HomeostasisState;
+using spikegraph::Simulation;
+
+namespace {
+
+using Keys = std::map<std::string, std::string>;
+
+spikegraph::config::Config config_of(Keys keys, const Keys& overrides = {}) {
+  for (const auto& [k, v] : overrides) keys[k] = v;
+  std::string toml;
+  for (const auto& [k, v] : keys) toml += k + " = " + v + "\n";
+  return sgtest::sim_config(toml);
+}
+
+Keys homeostasis_keys() {
+  return {{"sim.precision", "\"float64\""}, {"homeostasis.enabled", "true"}};
+}
+
+// Checks the per-window gain rule on a finished run: windows with a ratio move the gain
+// one step toward the target (clamped to [0.1, 10]); skipped windows (NaN) keep it.
+// Returns the number of windows with a ratio.
+int check_gain_rule(const HomeostasisState& h, std::int64_t interval, std::int64_t steps, double step,
+                    double target = 1.0) {
+  const std::size_t windows = static_cast<std::size_t>(steps / interval);
+  REQUIRE(h.updates == static_cast<std::int64_t>(windows));
+  REQUIRE(h.steps.size() == windows);
+  REQUIRE(h.branching.size() == windows);
+  REQUIRE(h.gains.size() == windows);
+  int valid = 0;
+  double g = 1.0;
+  for (std::size_t w = 0; w < windows; ++w) {
+    INFO("window " << w);
+    CHECK(h.steps[w] == static_cast<std::int64_t>((w + 1) * interval - 1));
+    const double sigma = h.branching[w];
+    if (!std::isnan(sigma)) {
+      ++valid;
+      CHECK(sigma > 0.0);
+      if (sigma > target) g *= 1.0 - step;
+      if (sigma < target) g *= 1.0 + step;
+      g = std::min(10.0, std::max(0.1, g));
+    }
+    CHECK(h.gains[w] == Approx(g).epsilon(1e-12));
+    CHECK(h.gains[w] >= 0.1);
+    CHECK(h.gains[w] <= 10.0);
+  }
+  CHECK(h.synaptic_gain == h.gains.back());
+  return valid;
+}
+
+// Deterministic generator (splitmix64).
+struct Rng {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+};
+
+// n integrator nodes (no leak: each spike hands k * w of potential to its targets and
+// costs a threshold of 1, so the network branches with ratio about k * w * gain), each with
+// k excitatory out-edges of weight w to random targets, all with the same delay.
+std::shared_ptr<const spikegraph::Graph> branching_network(std::size_t n, int k, double w, std::int64_t delay,
+                                                           std::uint64_t seed) {
+  Rng rng{seed};
+  std::vector<std::int64_t> types(n, 3), s, t, d;
+  std::vector<double> weights;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int e = 0; e < k; ++e) {
+      s.push_back(static_cast<std::int64_t>(i));
+      t.push_back(static_cast<std::int64_t>(rng.next() % n));
+      weights.push_back(w);
+      d.push_back(delay);
+    }
+  }
+  spikegraph::EdgeArrays a;
+  a.num_edges = s.size();
+  a.sources = s.data();
+  a.targets = t.data();
+  a.weights = weights.data();
+  a.delays = d.data();
+  return spikegraph::GraphBuilder::from_arrays(n, types.data(), a);
+}
+
+struct BranchingRun {
+  HomeostasisState h;
+  std::vector<double> sigma;  // the windows with a ratio, in order
+  std::size_t spikes;
+  std::int64_t last_spike_step;
+};
+
+// Integrator network with initial potentials uniform in [0, 1) and `seeds` nodes kicked
+// over threshold at step 0; no external input.
+BranchingRun run_branching(std::size_t n, int k, std::int64_t delay, std::int64_t interval, const std::string& step,
+                           std::size_t seeds, std::int64_t steps) {
+  const auto cfg = config_of(homeostasis_keys(), {{"sim.precision", "\"float32\""},
+                                                  {"homeostasis.interval", std::to_string(interval)},
+                                                  {"homeostasis.gain_step", step},
+                                                  {"node.integrator.t_ref", "1.0"},
+                                                  {"node.integrator.energy_coupling", "0.0"},
+                                                  {"init.v_min", "0.0"},
+                                                  {"init.v_max", "1.0"}});
+  Simulation sim(branching_network(n, k, 0.1, delay, 5), cfg);
+  auto v = state_of(sim, "v");
+  for (std::size_t i = 0; i < seeds; ++i) v[i] = 1.5;
+  set(sim, "v", v);
+  sim.run_steps(steps);
+  BranchingRun r;
+  r.h = sim.homeostasis();
+  for (double s : r.h.branching) {
+    if (!std::isnan(s)) r.sigma.push_back(s);
+  }
+  r.spikes = sim.spikes().size();
+  r.last_spike_step = r.spikes ? sim.spikes().steps.back() : -1;
+  return r;
+}
+
+double mean_distance_to_1(const std::vector<double>& s, std::size_t begin, std::size_t end) {
+  double d = 0.0;
+  for (std::size_t i = begin; i < end; ++i) d += std::abs(s[i] - 1.0);
+  return d / static_cast<double>(end - begin);
+}
+
+}  // namespace
+
+TEST_CASE("homeostasis: the rate estimate of a regularly firing node converges to its rate in Hz",
+          "[homeostasis][sim]") {
+  const double dt = 0.5;
+  const auto cfg = config_of(homeostasis_keys(), {{"sim.dt", "0.5"},
+                                                  {"homeostasis.tau_rate", "50.0"},
+                                                  {"homeostasis.eta", "0.0"},
+                                                  {"node.oscillator.period", "10.0"},
+                                                  {"node.dynamic.energy_coupling", "0.0"}});
+  // An oscillator (every 20 steps: 100 Hz), a driven dynamic node, a silent dynamic node.
+  Simulation sim(small_graph(3, {}, {2, 1, 1}), cfg);
+  set(sim, "drive", {0.0, 3.0, 0.0});
+  sim.run_steps(2000);  // 20 tau_rate
+  const auto& r = sim.spikes();
+  std::vector<std::int64_t> times[3];
+  for (std::size_t i = 0; i < r.size(); ++i) times[r.nodes[i]].push_back(r.steps[i]);
+  REQUIRE(times[0].size() > 50);
+  REQUIRE(times[1].size() > 50);
+  CHECK(times[2].empty());
+  CHECK(times[0].back() - times[0][times[0].size() - 2] == 20);
+  const std::int64_t period = times[1].back() - times[1][times[1].size() - 2];
+  CHECK(times[1][times[1].size() - 2] - times[1][times[1].size() - 3] == period);  // regular
+  // The mean of the estimate over one period is the rate (it saw-tooths around it).
+  double mean[2] = {0.0, 0.0};
+  const std::int64_t periods[2] = {20, period};
+  for (int node = 0; node < 2; ++node) {
+    Simulation s2(small_graph(3, {}, {2, 1, 1}), cfg);
+    set(s2, "drive", {0.0, 3.0, 0.0});
+    s2.run_steps(2000 - periods[node]);
+    for (std::int64_t k = 0; k < periods[node]; ++k) {
+      s2.run_steps(1);
+      mean[node] += state_of(s2, "rate")[node] / static_cast<double>(periods[node]);
+    }
+  }
+  CHECK(mean[0] == Approx(1000.0 / (20 * dt)).epsilon(1e-6));
+  CHECK(mean[1] == Approx(1000.0 / (static_cast<double>(period) * dt)).epsilon(1e-6));
+  const auto rate = state_of(sim, "rate");
+  CHECK(rate[0] == Approx(100.0).epsilon(0.25));  // within the saw-tooth
+  CHECK(rate[2] == 0.0);
+}
+
+TEST_CASE("homeostasis: dynamic thresholds move toward the target rate within [0.1, 10] x the type's",
+          "[homeostasis][sim]") {
+  // 0: dynamic, driven far above threshold; 1: dynamic, silent; 2: dynamic, dead;
+  // 3: workspace, 4: relay, 5: highway (all driven); 6: integrator (Poisson input);
+  // 7: oscillator. Only the dynamic nodes adapt.
+  const double eta = 0.05, target = 5.0, t0 = 2.0;
+  const auto cfg = config_of(homeostasis_keys(), {{"homeostasis.eta", "0.05"},
+                                                  {"homeostasis.interval", "10"},
+                                                  {"homeostasis.tau_rate", "100.0"},
+                                                  {"node.dynamic.threshold", "2.0"},
+                                                  {"node.integrator.poisson_rate", "500.0"},
+                                                  {"node.integrator.poisson_weight", "0.5"},
+                                                  {"node.oscillator.period", "5.0"}});
+  Simulation sim(small_graph(8, {}, {1, 1, 1, 6, 4, 5, 3, 2}), cfg);
+  set(sim, "drive", {1e4, 0.0, 1e4, 1e4, 1e4, 1e4, 0.0, 0.0});
+  set(sim, "alive", {1, 1, 0, 1, 1, 1, 1, 1});
+  const std::vector<double> initial{2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0};
+  CHECK(state_of(sim, "threshold") == initial);
+  sim.run_steps(9);
+  CHECK(state_of(sim, "threshold") == initial);  // not before the end of the first window
+  sim.run_steps(1);
+  const auto rate = state_of(sim, "rate");
+  auto thr = state_of(sim, "threshold");
+  REQUIRE(rate[0] > target);
+  CHECK(thr[0] == Approx(t0 + eta * (rate[0] - target) / target).epsilon(1e-12));
+  CHECK(thr[1] == Approx(t0 - eta).epsilon(1e-12));
+  for (std::size_t i = 2; i < 8; ++i) CHECK(thr[i] == initial[i]);
+  // Window by window: up for the fast node, down for the silent one, until the bounds.
+  std::vector<double> prev = thr;
+  for (int w = 0; w < 60; ++w) {
+    sim.run_steps(10);
+    thr = state_of(sim, "threshold");
+    INFO("window " << w + 2);
+    CHECK(thr[0] >= prev[0]);
+    CHECK(thr[1] <= prev[1]);
+    prev = thr;
+  }
+  CHECK(thr[0] == 20.0);  // 10 x the type's threshold
+  CHECK(thr[1] == Approx(0.2).epsilon(1e-15));  // 0.1 x
+  for (std::size_t i = 2; i < 8; ++i) {
+    INFO("node " << i);
+    CHECK(thr[i] == initial[i]);
+  }
+  // The other types did fire well above the target rate (so they would have moved).
+  const auto rates = state_of(sim, "rate");
+  for (std::size_t i : {3, 4, 5, 6, 7}) {
+    INFO("node " << i);
+    CHECK(rates[i] > 10 * target);
+  }
+  CHECK(rates[2] == 0.0);  // dead: no estimate either
+}
+
+TEST_CASE("homeostasis: growing activity lowers the gain one step per window, not below 0.1",
+          "[homeostasis][gain][sim]") {
+  // Isolated nodes (the gain acts on recurrent input only: it does not feed back) that
+  // start firing one after another (every other step, 5 spikes per window of 10 steps):
+  // every window has more spikes than the one before.
+  const std::size_t n = 60;
+  const auto cfg = config_of(homeostasis_keys(), {{"homeostasis.interval", "10"},
+                                                  {"homeostasis.gain_step", "0.5"},
+                                                  {"homeostasis.eta", "0.0"},
+                                                  {"node.dynamic.t_ref", "1.0"}});
+  Simulation sim(small_graph(n, {}), cfg);
+  std::vector<double> refractory(n);
+  for (std::size_t i = 0; i < n; ++i) refractory[i] = static_cast<double>(5 * i);
+  set(sim, "refractory", refractory);
+  set(sim, "drive", std::vector<double>(n, 1e4));
+  sim.run_steps(300);
+  const HomeostasisState& h = sim.homeostasis();
+  const int valid = check_gain_rule(h, 10, 300, 0.5);
+  CHECK(valid == 29);  // every window has spikes; the first has no predecessor
+  CHECK(std::isnan(h.branching[0]));
+  CHECK(h.branching[1] > 1.0);
+  CHECK(h.gains[1] == 0.5);
+  CHECK(h.synaptic_gain == 0.1);
+  CHECK(*std::min_element(h.gains.begin(), h.gains.end()) == 0.1);
+}
+
+TEST_CASE("homeostasis: dwindling activity raises the gain, not above 10; silent windows are skipped",
+          "[homeostasis][gain][sim]") {
+  // Isolated nodes firing every other step, each paying 0.1 energy per spike, with
+  // staggered energy (all below the cap): they fall silent one after another, then all are silent.
+  const std::size_t n = 45;
+  const auto cfg = config_of(homeostasis_keys(), {{"homeostasis.interval", "10"},
+                                                  {"homeostasis.gain_step", "0.5"},
+                                                  {"homeostasis.eta", "0.0"},
+                                                  {"energy.enabled", "true"},
+                                                  {"energy.spike_cost_frac", "1.0"},
+                                                  {"energy.spike_cost_max", "0.1"},
+                                                  {"energy.tau_decay", "1e9"},
+                                                  {"node.dynamic.t_ref", "1.0"}});
+  Simulation sim(small_graph(n, {}), cfg);
+  std::vector<double> energy(n);
+  for (std::size_t i = 0; i < n; ++i) energy[i] = 0.1 * static_cast<double>(i + 1) + 0.005;
+  set(sim, "energy", energy);
+  set(sim, "drive", std::vector<double>(n, 1e4));
+  sim.run_steps(300);
+  const HomeostasisState& h = sim.homeostasis();
+  const int valid = check_gain_rule(h, 10, 300, 0.5);
+  CHECK(valid == 8);  // node 44 fires last, at step 88: windows 0..8 have spikes
+  CHECK(h.branching[1] < 1.0);
+  CHECK(h.gains[1] == 1.5);
+  CHECK(h.synaptic_gain == 10.0);
+  CHECK(*std::max_element(h.gains.begin(), h.gains.end()) == 10.0);
+  // Node i fired i + 1 times, then never again: the last windows have no spikes.
+  CHECK(sim.spike_counts()[0] == 1);
+  CHECK(sim.spike_counts()[n - 1] == n);
+  CHECK(std::isnan(h.branching.back()));
+}
+
+TEST_CASE("homeostasis: a super-critical network sees its gain decrease and its branching ratio approach 1",
+          "[homeostasis][gain][criticality][sim]") {
+  // Integrators, 15 out-edges of weight 0.1 (branching about 1.5 at gain 1), delay 5
+  // steps, windows of 5 steps, started by 20 kicked nodes.
+  const std::int64_t steps = 1000, interval = 5;
+  const BranchingRun r = run_branching(2000, 15, 5, interval, "0.02", 20, steps);
+  check_gain_rule(r.h, interval, steps, 0.02);
+  REQUIRE(r.sigma.size() >= 150);
+  CHECK(r.last_spike_step >= steps - 10);  // still active at the end
+  CHECK(r.sigma[0] > 1.0);
+  CHECK(r.sigma[1] > 1.0);
+  CHECK(r.h.synaptic_gain < 0.9);
+  CHECK(*std::max_element(r.h.gains.begin(), r.h.gains.end()) == 1.0);
+  const double early = mean_distance_to_1(r.sigma, 0, 4);
+  const double late = mean_distance_to_1(r.sigma, r.sigma.size() - 40, r.sigma.size());
+  INFO("mean |sigma - 1|: early " << early << ", late " << late << ", final gain " << r.h.synaptic_gain);
+  CHECK(late < early);
+  CHECK(late < 0.15);
+}
+
+TEST_CASE("homeostasis: a sub-critical network sees its gain increase and its branching ratio approach 1",
+          "[homeostasis][gain][criticality][sim]") {
+  // Integrators, 9 out-edges of weight 0.1 (branching about 0.9 at gain 1): the initial
+  // activity of 800 kicked nodes dies down unless the gain rises.
+  const std::int64_t steps = 600, interval = 6;
+  const BranchingRun r = run_branching(8000, 9, 3, interval, "0.05", 800, steps);
+  check_gain_rule(r.h, interval, steps, 0.05);
+  REQUIRE(r.sigma.size() >= 60);
+  CHECK(r.sigma[0] < 1.0);
+  CHECK(r.sigma[1] < 1.0);
+  CHECK(r.h.synaptic_gain > 1.1);
+  CHECK(*std::min_element(r.h.gains.begin(), r.h.gains.end()) >= 0.95);
+  const double early = mean_distance_to_1(r.sigma, 0, 4);
+  const double late = mean_distance_to_1(r.sigma, r.sigma.size() - 30, r.sigma.size());
+  INFO("mean |sigma - 1|: early " << early << ", late " << late << ", final gain " << r.h.synaptic_gain);
+  CHECK(late < early);
+}
+
+TEST_CASE("homeostasis disabled: no service, gain 1, no history, rates not estimated", "[homeostasis][sim]") {
+  Simulation sim(small_graph(2, {}), sgtest::sim_config("node.dynamic.drive = 50.0\n"));
+  sim.run_steps(50);
+  REQUIRE(sim.spikes().size() > 0);
+  const auto names = sim.service_names();
+  CHECK(std::find(names.begin(), names.end(), "homeostasis") == names.end());
+  CHECK(sim.homeostasis().synaptic_gain == 1.0);
+  CHECK(sim.homeostasis().updates == 0);
+  CHECK(sim.homeostasis().gains.empty());
+  CHECK(state_of(sim, "threshold") == std::vector<double>{1.0, 1.0});
+}

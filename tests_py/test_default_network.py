@@ -1,0 +1,54 @@
+"""The default network of MODEL.md, as `spikegraph run` builds it: 10 s of model time
+show sustained, non-saturated activity with every feature of the default run on."""
+
+from __future__ import annotations
+
+import numpy as np
+import spikegraph as sg
+
+
+def test_default_network_structure() -> None:
+    net = sg.networks.from_config(sg.default_run_config())
+    counts = net.stats()["nodes_by_type"]
+    assert counts == {"sensory": 1024, "dynamic": 4096, "oscillator": 64, "integrator": 0, "relay": 64,
+                      "highway": 32, "workspace": 256}
+    types = net.node_types
+    src = net.sources()
+    tgt = net.targets
+    sensory = types == 0
+    assert np.all(types[tgt[sensory[src]]] == 1), "sensory nodes project only to dynamic nodes"
+    assert not np.any(types[src] == 6), "workspace nodes only receive"
+    assert not np.any(sensory[tgt]), "nothing projects to sensory nodes"
+    assert np.all(src != tgt)
+    degree = np.diff(net.out_offsets.astype(np.int64))[types != 6]
+    assert abs(degree.mean() - 10.0) < 0.3 and abs(degree.var() - 10.0) < 1.5  # Poisson(10)
+    kinds = np.bincount(net.kinds, minlength=4) / net.num_edges
+    assert np.allclose(kinds, [0.6, 0.25, 0.1, 0.05], atol=0.01)
+    assert net.weights.min() >= 0.1 * 0.3 - 1e-7 and net.weights.max() <= 0.3 + 1e-7
+    assert net.delays.min() == 1 and net.delays.max() == 5
+    net.validate()
+
+
+def test_ten_seconds_of_the_default_network_stay_alive() -> None:
+    cfg = sg.default_run_config()
+    cfg.update({"sim.threads": 1})
+    net = sg.networks.from_config(cfg)
+    sim = sg.Simulation(net, cfg)
+    sim.run(10_000.0)
+    seconds = sim.time_ms / 1000
+    types = net.node_types
+    dynamic = types == 1
+    rate = sim.spike_counts()[dynamic].mean() / seconds
+    assert 1.0 <= rate <= 50.0, f"dynamic mean rate {rate:.2f} Hz"
+    cap = cfg["energy.cap"]
+    energy = sim.energy[dynamic]
+    assert 0.05 * cap < energy.mean() < 0.95 * cap, f"dynamic energy {energy.mean():.3f}"
+    assert np.mean(energy >= 0.999 * cap) < 0.5 and np.mean(energy <= 0.001) < 0.5
+    branching = np.asarray(sim.homeostasis["branching"])
+    late = branching[len(branching) // 2:]
+    late = late[np.isfinite(late)]
+    assert late.size > 100 and 0.8 <= late.mean() <= 1.2, f"branching ratio {late.mean():.3f}"
+    ledger = sim.ledger
+    assert np.max(np.abs(ledger["error"])) <= 1e-4 * np.max(ledger["total_after"])
+    assert ledger["inflow"].sum() != 0.0  # the grating feeds the sensory nodes
+    assert sim.frames_applied() == 10_000 // cfg["sensory.interval"]
