@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import lif
+from . import b3, lif
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="name", required=True)
     lif.add_arguments(sub.add_parser("b1", help="B1 lif-static, with NEST/Brian2 side by side"))
     lif.add_arguments(sub.add_parser("b2", help="B2 lif-stdp (B1 + STDP on E->E), with NEST/Brian2"), "b2")
+    b3.add_arguments(sub.add_parser("b3", help="B3 full model at about 50,000 nodes / 5 M edges"))
     args = parser.parse_args(argv)
     return int(args.func(args))
 
