@@ -13,8 +13,19 @@ import pytest
 import spikegraph as sg
 
 M = math.exp(-1.0 / 1000.0)  # metabolism per step at the defaults (dt 1 ms, tau_decay 1000 ms)
-LEDGER_COLUMNS = {"step", "total_before", "inflow", "spike_cost", "metabolism", "flow_out", "flow_in",
-                  "overflow", "transfers", "total_after", "error"}
+LEDGER_COLUMNS = {
+    "step",
+    "total_before",
+    "inflow",
+    "spike_cost",
+    "metabolism",
+    "flow_out",
+    "flow_in",
+    "overflow",
+    "transfers",
+    "total_after",
+    "error",
+}
 
 
 def energy_config(precision: str = "float64", **energy: Any) -> dict[str, Any]:
@@ -22,7 +33,9 @@ def energy_config(precision: str = "float64", **energy: Any) -> dict[str, Any]:
     return {
         "sim": {"precision": precision, "threads": 1, "backend": "cpu"},
         "energy": {"enabled": True, **energy},
-        "node": {t: {"energy_coupling": 0.0} for t in ("dynamic", "highway", "relay", "workspace", "integrator")},
+        "node": {
+            t: {"energy_coupling": 0.0} for t in ("dynamic", "highway", "relay", "workspace", "integrator")
+        },
     }
 
 
@@ -49,8 +62,10 @@ def random_network(n: int, out_degree: int, seed: int) -> sg.Network:
 
 
 def all_features(precision: str, threads: int, **extra: Any) -> dict[str, Any]:
-    node = {t: {"poisson_rate": 200.0, "poisson_weight": 0.4}
-            for t in ("dynamic", "integrator", "relay", "highway", "workspace")}
+    node = {
+        t: {"poisson_rate": 200.0, "poisson_weight": 0.4}
+        for t in ("dynamic", "integrator", "relay", "highway", "workspace")
+    }
     cfg: dict[str, Any] = {
         "sim": {"precision": precision, "threads": threads, "seed": 7, "backend": "cpu"},
         "energy": {"enabled": True, "conductance": 0.05},
@@ -114,8 +129,13 @@ def test_three_node_flow_with_a_highway_by_hand() -> None:
     cond = 0.2
     net = chain(
         3,
-        [(0, 1, 1.0, "excitatory"), (0, 2, 3.0, "modulatory"), (0, 1, 2.0, "inhibitory"),
-         (1, 2, 2.0, "gated"), (2, 0, 1.0, "excitatory")],
+        [
+            (0, 1, 1.0, "excitatory"),
+            (0, 2, 3.0, "modulatory"),
+            (0, 1, 2.0, "inhibitory"),
+            (1, 2, 2.0, "gated"),
+            (2, 0, 1.0, "excitatory"),
+        ],
         node_types=["highway", "dynamic", "dynamic"],
     )
     sim = sg.Simulation(net, energy_config(conductance=cond))
@@ -128,8 +148,14 @@ def test_three_node_flow_with_a_highway_by_hand() -> None:
 
 
 def test_permuted_edge_order_gives_identical_energies() -> None:
-    edges = [(0, 1, 1.0, "excitatory"), (0, 1, 0.5, "excitatory"), (0, 2, 3.0, "modulatory"),
-             (0, 1, 2.0, "inhibitory"), (1, 2, 2.0, "gated"), (2, 0, 1.0, "excitatory")]
+    edges = [
+        (0, 1, 1.0, "excitatory"),
+        (0, 1, 0.5, "excitatory"),
+        (0, 2, 3.0, "modulatory"),
+        (0, 1, 2.0, "inhibitory"),
+        (1, 2, 2.0, "gated"),
+        (2, 0, 1.0, "excitatory"),
+    ]
     results = []
     for order in (range(6), reversed(range(6)), [3, 5, 1, 0, 4, 2]):
         net = chain(3, [edges[i] for i in order], node_types=["highway", "dynamic", "relay"])
@@ -142,7 +168,9 @@ def test_permuted_edge_order_gives_identical_energies() -> None:
 
 
 def test_flow_interval() -> None:
-    sim = sg.Simulation(chain(2, [(0, 1, 1.0, "excitatory")]), energy_config(conductance=0.1, flow_interval=4))
+    sim = sg.Simulation(
+        chain(2, [(0, 1, 1.0, "excitatory")]), energy_config(conductance=0.1, flow_interval=4)
+    )
     sim.set_state("energy", [4.0, 1.0])
     sim.run_steps(12)
     flows = sim.ledger["flow_out"]
@@ -152,7 +180,9 @@ def test_flow_interval() -> None:
 
 def test_clamp_at_the_cap_counts_overflow() -> None:
     # Two highways at the cap push node 2 past it (conductance 0.5: each sends E_s - E_j).
-    net = chain(3, [(0, 2, 0.3, "excitatory"), (1, 2, 1.7, "gated")], node_types=["highway", "highway", "dynamic"])
+    net = chain(
+        3, [(0, 2, 0.3, "excitatory"), (1, 2, 1.7, "gated")], node_types=["highway", "highway", "dynamic"]
+    )
     sim = sg.Simulation(net, energy_config(conductance=0.5))
     sim.set_state("energy", [5.0, 5.0, 1.0])
     sim.run_steps(1)
@@ -271,10 +301,20 @@ def test_bit_identical_for_one_and_two_threads(precision: str, rule: str) -> Non
         sim.run_steps(15)
         sim.set_neuromodulator(0.5)
         sim.run_steps(15)
-        state = {name: sim.state(name).tobytes() for name in ("v", "energy", "threshold", "rate", "trace_pre")}
-        out.append((sim.spikes.steps.tobytes(), sim.spikes.nodes.tobytes(), state, sim.weights.tobytes(),
-                    {k: v.tobytes() for k, v in sim.ledger.items()}, sim.homeostasis["gains"].tobytes(),
-                    sim.spikes.num_spikes))
+        state = {
+            name: sim.state(name).tobytes() for name in ("v", "energy", "threshold", "rate", "trace_pre")
+        }
+        out.append(
+            (
+                sim.spikes.steps.tobytes(),
+                sim.spikes.nodes.tobytes(),
+                state,
+                sim.weights.tobytes(),
+                {k: v.tobytes() for k, v in sim.ledger.items()},
+                sim.homeostasis["gains"].tobytes(),
+                sim.spikes.num_spikes,
+            )
+        )
     assert out[0][6] > 10000
     assert out[0][:6] == out[1][:6]
 

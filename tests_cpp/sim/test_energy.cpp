@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "spikegraph/core/error.hpp"
+#include "spikegraph/services/default_services.hpp"
 #include "spikegraph/sim/simulation.hpp"
 #include "support/test_util.hpp"
 
@@ -562,9 +563,9 @@ TEST_CASE("energy, learning, homeostasis: bit-identical for 1 and 2 threads", "[
     Simulation sim(graph, config_of(keys));
     REQUIRE(sim.backend().threads() == threads);
     set(sim, "energy", spread_energies(n, 0.0, 5.0, 5));
-    sim.run_steps(15);
+    sim.run_steps(10);
     sim.set_neuromodulator(0.5);
-    sim.run_steps(15);
+    sim.run_steps(10);
     Out o;
     o.spikes = sim.spikes();
     for (const char* name : {"v", "energy", "threshold", "rate", "trace_pre", "trace_post", "refractory"}) {
@@ -622,6 +623,10 @@ TEST_CASE("energy disabled: no energy service or phase, energy stays constant", 
   // The backend itself refuses the phase it was not built for.
   EnergyLedger l;
   CHECK_THROWS_AS(off.backend().update_energy(0, true, l), spikegraph::BackendError);
+  // Even a service added by hand gets a clean error, and the step does not count.
+  off.replace_service(spikegraph::make_energy_service());
+  CHECK_THROWS_AS(off.run_steps(1), spikegraph::BackendError);
+  CHECK(off.current_step() == 20);
 
   Simulation on(graph, config_of(energy_keys()));
   on.run_steps(3);

@@ -331,7 +331,7 @@ TEST_CASE("homeostasis: a sub-critical network sees its gain increase and its br
   CHECK(late < early);
 }
 
-TEST_CASE("homeostasis disabled: no service, gain 1, no history, rates not estimated", "[homeostasis][sim]") {
+TEST_CASE("homeostasis disabled: no service, gain 1, no history, thresholds fixed", "[homeostasis][sim]") {
   Simulation sim(small_graph(2, {}), sgtest::sim_config("node.dynamic.drive = 50.0\n"));
   sim.run_steps(50);
   REQUIRE(sim.spikes().size() > 0);

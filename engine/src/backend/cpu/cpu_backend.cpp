@@ -160,6 +160,7 @@ class CpuBackend final : public Backend {
       energy_next_.assign(n, Real(0));
       flow_scale_.assign(n, Real(0));
       flow_out_.assign(n, Real(0));
+      build_flow_index();
     }
   }
 
@@ -277,7 +278,10 @@ class CpuBackend final : public Backend {
         for (std::size_t k = b; k < e; ++k) {
           if (!plastic[k]) continue;
           eligibility_[k] *= decay;
-          if (gain != 0.0f) w[k] = std::min(hi, std::max(lo, w[k] + gain * eligibility_[k]));
+          if (gain != 0.0f) {
+            w[k] = std::min(hi, std::max(lo, w[k] + gain * eligibility_[k]));
+            sync_flow_weight(k);
+          }
         }
       });
     }
@@ -388,7 +392,8 @@ class CpuBackend final : public Backend {
     weights_.swap(weights);
     eligibility_.swap(eligibility);
     weight_ = plastic ? weights_.data() : g.edge_weight().data();
-    if (!energy_next_.empty() || !trace_pre_.empty()) g.by_target();
+    g.by_target();
+    if (!energy_next_.empty()) build_flow_index();
   }
 
   std::vector<std::string> edge_state_names() const override {
@@ -434,7 +439,8 @@ class CpuBackend final : public Backend {
     b += refractory_.capacity() * 2 + last_spike_.capacity() * 4 + alive_.capacity() + phase_.capacity() * 4;
     b += (trace_pre_.capacity() + trace_post_.capacity() + rate_.capacity() + energy_next_.capacity() +
           flow_scale_.capacity() + flow_out_.capacity()) * sizeof(Real);
-    b += (weights_.capacity() + eligibility_.capacity()) * sizeof(float);
+    b += (weights_.capacity() + eligibility_.capacity() + in_flow_weight_.capacity()) * sizeof(float);
+    b += edge_slot_.capacity() * sizeof(index_t);
     b += spiked_.capacity() + ring_.capacity() * sizeof(Real) +
          (spikes_.capacity() + delivering_.capacity()) * sizeof(index_t);
     for (const auto& l : thread_spikes_) b += l.capacity() * sizeof(index_t);
@@ -474,14 +480,17 @@ class CpuBackend final : public Backend {
         if (!alive_[s]) continue;
         Real total_weight = 0;
         for (offset_t e = off[s]; e < off[s + 1]; ++e) {
-          if (kind[e] != inhibitory && alive_[tgt[e]]) total_weight += static_cast<Real>(weight_[e]);
+          const bool carries = (kind[e] != inhibitory) & (alive_[tgt[e]] != 0);
+          total_weight += carries ? static_cast<Real>(weight_[e]) : Real(0);
         }
         const Real scale = kernels::flow_scale(ep, total_weight, types[s] == highway);
         Real out = 0;
         if (scale > Real(0)) {
+          const Real e_s = energy_[s];
           for (offset_t e = off[s]; e < off[s + 1]; ++e) {
-            if (kind[e] == inhibitory || !alive_[tgt[e]]) continue;
-            out += kernels::edge_flow(scale, static_cast<Real>(weight_[e]), energy_[s], energy_[tgt[e]]);
+            const bool carries = (kind[e] != inhibitory) & (alive_[tgt[e]] != 0);
+            const Real f = kernels::edge_flow(scale, static_cast<Real>(weight_[e]), e_s, energy_[tgt[e]]);
+            out += carries ? f : Real(0);
           }
         }
         flow_scale_[s] = scale;
@@ -496,8 +505,6 @@ class CpuBackend final : public Backend {
   // inflow, new energy, clamp. Writes energy_next_; energy_ is only read.
   void flow_pass_in(std::size_t blocks) {
     const TargetIndex& in = graph_->by_target();
-    const std::uint8_t* kind = graph_->edge_kind().data();
-    const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
     const kernels::EnergyParams<Real> ep = params_.energy;
     for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
       double* sums = &block_sums_[b * kColumns];
@@ -507,12 +514,13 @@ class CpuBackend final : public Backend {
           energy_next_[j] = energy_[j];
           continue;
         }
+        // Sequential over the by-target copy of the flow weights (0 for inhibitory
+        // edges); dead sources have scale 0.
         Real inflow = 0;
+        const Real e_j = energy_[j];
         for (offset_t k = in.in_offsets[j]; k < in.in_offsets[j + 1]; ++k) {
-          const index_t e = in.in_edges[k];
           const index_t s = in.in_sources[k];
-          if (kind[e] == inhibitory || flow_scale_[s] == Real(0)) continue;
-          inflow += kernels::edge_flow(flow_scale_[s], static_cast<Real>(weight_[e]), energy_[s], energy_[j]);
+          inflow += kernels::edge_flow(flow_scale_[s], static_cast<Real>(in_flow_weight_[k]), energy_[s], e_j);
         }
         sums[kFlowIn] += inflow;
         energy_next_[j] = kernels::clamp_energy(ep, energy_[j] - flow_out_[j] + inflow, overflow);
@@ -528,7 +536,30 @@ class CpuBackend final : public Backend {
     } else {
       weights_[edge] = static_cast<float>(
           kernels::clamp_weight(params_.learning, static_cast<Real>(weights_[edge]) + delta));
+      sync_flow_weight(edge);
     }
+  }
+
+  // The energy flow's inflow pass reads weights in by-target order: a copy of the
+  // weights in that order (0 for inhibitory edges, which carry no energy), kept in
+  // step with learning through edge_slot_ (edge id -> by-target slot).
+  void build_flow_index() {
+    const TargetIndex& in = graph_->by_target();
+    const std::uint8_t* kind = graph_->edge_kind().data();
+    const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
+    const std::size_t m = graph_->num_edges();
+    in_flow_weight_.resize(m);
+    edge_slot_.assign(graph_->edge_plastic().empty() ? 0 : m, 0);
+    for (std::size_t k = 0; k < m; ++k) {
+      const index_t e = in.in_edges[k];
+      in_flow_weight_[k] = kind[e] == inhibitory ? 0.0f : weight_[e];
+      if (!edge_slot_.empty()) edge_slot_[e] = static_cast<index_t>(k);
+    }
+  }
+
+  void sync_flow_weight(offset_t edge) {
+    if (edge_slot_.empty() || graph_->edge_kind()[edge] == static_cast<std::uint8_t>(EdgeKind::inhibitory)) return;
+    in_flow_weight_[edge_slot_[edge]] = weights_[edge];
   }
 
   void add_spikes_to_traces() {
@@ -685,6 +716,8 @@ class CpuBackend final : public Backend {
   double signal_ = 0.0;
   // Energy flow scratch.
   std::vector<Real> energy_next_, flow_scale_, flow_out_;
+  std::vector<float> in_flow_weight_;  // by-target order, 0 for inhibitory edges
+  std::vector<index_t> edge_slot_;      // edge -> by-target slot, with plastic edges
   std::vector<double> block_sums_;
 };
 
