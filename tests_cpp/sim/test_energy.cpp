@@ -652,3 +652,37 @@ TEST_CASE("energy: a state view taken before a run still shows the live energy a
   CHECK(state_of(sim, "energy")[0] < 2.0);
   CHECK(state_of(sim, "energy")[0] > 1.5);
 }
+
+TEST_CASE("energy flow: weights written through edge_state(\"weight\") are used by both flow passes",
+          "[energy][flow][sim][!mayfail]") {
+  // BUG (cpu_backend.cpp, build_flow_index / flow_pass_in, since "inflow pass reads a
+  // by-target copy of the flow weights"): the inflow pass reads in_flow_weight_, a copy
+  // made at construction and updated only by learning, while the outflow pass (and
+  // delivery) read the live weights. A weight written through the writable
+  // edge_state("weight") view moves the outflow but not the inflow: flow_in != flow_out,
+  // energy disappears (ledger error = flow_in - flow_out).
+  const double cond = 0.1, m = std::exp(-1.0 / 1000.0);
+  const std::vector<std::uint8_t> plastic_flags{1, 1};
+  for (bool plastic : {true, false}) {
+    spikegraph::EdgeArrays a;
+    const std::vector<std::int64_t> s{0, 0}, t{1, 2};
+    const std::vector<double> w{1.0, 1.0};
+    a.num_edges = 2;
+    a.sources = s.data();
+    a.targets = t.data();
+    a.weights = w.data();
+    if (plastic) a.plastic = plastic_flags.data();
+    auto graph = spikegraph::GraphBuilder::from_arrays(3, nullptr, a);
+    Simulation sim(graph, config_of(energy_keys(), {{"energy.conductance", "0.1"}}));
+    set(sim, "energy", {4.0, 1.0, 1.0});
+    static_cast<float*>(sim.edge_state("weight").data)[0] = 3.0f;  // 0 -> 1 now carries 3/4 of the flow
+    sim.run_steps(1);
+    INFO((plastic ? "plastic" : "not plastic"));
+    const double f = cond * 3.0 * m;  // cond * (E_0 - E_j), all targets at the same energy
+    const auto e = state_of(sim, "energy");
+    CHECK(sim.ledger().flow_in == Approx(sim.ledger().flow_out).epsilon(1e-12));
+    CHECK(std::abs(sim.ledger().error()) <= 1e-12);
+    CHECK(e[1] == Approx(m + 0.75 * f).epsilon(1e-12));
+    CHECK(e[2] == Approx(m + 0.25 * f).epsilon(1e-12));
+  }
+}

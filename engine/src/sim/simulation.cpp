@@ -244,8 +244,11 @@ void Simulation::set_frame(const sensory::FrameView& frame) {
   if (sensory_.grid_height == 0) throw InputError("set_frame: the network has no sensory nodes");
   std::vector<float> gray(static_cast<std::size_t>(sensory_.grid_height) * sensory_.grid_width);
   std::vector<float> drive(gray.size());
+  // One thread maps a 1080p frame in under a millisecond; waking a team only pays for
+  // much larger frames (and costs far more on a busy machine).
+  const double pixels = static_cast<double>(frame.height) * static_cast<double>(frame.width);
   sensory::map_frame(frame, sensory_.grid_height, sensory_.grid_width, 1.0f, gray.data(), drive.data(),
-                     backend_->threads());
+                     pixels > 8.0e6 ? backend_->threads() : 1);
   sensory_.gray.swap(gray);
   sensory_.pending = true;
 }

@@ -68,11 +68,11 @@ struct FrameView {
 ///
 /// Throws InputError, before writing anything, for: null data or outputs,
 /// non-positive frame or grid sizes, a frame side above kMaxFrameSide or a grid side
-/// above kMaxGridSide, a channel count
-/// other than 1, 3 or 4, an unknown type, a row stride too small or misaligned,
-/// misaligned data, a non-finite gain, threads < 1, and (f32/f64) a value that is not
-/// finite or outside [0, 1]: the message names the first offending value in row-major
-/// order, e.g. "map_frame: pixel (row 3, col 7) channel 1 = nan is not finite".
+/// above kMaxGridSide, a channel count other than 1, 3 or 4, an unknown type, a row
+/// stride too small or misaligned, misaligned data, a non-finite gain, threads < 1,
+/// and (f32/f64) a value that is not finite or outside [0, 1]: the message names the
+/// first offending value in row-major order, e.g.
+/// "map_frame: pixel (row 3, col 7) channel 1 = nan is not finite".
 void map_frame(const FrameView& frame, int grid_h, int grid_w, float gain, float* gray_out,
                float* drive_out, int threads = 1);
 
