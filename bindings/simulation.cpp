@@ -100,8 +100,12 @@ void register_simulation(nb::module_& m) {
       .def("reset_perf", &Simulation::reset_perf)
       .def("edge_state_names", &Simulation::edge_state_names)
       .def("edge_state", [](Simulation& s, const std::string& name) {
-        return view_array(s.edge_state(name), nb::find(&s), true);
-      }, nb::arg("name"), "A writeable zero-copy view of per-edge state (graph edge order).")
+        // A copy: edge arrays are replaced when the structure changes, and weights must be
+        // written with set_weights so every copy the engine keeps stays in step.
+        const ArrayRef a = s.edge_state(name);
+        return view_array(a, nb::find(&s), false).attr("copy")();
+      }, nb::arg("name"), "A copy of per-edge state (graph edge order).")
+      .def("set_weights", [](Simulation& s, F64 w) { s.set_weights(w.data(), w.shape(0)); }, nb::arg("weights"))
       .def("ledger", [](const Simulation& s) {
         const auto& h = s.ledger_history();
         const size_t n = h.size();

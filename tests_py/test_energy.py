@@ -361,18 +361,12 @@ def test_energy_view_stays_live_across_flow_steps() -> None:
     assert 1.5 < sim.energy[0] < 2.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cpu_backend.cpp flow_pass_in reads in_flow_weight_ (a by-target copy made at construction, "
-    "synced only by learning), flow_pass_out reads the live weights: a weight written through the writable "
-    "sim.weights view makes flow_in != flow_out and the ledger error = flow_in - flow_out",
-)
 @pytest.mark.parametrize("plastic", [True, False])
 def test_weights_written_through_the_view_are_used_by_the_flow(plastic: bool) -> None:
     net = sg.Network.from_arrays(3, [0, 0], [1, 2], [1.0, 1.0], plastic=[plastic, plastic])
     sim = sg.Simulation(net, energy_config(conductance=0.1))
     sim.set_state("energy", [4.0, 1.0, 1.0])
-    sim.weights[0] = 3.0  # 0 -> 1 now carries 3/4 of node 0's outflow
+    sim.set_weights([3.0, 1.0])  # 0 -> 1 now carries 3/4 of node 0's outflow
     sim.run_steps(1)
     f = 0.1 * 3.0 * M
     led = sim.ledger

@@ -26,7 +26,7 @@ STIMULUS_KINDS = ("input", "add_drive", "set_drive")
 PROGRESS_MIN_STEPS = 20_000
 # Without a callback, runs go to the engine in chunks of about this many seconds, so
 # Ctrl-C is noticed promptly (chunking never changes results).
-CHUNK_SECONDS = 0.25
+CHUNK_SECONDS = 0.1
 MAX_STEPS = 2**62
 
 
@@ -134,8 +134,8 @@ class Simulation:
                 done += n
                 if adaptive:
                     took = time.perf_counter() - started
-                    scale = CHUNK_SECONDS / took if took > 0 else 8.0
-                    chunk = max(1, min(int(n * min(scale, 8.0)), MAX_STEPS))
+                    scale = CHUNK_SECONDS / took if took > 0 else 4.0
+                    chunk = max(1, min(int(n * min(scale, 4.0)), MAX_STEPS))
                 if bar is not None:
                     bar.update(done)
                 if self._subscribers:
@@ -293,14 +293,25 @@ class Simulation:
         return list(self._sim.edge_state_names())
 
     def edge_state(self, name: str) -> np.ndarray:
-        """A writeable zero-copy view of per-edge state (``"weight"``, ``"eligibility"``),
-        in the network's edge order."""
-        return cast(np.ndarray, self._sim.edge_state(name))
+        """A copy of per-edge state (``"weight"``, ``"eligibility"``) in the order of
+        :attr:`current_network`'s edges."""
+        arr = np.asarray(self._sim.edge_state(name))
+        arr.flags.writeable = False
+        return arr
 
     @property
     def weights(self) -> np.ndarray:
-        """The live edge weights (float32 view; plastic edges change as the network learns)."""
+        """The live edge weights (a read-only float32 copy; plastic edges change as the
+        network learns). Change them with :meth:`set_weights`."""
         return self.edge_state("weight")
+
+    def set_weights(self, weights: npt.ArrayLike) -> None:
+        """Overwrite every edge weight (edge order of :attr:`current_network`): finite,
+        >= 0; checked before anything changes. The Network object is not changed."""
+        arr = np.asarray(weights)
+        if arr.ndim != 1 or arr.dtype.kind not in "fiu":
+            raise InputError(f"set_weights: expected a 1-D numeric array, got {arr.dtype} {arr.shape}")
+        self._sim.set_weights(np.ascontiguousarray(arr, dtype=np.float64))
 
     @property
     def ledger(self) -> dict[str, np.ndarray]:

@@ -653,14 +653,9 @@ TEST_CASE("energy: a state view taken before a run still shows the live energy a
   CHECK(state_of(sim, "energy")[0] > 1.5);
 }
 
-TEST_CASE("energy flow: weights written through edge_state(\"weight\") are used by both flow passes",
-          "[energy][flow][sim][!mayfail]") {
-  // BUG (cpu_backend.cpp, build_flow_index / flow_pass_in, since "inflow pass reads a
-  // by-target copy of the flow weights"): the inflow pass reads in_flow_weight_, a copy
-  // made at construction and updated only by learning, while the outflow pass (and
-  // delivery) read the live weights. A weight written through the writable
-  // edge_state("weight") view moves the outflow but not the inflow: flow_in != flow_out,
-  // energy disappears (ledger error = flow_in - flow_out).
+TEST_CASE("energy flow: weights set with set_weights are used by both flow passes",
+          "[energy][flow][sim]") {
+  // Both flow passes (the inflow pass reads a by-target copy) see weights set with set_weights.
   const double cond = 0.1, m = std::exp(-1.0 / 1000.0);
   const std::vector<std::uint8_t> plastic_flags{1, 1};
   for (bool plastic : {true, false}) {
@@ -675,7 +670,8 @@ TEST_CASE("energy flow: weights written through edge_state(\"weight\") are used 
     auto graph = spikegraph::GraphBuilder::from_arrays(3, nullptr, a);
     Simulation sim(graph, config_of(energy_keys(), {{"energy.conductance", "0.1"}}));
     set(sim, "energy", {4.0, 1.0, 1.0});
-    static_cast<float*>(sim.edge_state("weight").data)[0] = 3.0f;  // 0 -> 1 now carries 3/4 of the flow
+    const std::vector<double> new_weights{3.0, 1.0};  // 0 -> 1 now carries 3/4 of the flow
+    sim.set_weights(new_weights.data(), new_weights.size());
     sim.run_steps(1);
     INFO((plastic ? "plastic" : "not plastic"));
     const double f = cond * 3.0 * m;  // cond * (E_0 - E_j), all targets at the same energy

@@ -349,15 +349,17 @@ TEST_CASE("traces: decay by exp(-dt / tau) per step and jump by 1 at each spike"
   CHECK(sim.spikes().size() == 2);
 }
 
-TEST_CASE("edge_state(\"weight\") of a network without plastic edges does not write into the shared graph",
-          "[learning][sim][!mayfail]") {
-  // BUG (cpu_backend.cpp, edge_state): without plastic edges the backend's weight_ points
-  // into the Graph (shared, documented immutable) and edge_state("weight") hands it out
-  // writable through a const_cast: a write changes the graph and every other Simulation on it.
+TEST_CASE("set_weights of a network without plastic edges does not touch the shared graph", "[learning][sim]") {
   auto graph = sgtest::small_graph(2, {E{0, 1, 0.5, 1, 0}});
   Simulation a(graph, config_of(learning_keys()));
   Simulation b(graph, config_of(learning_keys()));
-  static_cast<float*>(a.edge_state("weight").data)[0] = 7.0f;
+  const std::vector<double> seven{7.0};
+  a.set_weights(seven.data(), seven.size());
+  CHECK(weight(a, 0) == 7.0);
   CHECK(graph->edge_weight()[0] == 0.5f);
   CHECK(weight(b, 0) == 0.5);
+  const std::vector<double> bad{-1.0};
+  CHECK_THROWS_AS(a.set_weights(bad.data(), bad.size()), spikegraph::InputError);
+  CHECK_THROWS_AS(a.set_weights(bad.data(), 0), spikegraph::InputError);
+  CHECK(weight(a, 0) == 7.0);
 }

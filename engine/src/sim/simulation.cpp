@@ -253,6 +253,23 @@ void Simulation::set_frame(const sensory::FrameView& frame) {
   sensory_.pending = true;
 }
 
+void Simulation::set_weights(const double* weights, std::size_t count) {
+  const std::size_t m = graph_->num_edges();
+  if (count != m) {
+    throw InputError("set_weights: expected " + std::to_string(m) + " weights, got " + std::to_string(count));
+  }
+  std::vector<float> w(m);
+  for (std::size_t e = 0; e < m; ++e) {
+    if (!std::isfinite(weights[e]) || weights[e] < 0.0 || weights[e] > 3.0e38) {
+      std::ostringstream os;
+      os << "set_weights: weights[" << e << "] = " << weights[e] << " must be finite and >= 0";
+      throw InputError(os.str());
+    }
+    w[e] = static_cast<float>(weights[e]);
+  }
+  backend_->set_weights(w.data(), m);
+}
+
 void Simulation::set_neuromodulator(double signal) {
   if (!std::isfinite(signal)) {
     std::ostringstream os;

@@ -74,9 +74,15 @@ class Backend {
   /// rings is kept. The graph must outlive the backend.
   virtual void replace_graph(const Graph& new_graph, const std::vector<index_t>& order) = 0;
 
+  /// Overwrite every edge weight (graph edge order; validated by the caller). The
+  /// backend keeps its own copy from then on; the graph is not changed.
+  virtual void set_weights(const float* weights, std::size_t count) = 0;
+
   /// Names of the per-edge state arrays ("weight", "eligibility" when used).
   virtual std::vector<std::string> edge_state_names() const = 0;
-  /// A host view of a per-edge state array, in the graph's edge order.
+  /// A host view of a per-edge state array, in the graph's edge order. Read it; write
+  /// weights with set_weights (other copies are kept in step there). The view is
+  /// invalidated when the graph changes (structure steps).
   virtual ArrayRef edge_state(const std::string& name) = 0;
 
   /// Names of the state arrays this backend exposes ("v", "threshold", ...).

@@ -65,7 +65,11 @@ class Simulation {
   /// Per-edge state (graph edge order): "weight" (the live weights; plastic edges
   /// change), "eligibility" (with learning.rule = "eligibility").
   std::vector<std::string> edge_state_names() const { return backend_->edge_state_names(); }
+  /// Read-only use: see Backend::edge_state (invalidated by structure steps).
   ArrayRef edge_state(const std::string& name) { return backend_->edge_state(name); }
+  /// Overwrite every edge weight (graph edge order): finite, >= 0, one per edge;
+  /// checked before anything changes (InputError). The network's graph is not changed.
+  void set_weights(const double* weights, std::size_t count);
 
   /// The last step's energy ledger (step = -1 before the first energy phase) and the
   /// per-step history (when energy.record_ledger).

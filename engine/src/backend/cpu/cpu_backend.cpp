@@ -396,6 +396,13 @@ class CpuBackend final : public Backend {
     if (!energy_next_.empty()) build_flow_index();
   }
 
+  void set_weights(const float* weights, std::size_t count) override {
+    if (count != graph_->num_edges()) throw InputError("set_weights: wrong number of weights");
+    weights_.assign(weights, weights + count);
+    weight_ = weights_.data();
+    if (!energy_next_.empty()) build_flow_index();
+  }
+
   std::vector<std::string> edge_state_names() const override {
     std::vector<std::string> names{"weight"};
     if (!eligibility_.empty()) names.emplace_back("eligibility");
