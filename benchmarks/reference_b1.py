@@ -157,8 +157,12 @@ class Result:
     compile_s: float | None = None
     warmup_s: float = 0.0
     sim_s: list[float] = field(default_factory=list)
+    # CPU time (all threads) of each timed run: with 1 thread, a figure that another process on
+    # the machine disturbs far less than the wall time (it still shares caches and memory)
+    cpu_s: list[float] = field(default_factory=list)
     ms_per_step: float = 0.0  # median over the repeats
     ms_per_step_min: float = 0.0
+    cpu_ms_per_step: float = 0.0  # median over the repeats, CPU time of all threads
     mean_rate_hz: float = 0.0  # over the timed runs
     node_updates_per_s: float = 0.0
     syn_events_per_s: float = 0.0  # spikes x mean fan-out (K) per second of wall time
@@ -183,6 +187,8 @@ class Result:
         per_step = [1e3 * s / self.steps_per_run for s in self.sim_s]
         self.ms_per_step = statistics.median(per_step)
         self.ms_per_step_min = min(per_step)
+        if self.cpu_s:
+            self.cpu_ms_per_step = statistics.median(1e3 * s / self.steps_per_run for s in self.cpu_s)
         steps = self.repeats * self.steps_per_run
         self.mean_rate_hz = spikes_timed / (self.n * steps * self.dt_ms * 1e-3)
         step_s = self.ms_per_step * 1e-3
@@ -205,7 +211,7 @@ class Result:
             f"{self.workload.upper()} {self.simulator} threads={self.threads} N={self.n} K={self.k}: "
             f"build {self.build_s:.2f} s{compile_s}, {self.ms_per_step:.3f} ms/step "
             f"(median of {self.repeats} x {self.steps_per_run} steps, min "
-            f"{self.ms_per_step_min:.3f}), {self.mean_rate_hz:.2f} Hz, "
+            f"{self.ms_per_step_min:.3f}; cpu {self.cpu_ms_per_step:.3f}), {self.mean_rate_hz:.2f} Hz, "
             f"{self.syn_events_per_s / 1e6:.1f} M syn events/s, "
             f"peak RSS {self.peak_rss_mb:.0f} MB{learned}"
         )
@@ -330,9 +336,10 @@ def run_nest(p: B1, threads: int, args: argparse.Namespace) -> Result:
         if not p.plastic:
             recorder.n_events = 0  # clears the recorded events (B2 needs them all, see below)
             before = 0
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         nest.Simulate(args.duration_ms)
         res.sim_s.append(time.perf_counter() - t0)
+        res.cpu_s.append(time.process_time() - c0)
         spikes += int(recorder.n_events) - before
     res.peak_rss_mb = _self_peak_rss_mb()  # before reading the weights, which copies them
     res.notes = "wall time of each nest.Simulate call; peak RSS of this process"
@@ -574,9 +581,10 @@ def run_brian2_runtime(p: B1, threads: int, args: argparse.Namespace) -> Result:
     res.warmup_s = time.perf_counter() - t0
     before = int(np.sum(monitor.count[:]))
     for _ in range(args.repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         net.run(args.duration_ms * b2.ms, namespace={})
         res.sim_s.append(time.perf_counter() - t0)
+        res.cpu_s.append(time.process_time() - c0)
     spikes = int(np.sum(monitor.count[:])) - before
     res.peak_rss_mb = _self_peak_rss_mb()
     if plastic is not None:
@@ -591,11 +599,10 @@ def run_brian2_runtime(p: B1, threads: int, args: argparse.Namespace) -> Result:
     return res
 
 
-# C++ inserted into the standalone main(): monotonic wall-clock stamps around the two runs,
-# written to results/b1_timing.txt as "start warmup_begin timed_begin timed_end" (seconds).
-_STAMP = (
-    "{{ struct timespec _ts; clock_gettime(CLOCK_MONOTONIC, &_ts); {var} = _ts.tv_sec + 1e-9*_ts.tv_nsec; }}"
-)
+# C++ inserted into the standalone main(): monotonic wall-clock stamps around the two runs and
+# process CPU time around the timed one, written to results/b1_timing.txt as "start
+# warmup_begin timed_begin timed_end cpu_begin cpu_end" (seconds).
+_STAMP = "{{ struct timespec _ts; clock_gettime({clock}, &_ts); {var} = _ts.tv_sec + 1e-9*_ts.tv_nsec; }}"
 
 
 def run_brian2_standalone(p: B1, threads: int, args: argparse.Namespace) -> Result:
@@ -622,23 +629,26 @@ def run_brian2_standalone(p: B1, threads: int, args: argparse.Namespace) -> Resu
     b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
     b2.seed(p.seed)
     dev = b2.get_device()
-    dev.insert_code("before_start", "double _b1_t[4] = {0, 0, 0, 0};")
-    dev.insert_code("before_start", _STAMP.format(var="_b1_t[0]"))
+    wall, cpu = "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID"
+    dev.insert_code("before_start", "double _b1_t[6] = {0, 0, 0, 0, 0, 0};")
+    dev.insert_code("before_start", _STAMP.format(clock=wall, var="_b1_t[0]"))
     t0 = time.perf_counter()
     net, monitor, plastic = _build_brian2(p, b2, np.random.default_rng(p.seed))
     # The monitor counts only the timed run.
     monitor.active = False
-    dev.insert_code("main", _STAMP.format(var="_b1_t[1]"))
+    dev.insert_code("main", _STAMP.format(clock=wall, var="_b1_t[1]"))
     net.run(args.warmup_ms * b2.ms, namespace={})
     monitor.active = True
-    dev.insert_code("main", _STAMP.format(var="_b1_t[2]"))
+    dev.insert_code("main", _STAMP.format(clock=cpu, var="_b1_t[4]"))
+    dev.insert_code("main", _STAMP.format(clock=wall, var="_b1_t[2]"))
     net.run(args.duration_ms * b2.ms, namespace={})
-    dev.insert_code("main", _STAMP.format(var="_b1_t[3]"))
+    dev.insert_code("main", _STAMP.format(clock=wall, var="_b1_t[3]"))
+    dev.insert_code("main", _STAMP.format(clock=cpu, var="_b1_t[5]"))
     dev.insert_code(
         "main",
         'std::ofstream _b1_f(brian::results_dir + "b1_timing.txt"); '
-        '_b1_f.precision(17); _b1_f << _b1_t[0] << " " << _b1_t[1] << " " << _b1_t[2] '
-        '<< " " << _b1_t[3] << std::endl;',
+        '_b1_f.precision(17); for (int _i = 0; _i < 6; ++_i) _b1_f << _b1_t[_i] << " "; '
+        "_b1_f << std::endl;",
     )
     python_build_s = time.perf_counter() - t0
 
@@ -673,10 +683,13 @@ def run_brian2_standalone(p: B1, threads: int, args: argparse.Namespace) -> Resu
         if proc.returncode != 0:
             raise RuntimeError(f"standalone program failed ({proc.returncode}) in {workdir}")
         rss_kib = max(rss_kib, usage.ru_maxrss)
-        start, warm_begin, timed_begin, timed_end = map(float, timing_file.read_text().split())
+        start, warm_begin, timed_begin, timed_end, cpu_begin, cpu_end = map(
+            float, timing_file.read_text().split()
+        )
         setup_s.append(warm_begin - start)
         warm_s.append(timed_begin - warm_begin)
         res.sim_s.append(timed_end - timed_begin)
+        res.cpu_s.append(cpu_end - cpu_begin)
     res.build_s = python_build_s + statistics.median(setup_s)
     res.warmup_s = statistics.median(warm_s)
     res.peak_rss_mb = rss_kib / 1024.0

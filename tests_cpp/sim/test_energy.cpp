@@ -28,15 +28,9 @@ using spikegraph::Simulation;
 
 namespace {
 
-using Keys = std::map<std::string, std::string>;
+using sgtest::config_of;
+using sgtest::Keys;
 
-// A configuration from dotted keys (TOML literals), on top of sim_config's CPU / one thread.
-spikegraph::config::Config config_of(Keys keys, const Keys& overrides = {}) {
-  for (const auto& [k, v] : overrides) keys[k] = v;
-  std::string toml;
-  for (const auto& [k, v] : keys) toml += k + " = " + v + "\n";
-  return sgtest::sim_config(toml);
-}
 
 // Energy on, float64, dynamic nodes without energy coupling or leak of interest.
 Keys energy_keys() {

@@ -22,14 +22,9 @@ using spikegraph::Simulation;
 
 namespace {
 
-using Keys = std::map<std::string, std::string>;
+using sgtest::config_of;
+using sgtest::Keys;
 
-spikegraph::config::Config config_of(Keys keys, const Keys& overrides = {}) {
-  for (const auto& [k, v] : overrides) keys[k] = v;
-  std::string toml;
-  for (const auto& [k, v] : keys) toml += k + " = " + v + "\n";
-  return sgtest::sim_config(toml);
-}
 
 Keys homeostasis_keys() {
   return {{"sim.precision", "\"float64\""}, {"homeostasis.enabled", "true"}};

@@ -22,16 +22,11 @@ using spikegraph::Simulation;
 
 namespace {
 
-using Keys = std::map<std::string, std::string>;
+using sgtest::config_of;
+using sgtest::Keys;
 
 constexpr double kDt = 0.5, kTauPlus = 20.0, kTauMinus = 30.0, kAPlus = 0.02, kAMinus = 0.015;
 
-spikegraph::config::Config config_of(Keys keys, const Keys& overrides = {}) {
-  for (const auto& [k, v] : overrides) keys[k] = v;
-  std::string toml;
-  for (const auto& [k, v] : keys) toml += k + " = " + v + "\n";
-  return sgtest::sim_config(toml);
-}
 
 // Learning on, float64, dt 0.5 ms, distinct time constants and amplitudes for the two
 // sides (so that swapping them is caught), refractory 1 ms, no energy coupling.
@@ -48,28 +43,11 @@ Keys learning_keys() {
           {"node.dynamic.t_ref", "1.0"}};
 }
 
-// A graph from edges with plastic flags (small_graph has none).
+// A graph from edges with plastic flags.
 std::shared_ptr<const spikegraph::Graph> plastic_graph(std::size_t n, const std::vector<E>& edges,
                                                        const std::vector<std::uint8_t>& plastic,
                                                        const std::vector<std::int64_t>& types = {}) {
-  std::vector<std::int64_t> s, t, d, k;
-  std::vector<double> w;
-  for (const E& e : edges) {
-    s.push_back(e.s);
-    t.push_back(e.t);
-    w.push_back(e.w);
-    d.push_back(e.d);
-    k.push_back(e.kind);
-  }
-  spikegraph::EdgeArrays a;
-  a.num_edges = edges.size();
-  a.sources = s.data();
-  a.targets = t.data();
-  a.weights = w.data();
-  a.delays = d.data();
-  a.kinds = k.data();
-  a.plastic = plastic.data();
-  return spikegraph::GraphBuilder::from_arrays(n, types.empty() ? nullptr : types.data(), a);
+  return sgtest::small_graph(n, edges, types, plastic);
 }
 
 double weight(Simulation& sim, std::size_t edge) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -53,9 +54,11 @@ struct E {
   std::int64_t kind = 0;
 };
 
-/// A graph from a list of edges; node_types may be empty (all dynamic).
+/// A graph from a list of edges; node_types may be empty (all dynamic), plastic may be
+/// empty (no plastic edge) or hold one flag per edge.
 inline std::shared_ptr<const spikegraph::Graph> small_graph(std::size_t n, const std::vector<E>& edges,
-                                                             const std::vector<std::int64_t>& node_types = {}) {
+                                                             const std::vector<std::int64_t>& node_types = {},
+                                                             const std::vector<std::uint8_t>& plastic = {}) {
   std::vector<std::int64_t> s, t, d, k;
   std::vector<double> w;
   for (const E& e : edges) {
@@ -72,6 +75,7 @@ inline std::shared_ptr<const spikegraph::Graph> small_graph(std::size_t n, const
   a.weights = w.data();
   a.delays = d.data();
   a.kinds = k.data();
+  a.plastic = plastic.empty() ? nullptr : plastic.data();
   return spikegraph::GraphBuilder::from_arrays(n, node_types.empty() ? nullptr : node_types.data(), a);
 }
 
@@ -110,6 +114,17 @@ inline spikegraph::config::Config sim_config(const std::string& toml = "") {
   spikegraph::config::Config c;
   c.update(table, "<test>");
   return c;
+}
+
+/// Configuration keys as TOML literals, e.g. {"energy.enabled", "true"}.
+using Keys = std::map<std::string, std::string>;
+
+/// sim_config from dotted keys, with `overrides` replacing or adding keys.
+inline spikegraph::config::Config config_of(Keys keys, const Keys& overrides = {}) {
+  for (const auto& [k, v] : overrides) keys[k] = v;
+  std::string toml;
+  for (const auto& [k, v] : keys) toml += k + " = " + v + "\n";
+  return sim_config(toml);
 }
 
 /// Copies a state array into doubles.
