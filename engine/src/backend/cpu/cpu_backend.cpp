@@ -47,7 +47,7 @@ constexpr offset_t kPrefetchAhead = 16;
 // Smallest amounts of work worth a thread of its own (see cpu::parts_for).
 constexpr std::size_t kMinNodesPerThread = 8192;         // neuron update
 constexpr std::size_t kMinSimpleNodesPerThread = 32768;  // one multiply per node or edge
-constexpr std::size_t kMinSpikesPerThread = 64;          // STDP: a row of edges per spike
+constexpr std::size_t kMinSpikesPerThread = 16;          // STDP: a row of edges per spike
 
 // Energy-ledger sums are taken per block of this many nodes, then over blocks in
 // order, so the ledger is the same for any thread count.
