@@ -121,12 +121,11 @@ def network_check(n: int) -> tuple[float, float, float]:
 
     args = argparse.Namespace(warmup_ms=100.0, duration_ms=200.0, repeats=2)
     p = ref.B1(workload="b2", n=n)
-    res = ref.run_nest(p, 1, args)
-    rec = nest.GetNodes({"model": "spike_recorder"})
+    spikes: list[np.ndarray] = []
+    res = ref.run_nest(p, 1, args, spikes_out=spikes)
+    senders, steps = (a.astype(np.int64) for a in spikes)
     h, d = p.dt_ms, p.delay_steps
     first = 1  # the neurons are the first nodes created
-    senders = np.asarray(rec.events["senders"], dtype=np.int64) - first
-    steps = np.rint(np.asarray(rec.events["times"]) / h).astype(np.int64)
     got = nest.GetConnections(synapse_model="b2_stdp_synapse").get(["source", "target", "weight"])
     src = np.asarray(got["source"], dtype=np.int64) - first
     tgt = np.asarray(got["target"], dtype=np.int64) - first
