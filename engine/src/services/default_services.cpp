@@ -28,20 +28,6 @@ class NeuralService final : public Service {
   }
 };
 
-double read_as_double(const ArrayRef& a, std::size_t i) {
-  switch (a.dtype) {
-    case DType::f32: return static_cast<const float*>(a.data)[i];
-    case DType::f64: return static_cast<const double*>(a.data)[i];
-    case DType::u8: return static_cast<const std::uint8_t*>(a.data)[i];
-    case DType::u16: return static_cast<const std::uint16_t*>(a.data)[i];
-    case DType::i32: return static_cast<const std::int32_t*>(a.data)[i];
-    case DType::i64: return static_cast<double>(static_cast<const std::int64_t*>(a.data)[i]);
-    case DType::u32: return static_cast<const std::uint32_t*>(a.data)[i];
-    case DType::u64: return static_cast<double>(static_cast<const std::uint64_t*>(a.data)[i]);
-  }
-  return 0.0;
-}
-
 class RecordingService final : public Service {
  public:
   std::string name() const override { return "recording"; }
@@ -77,7 +63,7 @@ class RecordingService final : public Service {
       m.steps.push_back(ctx.step);
       for (std::size_t v = 0; v < m.variables.size(); ++v) {
         const ArrayRef a = ctx.backend.state(m.variables[v]);
-        for (index_t node : m.nodes) m.values[v].push_back(read_as_double(a, node));
+        for (index_t node : m.nodes) m.values[v].push_back(read_element(a, node));
       }
     }
   }

@@ -67,24 +67,15 @@ class SensoryService final : public Service {
     const ArrayRef energy = ctx.backend.state("energy");
     const ArrayRef drive = ctx.backend.state("drive");
     const auto* alive = static_cast<const std::uint8_t*>(ctx.backend.state("alive").data);
-    const bool f64 = energy.dtype == DType::f64;
     double inflow = 0.0;
     for (std::size_t k = 0; k < nodes_.size(); ++k) {
       const index_t i = nodes_[k];
       if (!alive[i]) continue;
       const double g = gray[k];
-      if (f64) {
-        auto* e = static_cast<double*>(energy.data);
-        inflow += g * cap_ - e[i];
-        e[i] = g * cap_;
-        static_cast<double*>(drive.data)[i] = gain_ * g;
-      } else {
-        auto* e = static_cast<float*>(energy.data);
-        const float next = static_cast<float>(g * cap_);
-        inflow += static_cast<double>(next) - static_cast<double>(e[i]);
-        e[i] = next;
-        static_cast<float*>(drive.data)[i] = static_cast<float>(gain_ * g);
-      }
+      const double before = read_element(energy, i);
+      write_element(energy, i, g * cap_);
+      inflow += read_element(energy, i) - before;  // the stored (possibly float) value
+      write_element(drive, i, gain_ * g);
     }
     in.pending = false;
     ++in.frames_applied;

@@ -19,18 +19,6 @@ namespace spikegraph {
 
 namespace {
 
-// Read and write one element of a floating-point state array of either precision.
-double get(const ArrayRef& a, std::size_t i) {
-  return a.dtype == DType::f64 ? static_cast<const double*>(a.data)[i] : static_cast<const float*>(a.data)[i];
-}
-void put(const ArrayRef& a, std::size_t i, double x) {
-  if (a.dtype == DType::f64) {
-    static_cast<double*>(a.data)[i] = x;
-  } else {
-    static_cast<float*>(a.data)[i] = static_cast<float>(x);
-  }
-}
-
 class StructureService final : public Service {
  public:
   std::string name() const override { return "structure"; }
@@ -62,7 +50,7 @@ class StructureService final : public Service {
     auto* alive = static_cast<std::uint8_t*>(ctx.backend.state("alive").data);
     const index_t n = ctx.graph.num_nodes();
     for (index_t i = 0; i < n; ++i) {
-      if (alive[i] && get(energy, i) >= death_energy_) starving_[i] = 0;
+      if (alive[i] && read_element(energy, i) >= death_energy_) starving_[i] = 0;
     }
     if ((ctx.step + 1) % interval_ != 0) return;
     const std::shared_ptr<const Graph> old_graph = ctx.graph_owner;  // alive through this call
@@ -76,8 +64,8 @@ class StructureService final : public Service {
     for (index_t i = 0; i < n; ++i) {
       if (alive[i] && types[i] == dynamic && starving_[i]) {
         alive[i] = 0;
-        removed += get(energy, i);
-        put(energy, i, 0.0);
+        removed += read_element(energy, i);
+        write_element(energy, i, 0.0);
         ev.deaths.push_back(i);
       }
     }
@@ -86,14 +74,14 @@ class StructureService final : public Service {
     double birth_loss = 0.0;  // the part of birth costs the child does not get (ledger: metabolism)
     const index_t parents_end = n;
     for (index_t i = 0; i < parents_end; ++i) {
-      if (!alive[i] || types[i] != dynamic || get(energy, i) <= birth_energy_ || get(energy, i) < birth_cost_) continue;
+      if (!alive[i] || types[i] != dynamic || read_element(energy, i) <= birth_energy_ || read_element(energy, i) < birth_cost_) continue;
       if (next_slot_ >= n) {
         ++ev.births_refused;
         continue;
       }
       const index_t child = next_slot_++;
-      put(energy, i, get(energy, i) - birth_cost_);
-      put(energy, child, child_frac_ * birth_cost_);
+      write_element(energy, i, read_element(energy, i) - birth_cost_);
+      write_element(energy, child, child_frac_ * birth_cost_);
       birth_loss += (1.0 - child_frac_) * birth_cost_;
       reset_node(ctx.backend, child);
       alive[child] = 1;
@@ -136,12 +124,12 @@ class StructureService final : public Service {
  private:
   // A newborn starts at rest with its type's threshold and no history.
   void reset_node(Backend& b, index_t c) const {
-    put(b.state("v"), c, v_rest_);
-    put(b.state("threshold"), c, threshold_);
-    put(b.state("drive"), c, 0.0);
-    put(b.state("trace_pre"), c, 0.0);
-    put(b.state("trace_post"), c, 0.0);
-    put(b.state("rate"), c, 0.0);
+    write_element(b.state("v"), c, v_rest_);
+    write_element(b.state("threshold"), c, threshold_);
+    write_element(b.state("drive"), c, 0.0);
+    write_element(b.state("trace_pre"), c, 0.0);
+    write_element(b.state("trace_post"), c, 0.0);
+    write_element(b.state("rate"), c, 0.0);
     static_cast<std::uint16_t*>(b.state("refractory").data)[c] = 0;
     static_cast<std::int32_t*>(b.state("last_spike").data)[c] = -1;
   }

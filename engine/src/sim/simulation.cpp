@@ -22,20 +22,6 @@ const char* phase_name(Phase p) {
   return i >= 0 && i < kPhases ? kPhaseNames[i] : "unknown";
 }
 
-const char* dtype_name(DType t) {
-  switch (t) {
-    case DType::f32: return "float32";
-    case DType::f64: return "float64";
-    case DType::u8: return "uint8";
-    case DType::u16: return "uint16";
-    case DType::i32: return "int32";
-    case DType::i64: return "int64";
-    case DType::u32: return "uint32";
-    case DType::u64: return "uint64";
-  }
-  return "unknown";
-}
-
 Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg)
     : graph_(std::move(graph)), config_(cfg), dt_(cfg.real("sim.dt")) {
   if (!graph_) throw InputError("Simulation: graph is null");
@@ -225,19 +211,7 @@ void Simulation::set_state(const std::string& name, const double* values, std::s
       throw InputError(os.str());
     }
   }
-  for (std::size_t i = 0; i < count; ++i) {
-    const double x = values[i];
-    switch (a.dtype) {
-      case DType::f32: static_cast<float*>(a.data)[i] = static_cast<float>(x); break;
-      case DType::f64: static_cast<double*>(a.data)[i] = x; break;
-      case DType::u8: static_cast<std::uint8_t*>(a.data)[i] = static_cast<std::uint8_t>(x); break;
-      case DType::u16: static_cast<std::uint16_t*>(a.data)[i] = static_cast<std::uint16_t>(x); break;
-      case DType::i32: static_cast<std::int32_t*>(a.data)[i] = static_cast<std::int32_t>(x); break;
-      case DType::i64: static_cast<std::int64_t*>(a.data)[i] = static_cast<std::int64_t>(x); break;
-      case DType::u32: static_cast<std::uint32_t*>(a.data)[i] = static_cast<std::uint32_t>(x); break;
-      case DType::u64: static_cast<std::uint64_t*>(a.data)[i] = static_cast<std::uint64_t>(x); break;
-    }
-  }
+  for (std::size_t i = 0; i < count; ++i) write_element(a, i, values[i]);
 }
 
 void Simulation::set_frame(const sensory::FrameView& frame) {

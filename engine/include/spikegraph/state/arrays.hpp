@@ -36,6 +36,12 @@ struct ArrayRef {
   DType dtype = DType::f32;
 };
 
+/// Element i of any array as a double (64-bit integers above 2^53 round).
+double read_element(const ArrayRef& a, std::size_t i);
+/// Store x into element i, converted to the array's dtype. The caller checks that x
+/// fits the dtype (Simulation::set_state does).
+void write_element(const ArrayRef& a, std::size_t i, double x);
+
 template <class T>
 constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::f32; }
