@@ -60,30 +60,21 @@ struct Rng {
 std::shared_ptr<const spikegraph::Graph> random_network(std::size_t n, int out_degree, std::uint64_t seed) {
   Rng rng{seed};
   const std::int64_t types[5] = {1, 3, 4, 5, 6};  // dynamic, integrator, relay, highway, workspace
-  std::vector<std::int64_t> node_types(n), s, t, d, k;
-  std::vector<double> w;
+  std::vector<std::int64_t> node_types(n);
+  std::vector<E> edges;
   std::vector<std::uint8_t> plastic;
   for (std::size_t i = 0; i < n; ++i) node_types[i] = i % 10 < 6 ? 1 : types[1 + rng.below(4)];
   for (std::size_t i = 0; i < n; ++i) {
     for (int e = 0; e < out_degree; ++e) {
-      s.push_back(static_cast<std::int64_t>(i));
-      t.push_back(rng.below(static_cast<std::int64_t>(n)));
-      w.push_back(0.1 + 0.9 * rng.uniform());
-      d.push_back(1 + rng.below(5));
+      const std::int64_t target = rng.below(static_cast<std::int64_t>(n));
+      const double weight = 0.1 + 0.9 * rng.uniform();
+      const std::int64_t delay = 1 + rng.below(5);
       const double u = rng.uniform();
-      k.push_back(u < 0.6 ? 0 : u < 0.85 ? 1 : u < 0.95 ? 2 : 3);
+      edges.push_back(E{static_cast<std::int64_t>(i), target, weight, delay, u < 0.6 ? 0 : u < 0.85 ? 1 : u < 0.95 ? 2 : 3});
       plastic.push_back(rng.uniform() < 0.5 ? 1 : 0);
     }
   }
-  spikegraph::EdgeArrays a;
-  a.num_edges = s.size();
-  a.sources = s.data();
-  a.targets = t.data();
-  a.weights = w.data();
-  a.delays = d.data();
-  a.kinds = k.data();
-  a.plastic = plastic.data();
-  return spikegraph::GraphBuilder::from_arrays(n, node_types.data(), a);
+  return small_graph(n, edges, node_types, plastic);
 }
 
 // Every feature on: energy, STDP with energy modulation, homeostasis; Poisson input
@@ -653,15 +644,8 @@ TEST_CASE("energy flow: weights set with set_weights are used by both flow passe
   const double cond = 0.1, m = std::exp(-1.0 / 1000.0);
   const std::vector<std::uint8_t> plastic_flags{1, 1};
   for (bool plastic : {true, false}) {
-    spikegraph::EdgeArrays a;
-    const std::vector<std::int64_t> s{0, 0}, t{1, 2};
-    const std::vector<double> w{1.0, 1.0};
-    a.num_edges = 2;
-    a.sources = s.data();
-    a.targets = t.data();
-    a.weights = w.data();
-    if (plastic) a.plastic = plastic_flags.data();
-    auto graph = spikegraph::GraphBuilder::from_arrays(3, nullptr, a);
+    auto graph = small_graph(3, {E{0, 1, 1.0}, E{0, 2, 1.0}}, {},
+                             plastic ? plastic_flags : std::vector<std::uint8_t>{});
     Simulation sim(graph, config_of(energy_keys(), {{"energy.conductance", "0.1"}}));
     set(sim, "energy", {4.0, 1.0, 1.0});
     const std::vector<double> new_weights{3.0, 1.0};  // 0 -> 1 now carries 3/4 of the flow

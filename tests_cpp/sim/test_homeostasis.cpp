@@ -78,23 +78,14 @@ struct Rng {
 std::shared_ptr<const spikegraph::Graph> branching_network(std::size_t n, int k, double w, std::int64_t delay,
                                                            std::uint64_t seed) {
   Rng rng{seed};
-  std::vector<std::int64_t> types(n, 3), s, t, d;
-  std::vector<double> weights;
+  std::vector<std::int64_t> types(n, 3);
+  std::vector<sgtest::E> edges;
   for (std::size_t i = 0; i < n; ++i) {
     for (int e = 0; e < k; ++e) {
-      s.push_back(static_cast<std::int64_t>(i));
-      t.push_back(static_cast<std::int64_t>(rng.next() % n));
-      weights.push_back(w);
-      d.push_back(delay);
+      edges.push_back(sgtest::E{static_cast<std::int64_t>(i), static_cast<std::int64_t>(rng.next() % n), w, delay});
     }
   }
-  spikegraph::EdgeArrays a;
-  a.num_edges = s.size();
-  a.sources = s.data();
-  a.targets = t.data();
-  a.weights = weights.data();
-  a.delays = d.data();
-  return spikegraph::GraphBuilder::from_arrays(n, types.data(), a);
+  return small_graph(n, edges, types);
 }
 
 struct BranchingRun {
