@@ -212,6 +212,7 @@ void Simulation::set_state(const std::string& name, const double* values, std::s
     }
   }
   for (std::size_t i = 0; i < count; ++i) write_element(a, i, values[i]);
+  backend_->state_written(name);
 }
 
 void Simulation::set_frame(const sensory::FrameView& frame) {

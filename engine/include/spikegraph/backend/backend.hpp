@@ -89,6 +89,10 @@ class Backend {
   virtual std::vector<std::string> state_names() const = 0;
   /// A host view of a state array; throws InputError for an unknown name.
   virtual ArrayRef state(const std::string& name) = 0;
+  /// Called after the user wrote the state array `name` through its view (for
+  /// example Simulation::set_state), so the backend can refresh what it derives
+  /// from it (the CPU backend's flow weights depend on "alive"). Default: nothing.
+  virtual void state_written(const std::string& name) { (void)name; }
   /// Bytes of state held by the backend (excluding the graph).
   virtual std::size_t memory_bytes() const = 0;
 };

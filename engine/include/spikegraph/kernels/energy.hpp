@@ -3,6 +3,8 @@
 // the conservative flow along non-inhibitory edges, and the clamp to [0, cap].
 #pragma once
 
+#include <cstdint>
+
 #include "spikegraph/kernels/hd.hpp"
 
 namespace spikegraph::kernels {
@@ -47,6 +49,66 @@ template <class Real>
 SG_HD inline Real edge_flow(Real scale, Real weight, Real source_energy, Real target_energy) {
   const Real diff = source_energy - target_energy;
   return (scale * weight) * (diff > Real(0) ? diff : Real(0));
+}
+
+/// The flow's sums over an edge row (a source's out-edges, a target's in-edges)
+/// are taken in one fixed order, whatever the machine's SIMD width or the thread
+/// count: term k of a row goes to lane k % kFlowLanes, each lane adds its terms in
+/// row order starting from +0, and the lanes are combined as a halving tree
+/// (lane l += lane l + w for w = 8, 4, 2, 1). The CPU backend's vector loops and
+/// any device kernel reproduce exactly the order of the functions below.
+constexpr unsigned kFlowLanes = 16;
+
+/// Combines the lanes of a row sum in the fixed halving-tree order.
+template <class Real>
+SG_HD inline Real combine_flow_lanes(Real (&lanes)[kFlowLanes]) {
+  for (unsigned w = kFlowLanes / 2; w > 0; w /= 2) {
+    for (unsigned l = 0; l < w; ++l) lanes[l] += lanes[l + w];
+  }
+  return lanes[0];
+}
+
+/// What the inflow pass reads of each source: its energy (after spike cost and
+/// metabolism) and its flow scale (0 for dead nodes and nodes without weight).
+template <class Real>
+struct FlowSource {
+  Real energy;
+  Real scale;
+};
+
+/// Outflow pass over one source row (`count` edges). `carries[k]` is nonzero
+/// for edges that carry energy (not inhibitory, not into a dead node); `energy` is
+/// indexed by node. Returns the row's total flow weight W_s in `weight_sum` and
+/// sum_k w_k * max(E_s - E_t(k), 0) over carrying edges in `drop_sum`; the source
+/// sends flow_scale(W_s) * drop_sum in total.
+template <class Real>
+SG_HD inline void flow_out_row(const std::uint32_t* targets, const float* weights, const std::uint8_t* carries,
+                               std::uint32_t count, const Real* energy, Real source_energy, Real& weight_sum,
+                               Real& drop_sum) {
+  Real w_lanes[kFlowLanes], d_lanes[kFlowLanes];
+  for (unsigned l = 0; l < kFlowLanes; ++l) w_lanes[l] = d_lanes[l] = Real(0);
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const Real w = carries[k] ? static_cast<Real>(weights[k]) : Real(0);
+    const Real diff = source_energy - energy[targets[k]];
+    w_lanes[k % kFlowLanes] += w;
+    d_lanes[k % kFlowLanes] += w * (diff > Real(0) ? diff : Real(0));
+  }
+  weight_sum = combine_flow_lanes(w_lanes);
+  drop_sum = combine_flow_lanes(d_lanes);
+}
+
+/// Inflow pass over one target row (`count` in-edges, by source): the sum of
+/// edge_flow(scale_s, w, E_s, E_j) in lane order.
+template <class Real>
+SG_HD inline Real flow_in_row(const std::uint32_t* sources, const float* flow_weights, std::uint32_t count,
+                              const FlowSource<Real>* source_state, Real target_energy) {
+  Real lanes[kFlowLanes];
+  for (unsigned l = 0; l < kFlowLanes; ++l) lanes[l] = Real(0);
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const FlowSource<Real> s = source_state[sources[k]];
+    lanes[k % kFlowLanes] += edge_flow(s.scale, static_cast<Real>(flow_weights[k]), s.energy, target_energy);
+  }
+  return combine_flow_lanes(lanes);
 }
 
 /// Clamp to [0, cap]; what the clamp removes is added to `overflow`.

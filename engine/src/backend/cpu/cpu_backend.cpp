@@ -9,8 +9,10 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include "flow_rows.hpp"
 #include "parallel.hpp"
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
@@ -51,7 +53,7 @@ constexpr std::size_t kMinSpikesPerThread = 16;          // STDP: a row of edges
 
 // Energy-ledger sums are taken per block of this many nodes, then over blocks in
 // order, so the ledger is the same for any thread count.
-constexpr std::size_t kLedgerBlock = 4096;
+constexpr std::size_t kLedgerBlock = 1024;
 enum LedgerColumn { kBefore, kCost, kMetabolism, kFlowOut, kFlowIn, kOverflow, kAfter, kColumns };
 
 // A run of consecutive nodes of one type.
@@ -158,10 +160,11 @@ class CpuBackend final : public Backend {
     }
     if (cfg.boolean("energy.enabled")) {
       energy_next_.assign(n, Real(0));
-      flow_scale_.assign(n, Real(0));
+      flow_sources_.assign(n, kernels::FlowSource<Real>{Real(0), Real(0)});
       flow_out_.assign(n, Real(0));
-      build_flow_index();
     }
+    learning_ = cfg.boolean("learning.enabled");
+    build_flow_index();
   }
 
   std::string name() const override { return "cpu"; }
@@ -278,10 +281,7 @@ class CpuBackend final : public Backend {
         for (std::size_t k = b; k < e; ++k) {
           if (!plastic[k]) continue;
           eligibility_[k] *= decay;
-          if (gain != 0.0f) {
-            w[k] = std::min(hi, std::max(lo, w[k] + gain * eligibility_[k]));
-            sync_flow_weight(k);
-          }
+          if (gain != 0.0f) store_weight(k, edge_slot_[k], std::min(hi, std::max(lo, w[k] + gain * eligibility_[k])));
         }
       });
     }
@@ -294,11 +294,15 @@ class CpuBackend final : public Backend {
                         [&](int, std::size_t b, std::size_t e) {
       for (std::size_t k = b; k < e; ++k) {
         const index_t s = spikes_[k];
-        for (offset_t edge = off[s]; edge < off[s + 1]; ++edge) {
+        const offset_t end = off[s + 1];
+        for (offset_t edge = off[s]; edge < end; ++edge) {
+          if (!in_flow_weight_.empty() && edge + kPrefetchAhead < end) {  // by-target slots are scattered
+            __builtin_prefetch(&in_flow_weight_[edge_slot_[edge + kPrefetchAhead]], 1);
+          }
           const index_t j = tgt[edge];
           if (!plastic[edge] || !alive_[j]) continue;
           const Real m = kernels::energy_modulation(lp, energy_[s], energy_[j]);
-          apply_weight_change(edge, kernels::depression(lp, trace_post_[j], m));
+          apply_weight_change(edge, edge_slot_[edge], kernels::depression(lp, trace_post_[j], m));
         }
       }
     });
@@ -311,14 +315,12 @@ class CpuBackend final : public Backend {
         for (offset_t slot = in.in_offsets[j]; slot < end; ++slot) {
           if (slot + kPrefetchAhead < end) {  // in-edges are scattered over the edge arrays
             const index_t ahead = in.in_edges[slot + kPrefetchAhead];
-            __builtin_prefetch(&plastic[ahead]);
             __builtin_prefetch(&weights_[ahead], 1);
           }
-          const index_t edge = in.in_edges[slot];
           const index_t i = in.in_sources[slot];
-          if (!plastic[edge] || !alive_[i]) continue;
+          if ((in_flags_[slot] & kInPlastic) == 0 || !alive_[i]) continue;
           const Real m = kernels::energy_modulation(lp, energy_[i], energy_[j]);
-          apply_weight_change(edge, kernels::potentiation(lp, trace_pre_[i], m));
+          apply_weight_change(in.in_edges[slot], slot, kernels::potentiation(lp, trace_pre_[i], m));
         }
       }
     });
@@ -393,14 +395,18 @@ class CpuBackend final : public Backend {
     eligibility_.swap(eligibility);
     weight_ = plastic ? weights_.data() : g.edge_weight().data();
     g.by_target();
-    if (!energy_next_.empty()) build_flow_index();
+    build_flow_index();
   }
 
   void set_weights(const float* weights, std::size_t count) override {
     if (count != graph_->num_edges()) throw InputError("set_weights: wrong number of weights");
     weights_.assign(weights, weights + count);
     weight_ = weights_.data();
-    if (!energy_next_.empty()) build_flow_index();
+    build_flow_index();
+  }
+
+  void state_written(const std::string& name) override {
+    if (name == "alive") build_flow_index();  // edges into dead nodes stop carrying energy
   }
 
   std::vector<std::string> edge_state_names() const override {
@@ -445,9 +451,10 @@ class CpuBackend final : public Backend {
     b += v_.capacity() * sizeof(Real) * 3 + energy_.capacity() * sizeof(Real);
     b += refractory_.capacity() * 2 + last_spike_.capacity() * 4 + alive_.capacity() + phase_.capacity() * 4;
     b += (trace_pre_.capacity() + trace_post_.capacity() + rate_.capacity() + energy_next_.capacity() +
-          flow_scale_.capacity() + flow_out_.capacity()) * sizeof(Real);
+          flow_out_.capacity()) * sizeof(Real);
+    b += flow_sources_.capacity() * sizeof(kernels::FlowSource<Real>);
     b += (weights_.capacity() + eligibility_.capacity() + in_flow_weight_.capacity()) * sizeof(float);
-    b += edge_slot_.capacity() * sizeof(index_t);
+    b += edge_slot_.capacity() * sizeof(index_t) + in_flags_.capacity() + out_carries_.capacity();
     b += spiked_.capacity() + ring_.capacity() * sizeof(Real) +
          (spikes_.capacity() + delivering_.capacity()) * sizeof(index_t);
     for (const auto& l : thread_spikes_) b += l.capacity() * sizeof(index_t);
@@ -470,37 +477,33 @@ class CpuBackend final : public Backend {
   }
 
   // Flow pass 1, by source: the scale conductance * c_s / W_s of every node and its
-  // total outflow, from the energies after cost and metabolism.
+  // total outflow, from the energies after cost and metabolism (row sums in the
+  // lane order of kernels::flow_out_row).
   void flow_pass_out(std::size_t blocks) {
     const auto& off = graph_->out_offsets();
     const index_t* tgt = graph_->edge_target().data();
-    const std::uint8_t* kind = graph_->edge_kind().data();
     const std::uint8_t* types = graph_->node_type().data();
-    const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
     const auto highway = static_cast<std::uint8_t>(NodeType::highway);
     const kernels::EnergyParams<Real> ep = params_.energy;
     for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
       double out_sum = 0.0;
       for (std::size_t s = lo; s < hi; ++s) {
-        flow_scale_[s] = Real(0);
-        flow_out_[s] = Real(0);
-        if (!alive_[s]) continue;
-        Real total_weight = 0;
-        for (offset_t e = off[s]; e < off[s + 1]; ++e) {
-          const bool carries = (kind[e] != inhibitory) & (alive_[tgt[e]] != 0);
-          total_weight += carries ? static_cast<Real>(weight_[e]) : Real(0);
-        }
-        const Real scale = kernels::flow_scale(ep, total_weight, types[s] == highway);
-        Real out = 0;
-        if (scale > Real(0)) {
-          const Real e_s = energy_[s];
-          for (offset_t e = off[s]; e < off[s + 1]; ++e) {
-            const bool carries = (kind[e] != inhibitory) & (alive_[tgt[e]] != 0);
-            const Real f = kernels::edge_flow(scale, static_cast<Real>(weight_[e]), e_s, energy_[tgt[e]]);
-            out += carries ? f : Real(0);
+        const Real e_s = energy_[s];
+        Real scale = 0, out = 0;
+        if (alive_[s]) {
+          const auto count = static_cast<std::uint32_t>(off[s + 1] - off[s]);
+          Real weight_sum, drop_sum;
+          if constexpr (std::is_same_v<Real, float>) {
+            flow_rows_->out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count, energy_.data(),
+                                e_s, weight_sum, drop_sum);
+          } else {
+            kernels::flow_out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count,
+                                  energy_.data(), e_s, weight_sum, drop_sum);
           }
+          scale = kernels::flow_scale(ep, weight_sum, types[s] == highway);
+          out = scale * drop_sum;
         }
-        flow_scale_[s] = scale;
+        flow_sources_[s] = kernels::FlowSource<Real>{e_s, scale};
         flow_out_[s] = out;
         out_sum += out;
       }
@@ -521,13 +524,16 @@ class CpuBackend final : public Backend {
           energy_next_[j] = energy_[j];
           continue;
         }
-        // Sequential over the by-target copy of the flow weights (0 for inhibitory
-        // edges); dead sources have scale 0.
-        Real inflow = 0;
-        const Real e_j = energy_[j];
-        for (offset_t k = in.in_offsets[j]; k < in.in_offsets[j + 1]; ++k) {
-          const index_t s = in.in_sources[k];
-          inflow += kernels::edge_flow(flow_scale_[s], static_cast<Real>(in_flow_weight_[k]), energy_[s], e_j);
+        // Dead sources have scale 0; inhibitory edges have flow weight 0.
+        const offset_t first = in.in_offsets[j];
+        const auto count = static_cast<std::uint32_t>(in.in_offsets[j + 1] - first);
+        Real inflow;
+        if constexpr (std::is_same_v<Real, float>) {
+          inflow = flow_rows_->in_row(in.in_sources.data() + first, in_flow_weight_.data() + first, count,
+                                      flow_sources_.data(), energy_[j]);
+        } else {
+          inflow = kernels::flow_in_row(in.in_sources.data() + first, in_flow_weight_.data() + first, count,
+                                        flow_sources_.data(), energy_[j]);
         }
         sums[kFlowIn] += inflow;
         energy_next_[j] = kernels::clamp_energy(ep, energy_[j] - flow_out_[j] + inflow, overflow);
@@ -537,36 +543,53 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void apply_weight_change(offset_t edge, Real delta) {
+  // A weight change of a plastic edge whose by-target slot is `slot`.
+  void apply_weight_change(offset_t edge, offset_t slot, Real delta) {
     if (!eligibility_.empty()) {
       eligibility_[edge] += static_cast<float>(delta);
     } else {
-      weights_[edge] = static_cast<float>(
-          kernels::clamp_weight(params_.learning, static_cast<Real>(weights_[edge]) + delta));
-      sync_flow_weight(edge);
+      store_weight(edge, slot, static_cast<float>(
+          kernels::clamp_weight(params_.learning, static_cast<Real>(weights_[edge]) + delta)));
     }
   }
 
-  // The energy flow's inflow pass reads weights in by-target order: a copy of the
-  // weights in that order (0 for inhibitory edges, which carry no energy), kept in
-  // step with learning through edge_slot_ (edge id -> by-target slot).
+  // Writes a plastic edge's weight and, with energy on, its by-target flow copy.
+  void store_weight(offset_t edge, offset_t slot, float w) {
+    weights_[edge] = w;
+    if (!in_flow_weight_.empty() && (in_flags_[slot] & kInCarriesEnergy) != 0) in_flow_weight_[slot] = w;
+  }
+
+  // The energy flow reads weights twice: by source (the weights themselves, masked
+  // by out_carries_: 0 for inhibitory edges and edges into dead nodes) and by target
+  // (in_flow_weight_, a copy in by-target slot order, 0 where no energy flows). The
+  // copy is kept in step with learning through edge_slot_ (edge id -> by-target
+  // slot) and in_flags_ (per slot: plastic, carries energy).
   void build_flow_index() {
     const TargetIndex& in = graph_->by_target();
     const std::uint8_t* kind = graph_->edge_kind().data();
+    const index_t* tgt = graph_->edge_target().data();
     const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
     const std::size_t m = graph_->num_edges();
-    in_flow_weight_.resize(m);
-    edge_slot_.assign(graph_->edge_plastic().empty() ? 0 : m, 0);
+    const bool plastic = learning_ && !graph_->edge_plastic().empty();
+    const bool energy = !energy_next_.empty();
+    if (!plastic && !energy) return;
+    out_carries_.assign(energy ? m : 0, 0);
+    in_flow_weight_.assign(energy ? m : 0, 0.0f);
+    edge_slot_.assign(plastic ? m : 0, 0);
+    in_flags_.assign(plastic ? m : 0, 0);
     for (std::size_t k = 0; k < m; ++k) {
       const index_t e = in.in_edges[k];
-      in_flow_weight_[k] = kind[e] == inhibitory ? 0.0f : weight_[e];
-      if (!edge_slot_.empty()) edge_slot_[e] = static_cast<index_t>(k);
+      const bool carries = kind[e] != inhibitory && alive_[tgt[e]] != 0;
+      if (energy && carries) {
+        in_flow_weight_[k] = weight_[e];
+        out_carries_[e] = 1;
+      }
+      if (plastic) {
+        edge_slot_[e] = static_cast<index_t>(k);
+        in_flags_[k] = static_cast<std::uint8_t>((graph_->edge_plastic()[e] ? kInPlastic : 0) |
+                                                 (carries ? kInCarriesEnergy : 0));
+      }
     }
-  }
-
-  void sync_flow_weight(offset_t edge) {
-    if (edge_slot_.empty() || graph_->edge_kind()[edge] == static_cast<std::uint8_t>(EdgeKind::inhibitory)) return;
-    in_flow_weight_[edge_slot_[edge]] = weights_[edge];
   }
 
   void add_spikes_to_traces() {
@@ -722,9 +745,16 @@ class CpuBackend final : public Backend {
   Real gain_ = Real(1);
   double signal_ = 0.0;
   // Energy flow scratch.
-  std::vector<Real> energy_next_, flow_scale_, flow_out_;
-  std::vector<float> in_flow_weight_;  // by-target order, 0 for inhibitory edges
-  std::vector<index_t> edge_slot_;      // edge -> by-target slot, with plastic edges
+  std::vector<Real> energy_next_, flow_out_;
+  std::vector<kernels::FlowSource<Real>> flow_sources_;
+  const cpu::FlowRowFunctions* flow_rows_ = &cpu::best_flow_rows();
+  std::vector<std::uint8_t> out_carries_;  // by edge: 1 where the edge carries energy
+  std::vector<float> in_flow_weight_;      // by target slot: the weight, 0 where no energy flows
+  // With plastic edges: edge -> by-target slot, and per slot what learning needs.
+  static constexpr std::uint8_t kInPlastic = 1, kInCarriesEnergy = 2;
+  bool learning_ = false;
+  std::vector<index_t> edge_slot_;
+  std::vector<std::uint8_t> in_flags_;
   std::vector<double> block_sums_;
 };
 
