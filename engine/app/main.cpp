@@ -1,15 +1,17 @@
 // spikegraph-sim: the standalone executable. Reads a TOML configuration (or uses
 // the built-in default run), builds the network of its [network] section, runs
 // run.duration ms and prints a summary; optionally writes the spike file
-// (format: spikegraph/io/spike_file.hpp).
+// (format: spikegraph/io/spike_file.hpp) and a checkpoint, or resumes from one.
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,9 @@ const char* const kUsage =
     "options:\n"
     "  --set KEY=VALUE     override one configuration key (TOML value syntax), repeatable\n"
     "  --spikes FILE       write the spike record to FILE (same as run.spikes_file)\n"
+    "  --duration MS       model time to run (same as run.duration)\n"
+    "  --save FILE         write a checkpoint of the complete state to FILE at the end\n"
+    "  --resume FILE       continue from a checkpoint (its configuration; no CONFIG or --set)\n"
     "  --threads N         CPU threads (same as sim.threads; 0 = all)\n"
     "  --progress / --no-progress   progress on stderr (default: when stderr is a terminal)\n"
     "  --print-config      print the full configuration as TOML and exit\n"
@@ -38,6 +43,9 @@ struct Args {
   std::vector<std::string> sets;
   std::string spikes_path;
   std::string threads;
+  std::string duration;
+  std::string save_path;
+  std::string resume_path;
   int progress = -1;  // -1: auto
   bool print_config = false;
 };
@@ -71,6 +79,12 @@ Args parse_args(int argc, char** argv, bool& exit_now) {
       a.sets.push_back(value("--set"));
     } else if (s == "--spikes") {
       a.spikes_path = value("--spikes");
+    } else if (s == "--duration") {
+      a.duration = value("--duration");
+    } else if (s == "--save") {
+      a.save_path = value("--save");
+    } else if (s == "--resume") {
+      a.resume_path = value("--resume");
     } else if (s == "--threads") {
       a.threads = value("--threads");
     } else if (s == "--progress") {
@@ -87,7 +101,20 @@ Args parse_args(int argc, char** argv, bool& exit_now) {
       usage_error("more than one configuration file given ('" + a.config_path + "', '" + s + "')");
     }
   }
+  if (!a.resume_path.empty() && (!a.config_path.empty() || !a.sets.empty() || !a.threads.empty())) {
+    usage_error("--resume continues with the checkpoint's configuration: drop CONFIG, --set and --threads");
+  }
   return a;
+}
+
+double duration_ms(const Args& a, const spikegraph::config::Config& cfg) {
+  if (a.duration.empty()) return cfg.real("run.duration");
+  char* end = nullptr;
+  const double d = std::strtod(a.duration.c_str(), &end);
+  if (end == a.duration.c_str() || *end != '\0' || !std::isfinite(d) || d < 0.0) {
+    usage_error("--duration expects a number of ms >= 0, got '" + a.duration + "'");
+  }
+  return d;
 }
 
 spikegraph::config::Config load_config(const Args& a) {
@@ -120,14 +147,25 @@ spikegraph::config::Config load_config(const Args& a) {
 
 int run(const Args& a) {
   using namespace spikegraph;
-  const config::Config cfg = load_config(a);
-  if (a.print_config) {
-    std::cout << cfg.to_toml();
-    return 0;
+  std::unique_ptr<Simulation> owned;
+  if (a.resume_path.empty()) {
+    const config::Config cfg = load_config(a);
+    if (a.print_config) {
+      std::cout << cfg.to_toml();
+      return 0;
+    }
+    owned = std::make_unique<Simulation>(make_network(cfg), cfg);
+  } else {
+    owned = Simulation::load(a.resume_path);
+    std::cout << "resumed       " << a.resume_path << " at step " << owned->current_step() << "\n";
+    if (a.print_config) {
+      std::cout << owned->config().to_toml();
+      return 0;
+    }
   }
-  auto graph = make_network(cfg);
-  Simulation sim(graph, cfg);
-  const std::int64_t total = std::llround(cfg.real("run.duration") / sim.dt());
+  Simulation& sim = *owned;
+  const config::Config& cfg = sim.config();
+  const std::int64_t total = std::llround(duration_ms(a, cfg) / sim.dt());
   const bool progress = a.progress == 1 || (a.progress == -1 && isatty(STDERR_FILENO));
   const std::int64_t chunk = std::max<std::int64_t>(1, total / 100);
   for (std::int64_t done = 0; done < total;) {
@@ -142,10 +180,14 @@ int run(const Args& a) {
   }
   if (progress) std::fprintf(stderr, "\n");
   std::cout << format_summary(summarize(sim));
-  const std::string& path = cfg.string("run.spikes_file");
+  const std::string path = a.spikes_path.empty() ? cfg.string("run.spikes_file") : a.spikes_path;
   if (!path.empty()) {
-    io::write_spike_file(path, sim.spikes(), graph->num_nodes(), sim.dt());
+    io::write_spike_file(path, sim.spikes(), sim.graph().num_nodes(), sim.dt());
     std::cout << "spikes file   " << path << "\n";
+  }
+  if (!a.save_path.empty()) {
+    sim.save(a.save_path);
+    std::cout << "checkpoint    " << a.save_path << " (step " << sim.current_step() << ")\n";
   }
   return 0;
 }

@@ -221,3 +221,39 @@ TEST_CASE("spikegraph-sim errors and exit codes", "[app]") {
     }
   }
 }
+
+TEST_CASE("spikegraph-sim --save and --resume continue a run bit for bit", "[app][checkpoint]") {
+  if (!have_exe()) return;
+  sgtest::TempDir dir;
+  const std::string cfg = dir.file("small.toml");
+  std::ofstream(cfg) << kSmallRun;
+  const std::string straight = dir.file("straight.bin"), resumed = dir.file("resumed.bin");
+  const std::string ckpt = dir.file("half.sgckpt");
+  REQUIRE(run_exe(q(cfg) + " --duration 50 --spikes " + q(straight)).code == 0);
+  const Output half = run_exe(q(cfg) + " --duration 25 --save " + q(ckpt));
+  INFO(half.text);
+  REQUIRE(half.code == 0);
+  CHECK_THAT(half.text, Contains("checkpoint    " + ckpt + " (step 250)"));
+  const Output rest = run_exe("--resume " + q(ckpt) + " --duration 25 --spikes " + q(resumed));
+  INFO(rest.text);
+  REQUIRE(rest.code == 0);
+  CHECK_THAT(rest.text, Contains("at step 250"));
+  const auto a = spikegraph::io::read_spike_file(straight);
+  const auto b = spikegraph::io::read_spike_file(resumed);
+  REQUIRE(a.spikes.size() > 100);
+  CHECK(a.spikes.steps == b.spikes.steps);
+  CHECK(a.spikes.nodes == b.spikes.nodes);
+
+  SECTION("bad uses are refused") {
+    const Output both = run_exe(q(cfg) + " --resume " + q(ckpt));
+    CHECK(both.code == 2);
+    CHECK_THAT(both.text, Contains("--resume continues with the checkpoint's configuration"));
+    std::ofstream(dir.file("junk.sgckpt")) << "not a checkpoint";
+    const Output junk = run_exe("--resume " + q(dir.file("junk.sgckpt")));
+    CHECK(junk.code == 1);
+    CHECK_THAT(junk.text, Contains("too short for a checkpoint header"));
+    const Output dur = run_exe(q(cfg) + " --duration -3");
+    CHECK(dur.code == 2);
+    CHECK_THAT(dur.text, Contains("--duration expects a number of ms >= 0"));
+  }
+}

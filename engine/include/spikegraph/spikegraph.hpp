@@ -12,6 +12,7 @@
 #include "spikegraph/core/types.hpp"
 #include "spikegraph/graph/generators.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/io/spike_file.hpp"
 #include "spikegraph/services/default_services.hpp"
 #include "spikegraph/services/service.hpp"

@@ -9,6 +9,14 @@
 
 namespace spikegraph {
 
+void Backend::save_state(io::SnapshotWriter&) const {
+  throw BackendError("save checkpoint: backend '" + name() + "' cannot write checkpoints");
+}
+
+void Backend::load_state(const io::SnapshotReader&) {
+  throw BackendError("load checkpoint: backend '" + name() + "' cannot read checkpoints");
+}
+
 std::vector<BackendInfo> available_backends() {
   std::vector<BackendInfo> out;
   BackendInfo cpu;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "spikegraph/core/error.hpp"
+#include "spikegraph/io/snapshot.hpp"
 
 namespace spikegraph::io {
 
@@ -61,19 +62,7 @@ void write_spike_file(const std::string& path, const SpikeRecord& spikes, std::u
   for (std::int64_t s : spikes.steps) put(buf, s);
   for (index_t n : spikes.nodes) put(buf, n);
   put(buf, fnv1a(buf.data(), buf.size()));
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw IoError("write spike file: cannot open '" + tmp + "': " + std::strerror(errno));
-  const bool ok = std::fwrite(buf.data(), 1, buf.size(), f) == buf.size() && std::fflush(f) == 0;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) {
-    std::remove(tmp.c_str());
-    throw IoError("write spike file: writing '" + tmp + "' failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError("write spike file: cannot rename to '" + path + "': " + std::strerror(errno));
-  }
+  write_file_atomically(path, buf.data(), buf.size(), op);
 }
 
 SpikeFile read_spike_file(const std::string& path) {

@@ -10,6 +10,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sensory/frames.hpp"
 #include "spikegraph/services/default_services.hpp"
 #include "spikegraph/sim/records.hpp"
@@ -50,6 +51,13 @@ class SensoryService final : public Service {
       }
     }
     gray_.assign(nodes_.size(), 0.0f);
+  }
+
+  void save_state(io::SnapshotWriter& out, const std::string& prefix) const override {
+    out.add_scalar(prefix + "grating", static_cast<std::uint8_t>(grating_));
+  }
+  void load_state(const io::SnapshotReader& in, const std::string& prefix) override {
+    grating_ = in.scalar<std::uint8_t>(prefix + "grating") != 0;
   }
 
   void run(Phase, StepContext& ctx) override {

@@ -10,6 +10,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/kernels/rng.hpp"
 #include "spikegraph/services/default_services.hpp"
 #include "spikegraph/sim/events.hpp"
@@ -43,6 +44,20 @@ class StructureService final : public Service {
     starving_.assign(n, 1);
     key_ = kernels::make_key(static_cast<std::uint64_t>(c.integer("sim.seed")),
                              static_cast<std::uint64_t>(kernels::RngStream::structure));
+  }
+
+  void save_state(io::SnapshotWriter& out, const std::string& prefix) const override {
+    out.add_scalar(prefix + "next_slot", next_slot_);
+    out.add(prefix + "starving", starving_);
+  }
+  void load_state(const io::SnapshotReader& in, const std::string& prefix) override {
+    const auto next = in.scalar<index_t>(prefix + "next_slot");
+    auto starving = in.array<std::uint8_t>(prefix + "starving", starving_.size());
+    if (next > starving_.size()) {
+      throw IoError("load checkpoint '" + in.source() + "': " + prefix + "next_slot is out of range (corrupt)");
+    }
+    next_slot_ = next;
+    starving_.swap(starving);
   }
 
   void run(Phase, StepContext& ctx) override {

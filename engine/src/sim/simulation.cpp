@@ -23,9 +23,13 @@ const char* phase_name(Phase p) {
 }
 
 Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg)
+    : Simulation(std::move(graph), cfg, true) {}
+
+Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes)
     : graph_(std::move(graph)), config_(cfg), dt_(cfg.real("sim.dt")) {
   if (!graph_) throw InputError("Simulation: graph is null");
-  const std::int64_t spare = config_.boolean("structure.enabled") ? config_.integer("structure.spare_nodes") : 0;
+  const std::int64_t spare =
+      add_spare_nodes && config_.boolean("structure.enabled") ? config_.integer("structure.spare_nodes") : 0;
   if (spare > 0) graph_ = with_spare_nodes(*graph_, static_cast<std::size_t>(spare));
   backend_ = make_backend(config_.string("sim.backend"), *graph_, config_);
   phase_seconds_.assign(kPhases, 0.0);

@@ -14,6 +14,11 @@
 
 namespace spikegraph {
 
+namespace io {
+class SnapshotWriter;
+class SnapshotReader;
+}  // namespace io
+
 class Graph;
 struct EnergyLedger;
 namespace config {
@@ -95,6 +100,16 @@ class Backend {
   virtual void state_written(const std::string& name) { (void)name; }
   /// Bytes of state held by the backend (excluding the graph).
   virtual std::size_t memory_bytes() const = 0;
+
+  /// Checkpoints: write everything needed to continue bit-identically, beyond the
+  /// graph and the configuration (state arrays, live weights, delay rings, the last
+  /// step's spikes, the synaptic gain), as sections named "backend/...". The
+  /// default throws BackendError (a backend that cannot checkpoint).
+  virtual void save_state(io::SnapshotWriter& out) const;
+  /// Read what save_state wrote into a backend built from the same graph and
+  /// configuration. Checks every section (presence, dtype, size) before changing
+  /// anything; throws IoError naming the section otherwise.
+  virtual void load_state(const io::SnapshotReader& in);
 };
 
 /// Availability of one backend, as build_info() reports it.

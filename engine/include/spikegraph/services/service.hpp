@@ -26,6 +26,10 @@ struct SensoryInput;
 namespace config {
 class Config;
 }
+namespace io {
+class SnapshotWriter;
+class SnapshotReader;
+}  // namespace io
 
 /// The phases of one step, in execution order (MODEL.md "The step, in this order").
 enum class Phase : int {
@@ -73,6 +77,12 @@ class Service {
   virtual void initialize(StepContext& /*ctx*/) {}
   /// Called once per step for each phase in phases().
   virtual void run(Phase phase, StepContext& ctx) = 0;
+  /// Checkpoints: write the service's own state (what its configuration does not
+  /// determine) as sections whose names start with `prefix`, and read it back
+  /// after initialize() in a simulation rebuilt from the checkpoint. Defaults:
+  /// nothing to save. A service replaced after loading starts from initialize().
+  virtual void save_state(io::SnapshotWriter& /*out*/, const std::string& /*prefix*/) const {}
+  virtual void load_state(const io::SnapshotReader& /*in*/, const std::string& /*prefix*/) {}
 };
 
 }  // namespace spikegraph

@@ -25,6 +25,11 @@
 
 namespace spikegraph {
 
+namespace io {
+class SnapshotWriter;
+class SnapshotReader;
+}  // namespace io
+
 class Simulation {
  public:
   /// Throws ConfigError/BackendError (for example backend 'cuda' unavailable) or
@@ -113,12 +118,30 @@ class Simulation {
   PerfStats perf() const;
   void reset_perf();
 
+  /// Checkpoint: write the complete state (configuration, the current graph, every
+  /// backend and service state, the step counter, the spike/monitor/ledger/
+  /// homeostasis records, pending stimuli, a pending frame) to `path` atomically
+  /// (docs/file-formats.md). Throws IoError; an existing file at `path` is then
+  /// left as it was.
+  void save(const std::string& path) const;
+  /// The checkpoint as sections (what save() writes).
+  void save_to(io::SnapshotWriter& out) const;
+  /// Rebuild a simulation from a checkpoint: continuing it gives the spikes of the
+  /// uninterrupted run, bit for bit. Throws IoError for a missing, truncated,
+  /// corrupt or wrong-version file, ConfigError for a configuration this build does
+  /// not know. Subscribers, perf counters and services replaced by the embedder
+  /// are not part of a checkpoint.
+  static std::unique_ptr<Simulation> load(const std::string& path);
+  static std::unique_ptr<Simulation> load(const io::SnapshotReader& checkpoint);
+
   /// Replace the service registered under service->name(), or add a new one. It
   /// is initialised at once.
   void replace_service(std::unique_ptr<Service> service);
   std::vector<std::string> service_names() const;
 
  private:
+  // add_spare_nodes = false: `graph` already has them (a checkpoint's graph).
+  Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes);
   void rebuild_pipeline();
   StepContext context();
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -17,6 +18,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/kernels/energy.hpp"
 #include "spikegraph/kernels/learning.hpp"
 #include "spikegraph/kernels/neuron.hpp"
@@ -444,6 +446,96 @@ class CpuBackend final : public Backend {
     std::string all;
     for (const auto& s : state_names()) all += (all.empty() ? "" : ", ") + s;
     throw InputError("state: unknown variable '" + name + "' (known: " + all + ")");
+  }
+
+  void save_state(io::SnapshotWriter& out) const override {
+    out.add_text("backend/precision", sizeof(Real) == 4 ? "float32" : "float64");
+    out.add("backend/v", v_);
+    out.add("backend/threshold", threshold_);
+    out.add("backend/drive", drive_);
+    out.add("backend/energy", energy_);
+    out.add("backend/refractory", refractory_);
+    out.add("backend/last_spike", last_spike_);
+    out.add("backend/alive", alive_);
+    out.add("backend/phase", phase_);
+    out.add("backend/trace_pre", trace_pre_);
+    out.add("backend/trace_post", trace_post_);
+    out.add("backend/rate", rate_);
+    out.add("backend/spiked", spiked_);
+    out.add("backend/spikes", spikes_);  // the last step's spikes, delivered at the next step
+    out.add_scalar("backend/ring_slots", static_cast<std::uint64_t>(ring_slots_));
+    out.add("backend/ring", ring_);
+    out.add("backend/weights", weights_);
+    out.add("backend/eligibility", eligibility_);
+    out.add_scalar("backend/gain", static_cast<double>(gain_));
+    out.add_scalar("backend/signal", signal_);
+  }
+
+  void load_state(const io::SnapshotReader& in) override {
+    const std::size_t n = graph_->num_nodes();
+    const std::string precision = in.text("backend/precision");
+    if (precision != (sizeof(Real) == 4 ? "float32" : "float64")) {
+      throw IoError("load checkpoint '" + in.source() + "': state was saved in " + precision +
+                    ", this simulation runs in " + (sizeof(Real) == 4 ? "float32" : "float64"));
+    }
+    const auto slots = in.scalar<std::uint64_t>("backend/ring_slots");
+    if (slots != ring_slots_) {
+      throw IoError("load checkpoint '" + in.source() + "': the delay ring has " + std::to_string(slots) +
+                    " slots, this network needs " + std::to_string(ring_slots_));
+    }
+    // Read everything into temporaries first: a bad section changes nothing.
+    auto v = in.array<Real>("backend/v", n);
+    auto threshold = in.array<Real>("backend/threshold", n);
+    auto drive = in.array<Real>("backend/drive", n);
+    auto energy = in.array<Real>("backend/energy", n);
+    auto refractory = in.array<std::uint16_t>("backend/refractory", n);
+    auto last_spike = in.array<std::int32_t>("backend/last_spike", n);
+    auto alive = in.array<std::uint8_t>("backend/alive", n);
+    auto phase = in.array<std::int32_t>("backend/phase", n);
+    auto trace_pre = in.array<Real>("backend/trace_pre", n);
+    auto trace_post = in.array<Real>("backend/trace_post", n);
+    auto rate = in.array<Real>("backend/rate", n);
+    auto spiked = in.array<std::uint8_t>("backend/spiked", n);
+    auto spikes = in.array<index_t>("backend/spikes");
+    auto ring = in.array<Real>("backend/ring", ring_.size());
+    auto weights = in.array<float>("backend/weights", weights_.size());
+    auto eligibility = in.array<float>("backend/eligibility", eligibility_.size());
+    const auto gain = in.scalar<double>("backend/gain");
+    const auto signal = in.scalar<double>("backend/signal");
+    for (std::size_t k = 0; k < spikes.size(); ++k) {
+      if (spikes[k] >= n) {
+        throw IoError("load checkpoint '" + in.source() + "': backend/spikes[" + std::to_string(k) + "] = " +
+                      std::to_string(spikes[k]) + " is out of range (corrupt)");
+      }
+    }
+    for (std::size_t k = 0; k < weights.size(); ++k) {
+      if (!(weights[k] >= 0.0f) || weights[k] > std::numeric_limits<float>::max()) {
+        throw IoError("load checkpoint '" + in.source() + "': backend/weights[" + std::to_string(k) +
+                      "] is not a finite weight >= 0 (corrupt)");
+      }
+    }
+    v_.swap(v);
+    threshold_.swap(threshold);
+    drive_.swap(drive);
+    energy_.swap(energy);
+    refractory_.swap(refractory);
+    last_spike_.swap(last_spike);
+    alive_.swap(alive);
+    phase_.swap(phase);
+    trace_pre_.swap(trace_pre);
+    trace_post_.swap(trace_post);
+    rate_.swap(rate);
+    spiked_.swap(spiked);
+    spikes_.swap(spikes);
+    ring_.swap(ring);
+    if (!weights_.empty()) {
+      weights_.swap(weights);
+      weight_ = weights_.data();
+    }
+    eligibility_.swap(eligibility);
+    gain_ = static_cast<Real>(gain);
+    signal_ = signal;
+    build_flow_index();  // from the loaded weights and alive flags
   }
 
   std::size_t memory_bytes() const override {

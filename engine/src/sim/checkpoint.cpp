@@ -1,0 +1,263 @@
+// Simulation::save / Simulation::load: what a checkpoint holds and how a
+// simulation is rebuilt from one (the container is io/snapshot). The counter-based
+// random numbers are keyed by (seed, stream, element, step), so the step counter
+// and the seed in the configuration are the whole "RNG position".
+#include <cmath>
+#include <sstream>
+
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/sim/simulation.hpp"
+#include "spikegraph/version.hpp"
+
+namespace spikegraph {
+
+namespace {
+
+constexpr int kLedgerFields = 10;
+
+void put_ledger(const EnergyLedger& l, std::vector<double>& out) {
+  out.insert(out.end(), {static_cast<double>(l.step), l.total_before, l.inflow, l.spike_cost, l.metabolism,
+                         l.flow_out, l.flow_in, l.overflow, l.transfers, l.total_after});
+}
+
+EnergyLedger get_ledger(const double* f) {
+  EnergyLedger l;
+  l.step = static_cast<std::int64_t>(f[0]);
+  l.total_before = f[1];
+  l.inflow = f[2];
+  l.spike_cost = f[3];
+  l.metabolism = f[4];
+  l.flow_out = f[5];
+  l.flow_in = f[6];
+  l.overflow = f[7];
+  l.transfers = f[8];
+  l.total_after = f[9];
+  return l;
+}
+
+std::string join_lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += s + "\n";
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+[[noreturn]] void corrupt(const io::SnapshotReader& in, const std::string& what) {
+  throw IoError("load checkpoint '" + in.source() + "': " + what + " (corrupt)");
+}
+
+}  // namespace
+
+void Simulation::save(const std::string& path) const {
+  io::SnapshotWriter out;
+  save_to(out);
+  out.write(path);
+}
+
+void Simulation::save_to(io::SnapshotWriter& out) const {
+  out.add_text("meta/engine_version", version());
+  out.add_text("config", config_.to_toml());
+  out.add_scalar("sim/step", step_);
+  out.add_scalar("sim/neuromodulator", neuromodulator_);
+  // The current graph (after structure steps; with its spare slots).
+  const Graph& g = *graph_;
+  out.add_scalar("graph/num_nodes", static_cast<std::uint64_t>(g.num_nodes()));
+  out.add("graph/node_type", g.node_type());
+  out.add("graph/out_offsets", g.out_offsets());
+  out.add("graph/edge_target", g.edge_target());
+  out.add("graph/edge_weight", g.edge_weight());
+  out.add("graph/edge_delay", g.edge_delay());
+  out.add("graph/edge_kind", g.edge_kind());
+  out.add("graph/edge_plastic", g.edge_plastic());
+  backend_->save_state(out);
+  // Records.
+  out.add("record/spike_steps", spike_record_.steps);
+  out.add("record/spike_nodes", spike_record_.nodes);
+  out.add_text("record/monitor_variables", join_lines(monitor_record_.variables));
+  out.add("record/monitor_nodes", monitor_record_.nodes);
+  out.add_scalar("record/monitor_every", monitor_record_.every_steps);
+  out.add("record/monitor_steps", monitor_record_.steps);
+  std::vector<double> values;
+  for (const auto& v : monitor_record_.values) values.insert(values.end(), v.begin(), v.end());
+  out.add("record/monitor_values", values);
+  std::vector<double> ledgers;
+  put_ledger(ledger_, ledgers);
+  for (const auto& l : ledger_history_) put_ledger(l, ledgers);
+  out.add("record/ledgers", ledgers);
+  const HomeostasisState& h = homeostasis_;
+  out.add_scalar("homeostasis/synaptic_gain", h.synaptic_gain);
+  out.add_scalar("homeostasis/window_spikes", h.window_spikes);
+  out.add_scalar("homeostasis/previous_window", h.previous_window);
+  out.add_scalar("homeostasis/branching_ratio", h.branching_ratio);
+  out.add_scalar("homeostasis/updates", h.updates);
+  out.add("homeostasis/steps", h.steps);
+  out.add("homeostasis/branching", h.branching);
+  out.add("homeostasis/gains", h.gains);
+  // Pending stimuli, in their queue order.
+  std::vector<std::int64_t> stim_step;
+  std::vector<std::uint8_t> stim_kind;
+  std::vector<double> stim_value;
+  std::vector<std::uint64_t> stim_count;
+  std::vector<index_t> stim_nodes;
+  for (const auto& [at, s] : events_.pending) {
+    stim_step.push_back(at);
+    stim_kind.push_back(static_cast<std::uint8_t>(s.kind));
+    stim_value.push_back(s.value);
+    stim_count.push_back(s.nodes.size());
+    stim_nodes.insert(stim_nodes.end(), s.nodes.begin(), s.nodes.end());
+  }
+  out.add("events/stimulus_step", stim_step);
+  out.add("events/stimulus_kind", stim_kind);
+  out.add("events/stimulus_value", stim_value);
+  out.add("events/stimulus_count", stim_count);
+  out.add("events/stimulus_nodes", stim_nodes);
+  out.add("sensory/gray", sensory_.gray);
+  out.add_scalar("sensory/pending", static_cast<std::uint8_t>(sensory_.pending));
+  out.add_scalar("sensory/frames_applied", sensory_.frames_applied);
+  std::string names;
+  for (const auto& s : services_) {
+    names += s->name() + "\n";
+    s->save_state(out, "service/" + s->name() + "/");
+  }
+  out.add_text("meta/services", names);
+}
+
+std::unique_ptr<Simulation> Simulation::load(const std::string& path) {
+  return load(io::SnapshotReader::open(path));
+}
+
+std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) {
+  const config::Config cfg = config::Config::from_toml(in.text("config"), in.source() + " [config]");
+  // The graph, through the validating builder: a corrupt index or weight is an
+  // error here, not a crash later.
+  const auto n = in.scalar<std::uint64_t>("graph/num_nodes");
+  const auto types8 = in.array<std::uint8_t>("graph/node_type", static_cast<std::size_t>(n));
+  const auto offsets = in.array<offset_t>("graph/out_offsets", static_cast<std::size_t>(n) + 1);
+  const auto targets = in.array<index_t>("graph/edge_target");
+  const std::size_t m = targets.size();
+  const auto weights = in.array<float>("graph/edge_weight", m);
+  const auto delays = in.array<std::uint16_t>("graph/edge_delay", m);
+  const auto kinds = in.array<std::uint8_t>("graph/edge_kind", m);
+  auto plastic = in.array<std::uint8_t>("graph/edge_plastic");
+  if (!plastic.empty() && plastic.size() != m) corrupt(in, "graph/edge_plastic has the wrong length");
+  if (offsets[0] != 0 || offsets[n] != m) corrupt(in, "graph/out_offsets does not span the edges");
+  std::vector<std::int64_t> src(m), tgt(m), dly(m), knd(m), node_types(static_cast<std::size_t>(n));
+  std::vector<double> w(m);
+  for (std::uint64_t s = 0; s < n; ++s) {
+    if (offsets[s + 1] < offsets[s] || offsets[s + 1] > m) corrupt(in, "graph/out_offsets is not ascending");
+    for (offset_t e = offsets[s]; e < offsets[s + 1]; ++e) src[e] = static_cast<std::int64_t>(s);
+    node_types[s] = types8[s];
+  }
+  for (std::size_t e = 0; e < m; ++e) {
+    tgt[e] = targets[e];
+    w[e] = weights[e];
+    dly[e] = delays[e];
+    knd[e] = kinds[e];
+  }
+  EdgeArrays arrays;
+  arrays.num_edges = m;
+  arrays.sources = src.data();
+  arrays.targets = tgt.data();
+  arrays.weights = w.data();
+  arrays.delays = dly.data();
+  arrays.kinds = knd.data();
+  arrays.plastic = plastic.empty() ? nullptr : plastic.data();
+  std::shared_ptr<const Graph> graph;
+  try {
+    graph = GraphBuilder::from_arrays(static_cast<std::size_t>(n), node_types.data(), arrays);
+  } catch (const GraphError& e) {
+    corrupt(in, std::string("its graph is invalid: ") + e.what());
+  }
+  // Edge ids must be those of the saved run (per-edge state is indexed by them).
+  if (graph->edge_target() != targets || graph->edge_weight() != weights) {
+    corrupt(in, "its edges are not in CSR order");
+  }
+  if (plastic.empty() != graph->edge_plastic().empty()) corrupt(in, "graph/edge_plastic does not match");
+
+  std::unique_ptr<Simulation> sim(new Simulation(graph, cfg, false));
+  sim->backend_->load_state(in);
+  sim->step_ = in.scalar<std::int64_t>("sim/step");
+  sim->neuromodulator_ = in.scalar<double>("sim/neuromodulator");
+  if (sim->step_ < 0 || !std::isfinite(sim->neuromodulator_)) corrupt(in, "sim/step or sim/neuromodulator");
+  if (sim->neuromodulator_ != 0.0) sim->backend_->set_neuromodulator(sim->neuromodulator_);
+
+  SpikeRecord spikes;
+  spikes.steps = in.array<std::int64_t>("record/spike_steps");
+  spikes.nodes = in.array<index_t>("record/spike_nodes", spikes.steps.size());
+  for (std::size_t k = 0; k < spikes.nodes.size(); ++k) {
+    if (spikes.nodes[k] >= n) corrupt(in, "record/spike_nodes[" + std::to_string(k) + "] is out of range");
+  }
+  MonitorRecord& mon = sim->monitor_record_;
+  const auto variables = split_lines(in.text("record/monitor_variables"));
+  const auto mon_nodes = in.array<index_t>("record/monitor_nodes");
+  if (variables != mon.variables || mon_nodes != mon.nodes) {
+    corrupt(in, "its monitor does not match its configuration");
+  }
+  mon.every_steps = in.scalar<std::int64_t>("record/monitor_every");
+  mon.steps = in.array<std::int64_t>("record/monitor_steps");
+  const std::size_t per_variable = mon.steps.size() * mon.nodes.size();
+  const auto values = in.array<double>("record/monitor_values", per_variable * mon.variables.size());
+  for (std::size_t v = 0; v < mon.variables.size(); ++v) {
+    mon.values[v].assign(values.begin() + static_cast<std::ptrdiff_t>(v * per_variable),
+                         values.begin() + static_cast<std::ptrdiff_t>((v + 1) * per_variable));
+  }
+  const auto ledgers = in.array<double>("record/ledgers");
+  if (ledgers.empty() || ledgers.size() % kLedgerFields != 0) corrupt(in, "record/ledgers has the wrong length");
+  sim->ledger_ = get_ledger(ledgers.data());
+  for (std::size_t k = kLedgerFields; k < ledgers.size(); k += kLedgerFields) {
+    sim->ledger_history_.push_back(get_ledger(ledgers.data() + k));
+  }
+  HomeostasisState& h = sim->homeostasis_;
+  h.synaptic_gain = in.scalar<double>("homeostasis/synaptic_gain");
+  h.window_spikes = in.scalar<std::uint64_t>("homeostasis/window_spikes");
+  h.previous_window = in.scalar<std::uint64_t>("homeostasis/previous_window");
+  h.branching_ratio = in.scalar<double>("homeostasis/branching_ratio");
+  h.updates = in.scalar<std::int64_t>("homeostasis/updates");
+  h.steps = in.array<std::int64_t>("homeostasis/steps");
+  h.branching = in.array<double>("homeostasis/branching", h.steps.size());
+  h.gains = in.array<double>("homeostasis/gains", h.steps.size());
+
+  const auto stim_step = in.array<std::int64_t>("events/stimulus_step");
+  const std::size_t stimuli = stim_step.size();
+  const auto stim_kind = in.array<std::uint8_t>("events/stimulus_kind", stimuli);
+  const auto stim_value = in.array<double>("events/stimulus_value", stimuli);
+  const auto stim_count = in.array<std::uint64_t>("events/stimulus_count", stimuli);
+  const auto stim_nodes = in.array<index_t>("events/stimulus_nodes");
+  std::size_t at = 0;
+  for (std::size_t k = 0; k < stimuli; ++k) {
+    if (stim_kind[k] > static_cast<std::uint8_t>(Stimulus::Kind::set_drive) || stim_count[k] > stim_nodes.size() - at) {
+      corrupt(in, "events/stimulus_* entry " + std::to_string(k) + " is malformed");
+    }
+    Stimulus s;
+    s.step = stim_step[k];
+    s.kind = static_cast<Stimulus::Kind>(stim_kind[k]);
+    s.value = stim_value[k];
+    s.nodes.assign(stim_nodes.begin() + static_cast<std::ptrdiff_t>(at),
+                   stim_nodes.begin() + static_cast<std::ptrdiff_t>(at + stim_count[k]));
+    at += static_cast<std::size_t>(stim_count[k]);
+    for (index_t node : s.nodes) {
+      if (node >= n) corrupt(in, "a pending stimulus names a node out of range");
+    }
+    sim->events_.pending.emplace(s.step, std::move(s));
+  }
+  if (at != stim_nodes.size()) corrupt(in, "events/stimulus_nodes has the wrong length");
+  auto gray = in.array<float>("sensory/gray");
+  if (gray.size() != sim->sensory_.gray.size() && !gray.empty()) corrupt(in, "sensory/gray has the wrong length");
+  sim->sensory_.gray.swap(gray);
+  sim->sensory_.pending = in.scalar<std::uint8_t>("sensory/pending") != 0;
+  sim->sensory_.frames_applied = in.scalar<std::int64_t>("sensory/frames_applied");
+  if (sim->sensory_.pending && sim->sensory_.gray.empty()) corrupt(in, "a pending frame has no values");
+  for (auto& s : sim->services_) s->load_state(in, "service/" + s->name() + "/");
+  sim->spike_record_ = std::move(spikes);
+  sim->spike_total_ = 0;
+  return sim;
+}
+
+}  // namespace spikegraph

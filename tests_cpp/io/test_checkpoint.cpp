@@ -1,0 +1,230 @@
+// io/snapshot + Simulation::save/load: a run interrupted by save + load gives the
+// uninterrupted run's spikes bit for bit (every feature on), and every kind of
+// damaged file (truncated, flipped bytes, wrong magic/version/sizes) is refused
+// with an IoError that names the problem.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "spikegraph/config/toml.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/graph/generators.hpp"
+#include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/sim/simulation.hpp"
+#include "support/test_util.hpp"
+
+using spikegraph::IoError;
+using spikegraph::Simulation;
+namespace io = spikegraph::io;
+
+namespace {
+
+// The default network, small, with every phase on: energy, eligibility learning,
+// homeostasis, structure with spare slots, the grating, a monitor, the ledger.
+spikegraph::config::Config full_config(const std::string& rule = "eligibility") {
+  auto cfg = spikegraph::config::Config::from_toml(spikegraph::config::default_run_toml(), "<default run>");
+  cfg.update(spikegraph::config::parse_toml(R"(
+sim.threads = 2
+graph.sensory_side = 8
+graph.workspace_side = 4
+graph.oscillators = 8
+graph.relays = 8
+graph.highways = 4
+learning.rule = ")" + rule + R"("
+structure.enabled = true
+structure.spare_nodes = 40
+structure.interval = 25
+structure.birth_energy = 1.0
+structure.birth_cost = 0.5
+monitor.variables = ["v", "energy"]
+monitor.nodes = [0, 5, 300]
+monitor.interval = 3.0
+energy.record_ledger = true
+)", "<test>"));
+  return cfg;
+}
+
+std::vector<unsigned char> bytes_of(const spikegraph::ArrayRef& a) {
+  const auto* p = static_cast<const unsigned char*>(a.data);
+  return {p, p + a.size * spikegraph::dtype_size(a.dtype)};
+}
+
+std::vector<unsigned char> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const std::string& path, const std::vector<unsigned char>& b) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    Simulation::load(path);
+  } catch (const IoError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: 1000 + save + load + 1000 steps equals 2000 steps, bit for bit", "[io][checkpoint]") {
+  const std::string rule = GENERATE(as<std::string>{}, "eligibility", "stdp");
+  const auto cfg = full_config(rule);
+  const auto graph = spikegraph::make_network(cfg);
+  sgtest::TempDir dir;
+  const std::string path = dir.file("run.sgckpt");
+
+  Simulation straight(graph, cfg);
+  straight.set_neuromodulator(0.3);
+  straight.schedule_stimulus({1500, spikegraph::Stimulus::Kind::add_drive, 0.2, {10, 11, 12}});
+  straight.run_steps(2000);
+
+  Simulation first(graph, cfg);
+  first.set_neuromodulator(0.3);
+  first.schedule_stimulus({1500, spikegraph::Stimulus::Kind::add_drive, 0.2, {10, 11, 12}});
+  first.run_steps(1000);
+  first.save(path);
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  auto resumed = Simulation::load(path);
+  REQUIRE(resumed->current_step() == 1000);
+  CHECK(resumed->pending_stimuli() == 1);
+  resumed->run_steps(1000);
+
+  INFO("rule " << rule);
+  REQUIRE(straight.spikes().size() > 1000);
+  CHECK(resumed->spikes().steps == straight.spikes().steps);
+  CHECK(resumed->spikes().nodes == straight.spikes().nodes);
+  for (const auto& name : straight.state_names()) {
+    INFO(name);
+    CHECK(bytes_of(resumed->state(name)) == bytes_of(straight.state(name)));
+  }
+  CHECK(bytes_of(resumed->edge_state("weight")) == bytes_of(straight.edge_state("weight")));
+  CHECK(resumed->graph().edge_target() == straight.graph().edge_target());
+  CHECK(resumed->homeostasis().gains == straight.homeostasis().gains);
+  CHECK(resumed->ledger_history().size() == straight.ledger_history().size());
+  CHECK(resumed->ledger().total_after == straight.ledger().total_after);
+  CHECK(resumed->monitor().values == straight.monitor().values);
+  CHECK(resumed->frames_applied() == straight.frames_applied());
+  // The structure phase changed the graph on the way (births into spare slots).
+  if (rule == "eligibility") CHECK(straight.graph().num_edges() != graph->num_edges());
+}
+
+TEST_CASE("checkpoint: damaged files are refused with a clear IoError", "[io][checkpoint]") {
+  auto cfg = full_config();
+  Simulation sim(spikegraph::make_network(cfg), cfg);
+  sim.run_steps(60);
+  sgtest::TempDir dir;
+  const std::string good = dir.file("good.sgckpt");
+  sim.save(good);
+  const std::vector<unsigned char> bytes = read_file(good);
+  REQUIRE(bytes.size() > 1000);
+  const std::string bad = dir.file("bad.sgckpt");
+
+  SECTION("truncated at several offsets") {
+    for (std::size_t cut : {std::size_t{0}, std::size_t{7}, std::size_t{31}, std::size_t{200}, bytes.size() / 2,
+                            bytes.size() - 1}) {
+      write_file(bad, std::vector<unsigned char>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)));
+      const std::string msg = load_error(bad);
+      INFO("cut at " << cut << ": " << msg);
+      CHECK(msg.find("load checkpoint '" + bad + "'") == 0);
+      CHECK((msg.find("too short") != std::string::npos || msg.find("truncated") != std::string::npos));
+    }
+  }
+  SECTION("a flipped byte anywhere") {
+    // Every byte of the header and table, then bytes spread over the whole file
+    // (section data and the zero padding between sections).
+    std::vector<std::size_t> positions;
+    for (std::size_t at = 8; at < 400; ++at) positions.push_back(at);
+    for (std::size_t k = 0; k < 200; ++k) positions.push_back(400 + (k * 7919) % (bytes.size() - 400));
+    for (std::size_t at : positions) {
+      std::vector<unsigned char> b = bytes;
+      b[at] ^= 0x5A;
+      write_file(bad, b);
+      const std::string msg = load_error(bad);
+      INFO("byte " << at << ": " << msg);
+      CHECK_FALSE(msg.empty());
+    }
+  }
+  SECTION("wrong magic") {
+    std::vector<unsigned char> b = bytes;
+    b[0] = 'X';
+    write_file(bad, b);
+    CHECK(load_error(bad).find("not a spikegraph checkpoint") != std::string::npos);
+  }
+  SECTION("wrong version") {
+    std::vector<unsigned char> b = bytes;
+    const std::uint32_t v = 99;
+    std::memcpy(b.data() + 8, &v, 4);
+    write_file(bad, b);
+    CHECK(load_error(bad).find("format version 99 is not supported") != std::string::npos);
+  }
+  SECTION("wrong declared size and trailing data") {
+    std::vector<unsigned char> b = bytes;
+    b.push_back(0);
+    write_file(bad, b);
+    CHECK(load_error(bad).find("trailing data") != std::string::npos);
+  }
+  SECTION("a missing file") {
+    CHECK(load_error(dir.file("nope.sgckpt")).find("cannot open") != std::string::npos);
+  }
+  SECTION("a section of the wrong size is named") {
+    // A well-formed container whose state does not fit the network.
+    const auto reader = io::SnapshotReader::open(good);
+    io::SnapshotWriter w;
+    for (const auto& s : reader.sections()) {
+      std::vector<unsigned char> data(s.count * spikegraph::dtype_size(s.dtype));
+      reader.read_into(s.name, s.dtype, data.data(), static_cast<std::size_t>(s.count));
+      const std::size_t count = s.name == "backend/v" ? static_cast<std::size_t>(s.count) - 1
+                                                      : static_cast<std::size_t>(s.count);
+      w.add(s.name, s.dtype, data.data(), count);
+    }
+    w.write(bad);
+    const std::string msg = load_error(bad);
+    CHECK(msg.find("section 'backend/v' has") != std::string::npos);
+  }
+  // The good file still loads and the original simulation is untouched.
+  CHECK(Simulation::load(good)->current_step() == 60);
+  CHECK(sim.current_step() == 60);
+}
+
+TEST_CASE("checkpoint: a failed save leaves the existing file as it was", "[io][checkpoint]") {
+  auto cfg = full_config();
+  Simulation sim(spikegraph::make_network(cfg), cfg);
+  sgtest::TempDir dir;
+  CHECK_THROWS_AS(sim.save(dir.file("missing/dir/x.sgckpt")), IoError);
+  const std::string path = dir.file("x.sgckpt");
+  sim.save(path);
+  const auto before = read_file(path);
+  std::filesystem::create_directory(path + ".tmp");  // the temporary file cannot be created
+  CHECK_THROWS_AS(sim.save(path), IoError);
+  CHECK(read_file(path) == before);
+}
+
+TEST_CASE("snapshot container: sections round trip and duplicates are refused", "[io][checkpoint]") {
+  io::SnapshotWriter w;
+  w.add("a", std::vector<double>{1.5, -2.0});
+  w.add_scalar("b", std::uint16_t{7});
+  w.add_text("c", "hello");
+  w.add("empty", std::vector<float>{});
+  CHECK_THROWS_AS(w.add_scalar("b", 1), spikegraph::InputError);
+  CHECK_THROWS_AS(w.add_text("", "x"), spikegraph::InputError);
+  const auto r = io::SnapshotReader::from_bytes(w.bytes(), "memory");
+  CHECK(r.version() == io::kSnapshotVersion);
+  CHECK(r.array<double>("a") == std::vector<double>{1.5, -2.0});
+  CHECK(r.scalar<std::uint16_t>("b") == 7);
+  CHECK(r.text("c") == "hello");
+  CHECK(r.array<float>("empty").empty());
+  CHECK(r.has("a"));
+  CHECK_FALSE(r.has("z"));
+  CHECK_THROWS_WITH(r.array<float>("a"), Catch::Contains("holds float64, expected float32"));
+  CHECK_THROWS_WITH(r.array<double>("a", 3), Catch::Contains("has 2 float64 elements, expected 3"));
+  CHECK_THROWS_WITH(r.text("z"), Catch::Contains("section 'z' is missing"));
+}
