@@ -1,6 +1,7 @@
-// Private: the entry points of the CUDA backend. Implemented by cuda/ when the
-// CUDA backend is compiled in, else by no_cuda.cpp (the one place where CUDA's
-// absence is handled).
+// Private: the entry points of the CUDA backend, called by the registry
+// (registry.cpp). Defined by cuda/cuda_backend.cu when the CUDA backend is built
+// (SPIKEGRAPH_WITH_CUDA), else by no_cuda.cpp: the one place where CUDA's absence is
+// handled.
 #pragma once
 
 #include <memory>
@@ -9,7 +10,11 @@
 
 namespace spikegraph {
 
+/// Whether the CUDA backend was compiled in and can run here; `detail` names the
+/// device, or why it cannot run ("compiled, no device: <CUDA error> (...)", "not
+/// compiled in (...)"). Never throws.
 BackendInfo cuda_backend_info();
+/// The CUDA backend for `graph` (which must outlive it). Throws BackendError.
 std::unique_ptr<Backend> make_cuda_backend(const Graph& graph, const config::Config& cfg);
 
 }  // namespace spikegraph

@@ -1,6 +1,7 @@
-// Built when the CUDA backend is not part of this build (SPIKEGRAPH_CUDA=OFF, or
-// AUTO without nvcc, or until the CUDA backend exists): the registry reports
-// cuda as unavailable and asking for it is an error naming the build option.
+// Built when the CUDA backend is not part of this build (SPIKEGRAPH_CUDA=OFF, or AUTO
+// without a CUDA compiler; see cuda/detect.cmake): the registry reports cuda as not
+// compiled in, and asking for it is an error naming the build option. When the CUDA
+// backend is built, cuda/cuda_backend.cu defines these two functions instead.
 #include "cuda_entry.hpp"
 #include "spikegraph/core/error.hpp"
 
@@ -11,7 +12,7 @@ BackendInfo cuda_backend_info() {
   info.name = "cuda";
   info.compiled = false;
   info.available = false;
-  info.detail = "not compiled in (the CUDA backend is not part of this build; see SPIKEGRAPH_CUDA)";
+  info.detail = "not compiled in (build with a CUDA compiler and SPIKEGRAPH_CUDA=AUTO or ON)";
   return info;
 }
 

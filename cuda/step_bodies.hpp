@@ -1,0 +1,676 @@
+// Private (CUDA backend): the per-thread bodies of every kernel of the step.
+//
+// Each body is a small struct of raw pointers and parameters with an SG_HD
+// operator()(i) for thread i. The CUDA executor launches it as one thread per
+// index (cuda_exec.cuh); the host executor of the tests calls it in a loop
+// (host_exec.hpp), so the host tests run exactly this code. Every floating-point
+// operation is the one the CPU backend (engine/src/backend/cpu/cpu_backend.cpp)
+// performs, in the same order, through the same kernels/*.hpp functions; the
+// comments name the CPU code each body mirrors. A change there must be made here
+// too: tests_cpp/backend/test_cuda_emulation.cpp compares the two bit for bit.
+//
+// Threads of one launch never write the same element, and no thread reads what
+// another thread of the same launch writes (the host executor runs the indices in
+// reverse order to catch a body that would depend on it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "spikegraph/core/types.hpp"
+#include "spikegraph/kernels/energy.hpp"
+#include "spikegraph/kernels/hd.hpp"
+#include "spikegraph/kernels/learning.hpp"
+#include "spikegraph/kernels/math.hpp"
+#include "spikegraph/kernels/neuron.hpp"
+#include "spikegraph/kernels/params.hpp"
+#include "spikegraph/kernels/rng.hpp"
+#include "spikegraph/kernels/synapse.hpp"
+
+namespace spikegraph::gpu {
+
+/// Energy-ledger sums are taken per block of this many nodes (each block's sum in
+/// node order, in one thread), then over blocks in order. Twin of kLedgerBlock in
+/// engine/src/backend/cpu/cpu_backend.cpp: the two must be equal for equal ledgers.
+constexpr std::size_t kLedgerBlock = 1024;
+/// Columns of the per-block ledger sums (the CPU backend's LedgerColumn).
+enum LedgerColumn : int { kBefore, kCost, kMetabolism, kFlowOut, kFlowIn, kOverflow, kAfter, kColumns };
+
+/// Threads that share one spike's edge row (depression, potentiation, the sparse
+/// delivery's expansion): thread i works on row i / kRowThreads, edges
+/// lane, lane + kRowThreads, ... (lane = i % kRowThreads), so a warp reads a row
+/// contiguously. Each edge of a row belongs to exactly one thread.
+constexpr std::size_t kRowThreads = 32;
+
+/// Flags per by-target slot (the CPU backend's in_flags_).
+constexpr std::uint8_t kInPlastic = 1;
+constexpr std::uint8_t kInCarriesEnergy = 2;
+
+constexpr std::uint8_t kHighway = static_cast<std::uint8_t>(NodeType::highway);
+constexpr std::uint8_t kDynamic = static_cast<std::uint8_t>(NodeType::dynamic);
+constexpr std::uint8_t kInhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
+
+/// Per-node-type parameters of the neuron update and delivery (from ModelParams).
+template <class Real>
+struct TypeParams {
+  kernels::NeuronParams<Real> neuron[kNodeTypeCount];
+  std::int32_t oscillator_period[kNodeTypeCount];  ///< 0: not an oscillator
+  std::uint32_t poisson_offset[kNodeTypeCount];    ///< first entry of the type's CDF table
+  std::uint8_t ignores_input[kNodeTypeCount];
+  Real out_gain[kNodeTypeCount];
+};
+
+// ---------------------------------------------------------------- neuron update
+
+/// Phase neuron_update, one thread per node: Poisson input, integration, threshold
+/// (CPU: update_segment + update_nodes, or update_oscillators for oscillator types;
+/// last_spike is stamped here instead of in collect_spikes, with the same result).
+template <class Real>
+struct NodeUpdate {
+  TypeParams<Real> tp;
+  const std::uint32_t* poisson_tables;  ///< every type's CDF table, concatenated
+  kernels::RngKey key;
+  std::int64_t step;
+  Real gain;
+  const std::uint8_t* type;
+  Real* v;
+  std::uint16_t* refractory;
+  const Real* threshold;
+  const Real* drive;
+  const Real* energy;
+  Real* input;  ///< the ring slot of this step
+  const std::uint8_t* alive;
+  std::int32_t* phase;
+  std::uint8_t* spiked;
+  std::int32_t* last_spike;
+
+  SG_HD void operator()(std::size_t i) const {
+    const std::uint8_t ty = type[i];
+    const kernels::NeuronParams<Real>& p = tp.neuron[ty];
+    const std::int32_t period = tp.oscillator_period[ty];
+    std::uint8_t fired = 0;
+    if (period > 0) {
+      input[i] = Real(0);  // oscillators ignore input
+      if (alive[i]) {
+        if (phase[i] > 0) {
+          --phase[i];
+        } else {
+          phase[i] = period - 1;
+          fired = energy[i] >= p.spike_energy_min ? 1 : 0;
+        }
+      }
+    } else {
+      const bool ignores = tp.ignores_input[ty] != 0;
+      std::uint32_t count = 0;
+      if (p.poisson_table_size > 0 && !ignores) {
+        const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(step));
+        count = kernels::poisson_from_table(u, poisson_tables + tp.poisson_offset[ty], p.poisson_table_size);
+      }
+      const Real keep_input = ignores ? Real(0) : Real(1);
+      // The homeostatic gain scales recurrent input only (not the external Poisson input).
+      const Real x = (input[i] * gain + static_cast<Real>(count) * p.poisson_weight) * keep_input;
+      input[i] = Real(0);
+      kernels::Decay<Real> d{p.decay, p.drive_gain};
+      if (p.leaky != 0 && p.energy_coupling != Real(0)) d = kernels::membrane_decay(p, energy[i]);
+      const Real v_old = v[i];
+      const std::uint16_t r_old = refractory[i];
+      Real vj = v_old;
+      std::uint16_t rj = r_old;
+      const bool s = kernels::neuron_step(vj, rj, threshold[i], drive[i], x, energy[i], d, p);
+      // Dead nodes (alive = 0) keep their state and never fire.
+      const bool live = alive[i] != 0;
+      v[i] = kernels::select_bits(live, vj, v_old);
+      refractory[i] = kernels::select_bits(live, rj, r_old);
+      fired = static_cast<std::uint8_t>(s & live);
+    }
+    spiked[i] = fired;
+    if (fired) last_spike[i] = static_cast<std::int32_t>(step);
+  }
+};
+
+/// The identity 0, 1, 2, ...: the input of the ascending spike-list selection.
+struct Iota {
+  std::uint32_t* out;
+  SG_HD void operator()(std::size_t i) const { out[i] = static_cast<std::uint32_t>(i); }
+};
+
+// ---------------------------------------------------------------- delivery
+
+/// The effective weight of one edge of a spiking source (CPU: deliver_range).
+template <class Real>
+SG_HD inline Real contribution(const kernels::SynapseParams<Real>& syn, Real source_energy, Real source_gain,
+                               std::uint8_t kind, float weight) {
+  Real factor[kEdgeKindCount];
+  kernels::spike_factors(syn, source_energy, source_gain, factor);
+  return factor[kind] * static_cast<Real>(weight);
+}
+
+/// The ring slot of an edge with `delay` for a spike emitted at the step whose slot
+/// is base_slot (CPU: deliver_range, same size_t arithmetic).
+SG_HD inline std::size_t ring_slot(std::size_t base_slot, std::uint16_t delay, std::size_t slots) {
+  std::size_t slot = base_slot + delay;
+  if (slot >= slots) slot -= slots;
+  return slot;
+}
+
+/// Sparse delivery, step 1: kRowThreads threads per spiking source write one event
+/// per out-edge: its key slot * n + target, its contribution and its own index
+/// (the payload the stable sort carries).
+template <class Real>
+struct DeliverExpand {
+  kernels::SynapseParams<Real> syn;
+  TypeParams<Real> tp;
+  const index_t* spikes;
+  const std::uint32_t* row_start;
+  const offset_t* out_offsets;
+  const index_t* target;
+  const std::uint16_t* delay;
+  const std::uint8_t* kind;
+  const float* weight;
+  const std::uint8_t* type;
+  const Real* energy;
+  std::size_t base_slot;
+  std::size_t slots;
+  std::size_t nodes;
+  std::uint64_t* keys;
+  std::uint32_t* order;
+  Real* contrib;
+
+  SG_HD void operator()(std::size_t i) const {
+    const std::size_t k = i / kRowThreads;
+    const std::size_t lane = i % kRowThreads;
+    const index_t s = spikes[k];
+    const offset_t begin = out_offsets[s];
+    const offset_t end = out_offsets[s + 1];
+    const Real e_s = energy[s];
+    const Real gain = tp.out_gain[type[s]];
+    for (offset_t e = begin + lane; e < end; e += kRowThreads) {
+      const std::uint32_t q = row_start[k] + static_cast<std::uint32_t>(e - begin);
+      const std::size_t slot = ring_slot(base_slot, delay[e], slots);
+      keys[q] = static_cast<std::uint64_t>(slot) * nodes + target[e];
+      order[q] = q;
+      contrib[q] = contribution(syn, e_s, gain, kind[e], weight[e]);
+    }
+  }
+};
+
+/// Sparse delivery, step 2 (after the stable sort by key): the first thread of each
+/// run of equal keys adds the run's contributions to its ring element, in order.
+template <class Real>
+struct SegmentAdd {
+  const std::uint64_t* keys;   ///< sorted
+  const std::uint32_t* order;  ///< event index of each sorted key
+  const Real* contrib;         ///< by event index
+  std::size_t events;
+  Real* ring;
+
+  SG_HD void operator()(std::size_t q) const {
+    const std::uint64_t key = keys[q];
+    if (q > 0 && keys[q - 1] == key) return;
+    Real r = ring[key];
+    for (std::size_t p = q; p < events && keys[p] == key; ++p) r += contrib[order[p]];
+    ring[key] = r;
+  }
+};
+
+/// Dense delivery: flags[s] = 1 for each spiking source (flags zeroed before).
+struct MarkSpikes {
+  const index_t* spikes;
+  std::uint8_t* flags;
+  SG_HD void operator()(std::size_t k) const { flags[spikes[k]] = 1; }
+};
+
+/// Dense delivery: one thread per target walks its in-list in edge order.
+template <class Real>
+struct DeliverDense {
+  kernels::SynapseParams<Real> syn;
+  TypeParams<Real> tp;
+  const std::uint8_t* flags;
+  const offset_t* in_offsets;
+  const index_t* in_edges;
+  const index_t* in_sources;
+  const std::uint16_t* delay;
+  const std::uint8_t* kind;
+  const float* weight;
+  const std::uint8_t* type;
+  const Real* energy;
+  std::size_t base_slot;
+  std::size_t slots;
+  std::size_t nodes;
+  Real* ring;
+
+  SG_HD void operator()(std::size_t j) const {
+    const offset_t end = in_offsets[j + 1];
+    for (offset_t p = in_offsets[j]; p < end; ++p) {
+      const index_t s = in_sources[p];
+      if (!flags[s]) continue;
+      const index_t e = in_edges[p];
+      const std::size_t slot = ring_slot(base_slot, delay[e], slots);
+      ring[slot * nodes + j] += contribution(syn, energy[s], tp.out_gain[type[s]], kind[e], weight[e]);
+    }
+  }
+};
+
+// ---------------------------------------------------------------- stimuli
+
+/// add_input / change_drive: `sequential` runs one thread over every node in list
+/// order (a node may appear twice); otherwise one thread per (distinct) node.
+template <class Real>
+struct AddInput {
+  const index_t* nodes;
+  std::size_t count;
+  bool sequential;
+  Real value;
+  Real* input;  ///< the ring slot of the step
+  SG_HD void operator()(std::size_t i) const {
+    if (!sequential) {
+      input[nodes[i]] += value;
+      return;
+    }
+    for (std::size_t k = 0; k < count; ++k) input[nodes[k]] += value;
+  }
+};
+
+template <class Real>
+struct ChangeDrive {
+  const index_t* nodes;
+  std::size_t count;
+  bool sequential;
+  bool add;
+  Real value;
+  Real* drive;
+  SG_HD void apply(index_t node) const { drive[node] = add ? drive[node] + value : value; }
+  SG_HD void operator()(std::size_t i) const {
+    if (!sequential) {
+      apply(nodes[i]);
+      return;
+    }
+    for (std::size_t k = 0; k < count; ++k) apply(nodes[k]);
+  }
+};
+
+// ---------------------------------------------------------------- energy
+
+/// Pass 1 of the energy phase, one thread per ledger block (CPU: update_energy's
+/// first for_blocks): spike cost and metabolism in place, the block's sums in node order.
+template <class Real>
+struct EnergySpendBlocks {
+  kernels::EnergyParams<Real> ep;
+  std::size_t nodes;
+  Real* energy;
+  const std::uint8_t* alive;
+  const std::uint8_t* spiked;
+  double* sums;  ///< kColumns per block, zeroed before
+
+  SG_HD void operator()(std::size_t b) const {
+    double* s = sums + b * kColumns;
+    const std::size_t lo = b * kLedgerBlock;
+    const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
+    Real cost = 0, metabolism = 0;
+    for (std::size_t i = lo; i < hi; ++i) {
+      if (!alive[i]) continue;
+      s[kBefore] += energy[i];
+      energy[i] = kernels::spend_energy(ep, energy[i], spiked[i] != 0, cost, metabolism);
+    }
+    s[kCost] += cost;
+    s[kMetabolism] += metabolism;
+  }
+};
+
+/// The energy phase without flow, one thread per ledger block: the clamp (CPU:
+/// update_energy's second for_blocks).
+template <class Real>
+struct EnergyClampBlocks {
+  kernels::EnergyParams<Real> ep;
+  std::size_t nodes;
+  Real* energy;
+  const std::uint8_t* alive;
+  double* sums;
+
+  SG_HD void operator()(std::size_t b) const {
+    double* s = sums + b * kColumns;
+    const std::size_t lo = b * kLedgerBlock;
+    const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
+    Real overflow = 0;
+    for (std::size_t i = lo; i < hi; ++i) {
+      if (!alive[i]) continue;
+      energy[i] = kernels::clamp_energy(ep, energy[i], overflow);
+      s[kAfter] += energy[i];
+    }
+    s[kOverflow] += overflow;
+  }
+};
+
+/// Flow pass 1, one thread per source (CPU: flow_pass_out's node loop): the row sums
+/// of kernels::flow_out_row (its 16-lane order), the scale and the total outflow.
+template <class Real>
+struct FlowOutNodes {
+  kernels::EnergyParams<Real> ep;
+  const offset_t* out_offsets;
+  const index_t* target;
+  const float* weight;
+  const std::uint8_t* carries;
+  const std::uint8_t* type;
+  const std::uint8_t* alive;
+  const Real* energy;
+  kernels::FlowSource<Real>* sources;
+  Real* flow_out;
+
+  SG_HD void operator()(std::size_t s) const {
+    const Real e_s = energy[s];
+    Real scale = 0, out = 0;
+    if (alive[s]) {
+      const offset_t first = out_offsets[s];
+      const auto count = static_cast<std::uint32_t>(out_offsets[s + 1] - first);
+      Real weight_sum, drop_sum;
+      kernels::flow_out_row(target + first, weight + first, carries + first, count, energy, e_s, weight_sum,
+                            drop_sum);
+      scale = kernels::flow_scale(ep, weight_sum, type[s] == kHighway);
+      out = scale * drop_sum;
+    }
+    sources[s] = kernels::FlowSource<Real>{e_s, scale};
+    flow_out[s] = out;
+  }
+};
+
+/// Flow pass 1, one thread per ledger block: the block's outflow in node order.
+template <class Real>
+struct FlowOutBlocks {
+  std::size_t nodes;
+  const Real* flow_out;
+  double* sums;
+  SG_HD void operator()(std::size_t b) const {
+    const std::size_t lo = b * kLedgerBlock;
+    const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
+    double out_sum = 0.0;
+    for (std::size_t s = lo; s < hi; ++s) out_sum += flow_out[s];
+    sums[b * kColumns + kFlowOut] += out_sum;
+  }
+};
+
+/// Flow pass 2, one thread per target (CPU: flow_pass_in's node loop): the inflow of
+/// kernels::flow_in_row, the new energy after the clamp, and the node's inflow and
+/// clamp terms for the block sums.
+template <class Real>
+struct FlowInNodes {
+  kernels::EnergyParams<Real> ep;
+  const offset_t* in_offsets;
+  const index_t* in_sources;
+  const float* in_flow_weight;
+  const kernels::FlowSource<Real>* sources;
+  const Real* flow_out;
+  const std::uint8_t* alive;
+  const Real* energy;
+  Real* energy_next;
+  Real* inflow;
+  Real* overflow;
+
+  SG_HD void operator()(std::size_t j) const {
+    if (!alive[j]) {
+      energy_next[j] = energy[j];
+      return;
+    }
+    // Dead sources have scale 0; inhibitory edges have flow weight 0.
+    const offset_t first = in_offsets[j];
+    const auto count = static_cast<std::uint32_t>(in_offsets[j + 1] - first);
+    const Real in = kernels::flow_in_row(in_sources + first, in_flow_weight + first, count, sources, energy[j]);
+    // The clamp's own term (energy - clamped); added to the block's running overflow in
+    // node order by FlowInBlocks, which gives the CPU's sum: starting from +0 a float
+    // sum never becomes -0, so a term computed as 0 + t adds exactly like t.
+    Real o = 0;
+    energy_next[j] = kernels::clamp_energy(ep, energy[j] - flow_out[j] + in, o);
+    inflow[j] = in;
+    overflow[j] = o;
+  }
+};
+
+/// Flow pass 2, one thread per ledger block: inflow, overflow and the total after, in
+/// node order over alive nodes.
+template <class Real>
+struct FlowInBlocks {
+  std::size_t nodes;
+  const std::uint8_t* alive;
+  const Real* inflow;
+  const Real* overflow_terms;
+  const Real* energy_next;
+  double* sums;
+  SG_HD void operator()(std::size_t b) const {
+    double* s = sums + b * kColumns;
+    const std::size_t lo = b * kLedgerBlock;
+    const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
+    Real overflow = 0;
+    for (std::size_t j = lo; j < hi; ++j) {
+      if (!alive[j]) continue;
+      s[kFlowIn] += inflow[j];
+      overflow += overflow_terms[j];
+      s[kAfter] += energy_next[j];
+    }
+    s[kOverflow] += overflow;
+  }
+};
+
+/// The ledger: one thread per column adds the column's block sums in block order
+/// (CPU: the loop at the end of update_energy; each column's sum is independent).
+struct LedgerTotal {
+  const double* sums;
+  std::size_t blocks;
+  double* total;  ///< kColumns
+  SG_HD void operator()(std::size_t c) const {
+    double t = 0;
+    for (std::size_t b = 0; b < blocks; ++b) t += sums[b * kColumns + c];
+    total[c] = t;
+  }
+};
+
+template <class T>
+struct CopyArray {
+  const T* src;
+  T* dst;
+  SG_HD void operator()(std::size_t i) const { dst[i] = src[i]; }
+};
+
+// ---------------------------------------------------------------- energy-flow and learning index
+
+/// One thread per by-target slot k (CPU: build_flow_index): whether the slot's edge
+/// carries energy (not inhibitory, target alive), its flow weight, and with plastic
+/// edges the edge -> slot map and the slot's flags. Null arrays are not written.
+struct BuildFlowIndex {
+  const index_t* in_edges;
+  const index_t* target;
+  const std::uint8_t* kind;
+  const std::uint8_t* plastic;  ///< per edge (only read when edge_slot is set)
+  const std::uint8_t* alive;
+  const float* weight;
+  std::uint8_t* out_carries;    ///< per edge (energy)
+  float* in_flow_weight;        ///< per slot (energy)
+  index_t* edge_slot;           ///< per edge (plastic)
+  std::uint8_t* in_flags;       ///< per slot (plastic)
+
+  SG_HD void operator()(std::size_t k) const {
+    const index_t e = in_edges[k];
+    const bool carries = kind[e] != kInhibitory && alive[target[e]] != 0;
+    if (in_flow_weight) {
+      in_flow_weight[k] = carries ? weight[e] : 0.0f;
+      out_carries[e] = carries ? 1 : 0;
+    }
+    if (edge_slot) {
+      edge_slot[e] = static_cast<index_t>(k);
+      in_flags[k] = static_cast<std::uint8_t>((plastic[e] ? kInPlastic : 0) | (carries ? kInCarriesEnergy : 0));
+    }
+  }
+};
+
+/// Per-edge state following its edge into a new graph (CPU: replace_graph): new edge k
+/// continues old edge order[k] when order[k] < old_edges, else takes `fresh[k]`
+/// (the new graph's weight; null: 0).
+struct GatherEdgeState {
+  const index_t* order;
+  std::size_t old_edges;
+  const float* old_values;  ///< null: no old values (every edge fresh)
+  const float* fresh;
+  float* out;
+  SG_HD void operator()(std::size_t k) const {
+    const index_t o = order[k];
+    if (old_values && o < old_edges) {
+      out[k] = old_values[o];
+    } else {
+      out[k] = fresh ? fresh[k] : 0.0f;
+    }
+  }
+};
+
+// ---------------------------------------------------------------- learning
+
+/// Writes a plastic edge's weight and, with energy on, its by-target flow copy
+/// (CPU: store_weight).
+SG_HD inline void store_weight(float* weights, float* in_flow_weight, const std::uint8_t* in_flags, offset_t edge,
+                               offset_t slot, float w) {
+  weights[edge] = w;
+  if (in_flow_weight && (in_flags[slot] & kInCarriesEnergy) != 0) in_flow_weight[slot] = w;
+}
+
+/// The arrays a weight change touches (CPU: apply_weight_change).
+template <class Real>
+struct WeightTarget {
+  kernels::LearningParams<Real> lp;
+  float* weights;
+  float* eligibility;  ///< null unless learning.rule = "eligibility"
+  float* in_flow_weight;  ///< null without energy
+  const std::uint8_t* in_flags;
+
+  SG_HD void apply(offset_t edge, offset_t slot, Real delta) const {
+    if (eligibility) {
+      eligibility[edge] += static_cast<float>(delta);
+    } else {
+      store_weight(weights, in_flow_weight, in_flags, edge, slot,
+                   static_cast<float>(kernels::clamp_weight(lp, static_cast<Real>(weights[edge]) + delta)));
+    }
+  }
+};
+
+/// Trace decay of every node (CPU: update_learning's first loop).
+template <class Real>
+struct DecayTraces {
+  Real decay_plus, decay_minus;
+  Real* trace_pre;
+  Real* trace_post;
+  SG_HD void operator()(std::size_t i) const {
+    trace_pre[i] *= decay_plus;
+    trace_post[i] *= decay_minus;
+  }
+};
+
+/// Spiking nodes add 1 to both traces (CPU: add_spikes_to_traces; spikes are distinct).
+template <class Real>
+struct AddSpikesToTraces {
+  const index_t* spikes;
+  Real* trace_pre;
+  Real* trace_post;
+  SG_HD void operator()(std::size_t k) const {
+    const index_t s = spikes[k];
+    trace_pre[s] += Real(1);
+    trace_post[s] += Real(1);
+  }
+};
+
+/// Eligibility decay and conversion on every plastic edge (CPU: update_learning's
+/// eligibility loop; float arithmetic, std::max/std::min written out).
+struct EligibilityStep {
+  const std::uint8_t* plastic;
+  const index_t* edge_slot;
+  const std::uint8_t* in_flags;
+  float* eligibility;
+  float* weights;
+  float* in_flow_weight;
+  float decay, gain, lo, hi;
+  SG_HD void operator()(std::size_t k) const {
+    if (!plastic[k]) return;
+    eligibility[k] *= decay;
+    if (gain != 0.0f) {
+      const float x = weights[k] + gain * eligibility[k];
+      const float above = (lo < x) ? x : lo;         // std::max(lo, x)
+      const float w = (above < hi) ? above : hi;     // std::min(hi, above)
+      store_weight(weights, in_flow_weight, in_flags, k, edge_slot[k], w);
+    }
+  }
+};
+
+/// Depression at presynaptic spikes: kRowThreads threads per spiking source over its
+/// out-row (CPU: update_learning's first spike loop). Rows are disjoint.
+template <class Real>
+struct Depression {
+  WeightTarget<Real> wt;
+  const index_t* spikes;
+  const offset_t* out_offsets;
+  const index_t* target;
+  const std::uint8_t* plastic;
+  const index_t* edge_slot;
+  const std::uint8_t* alive;
+  const Real* energy;
+  const Real* trace_post;
+  SG_HD void operator()(std::size_t i) const {
+    const index_t s = spikes[i / kRowThreads];
+    const offset_t end = out_offsets[s + 1];
+    for (offset_t edge = out_offsets[s] + i % kRowThreads; edge < end; edge += kRowThreads) {
+      const index_t j = target[edge];
+      if (!plastic[edge] || !alive[j]) continue;
+      const Real m = kernels::energy_modulation(wt.lp, energy[s], energy[j]);
+      wt.apply(edge, edge_slot[edge], kernels::depression(wt.lp, trace_post[j], m));
+    }
+  }
+};
+
+/// Potentiation at postsynaptic spikes: kRowThreads threads per spiking target over its
+/// in-list (CPU: update_learning's second spike loop). In-lists are disjoint.
+template <class Real>
+struct Potentiation {
+  WeightTarget<Real> wt;
+  const index_t* spikes;
+  const offset_t* in_offsets;
+  const index_t* in_edges;
+  const index_t* in_sources;
+  const std::uint8_t* alive;
+  const Real* energy;
+  const Real* trace_pre;
+  SG_HD void operator()(std::size_t i) const {
+    const index_t j = spikes[i / kRowThreads];
+    const offset_t end = in_offsets[j + 1];
+    for (offset_t slot = in_offsets[j] + i % kRowThreads; slot < end; slot += kRowThreads) {
+      const index_t src = in_sources[slot];
+      if ((wt.in_flags[slot] & kInPlastic) == 0 || !alive[src]) continue;
+      const Real m = kernels::energy_modulation(wt.lp, energy[src], energy[j]);
+      wt.apply(in_edges[slot], slot, kernels::potentiation(wt.lp, trace_pre[src], m));
+    }
+  }
+};
+
+// ---------------------------------------------------------------- homeostasis
+
+/// The running rate of every node (CPU: update_rates).
+template <class Real>
+struct UpdateRates {
+  kernels::HomeostasisParams<Real> hp;
+  const std::uint8_t* alive;
+  const std::uint8_t* spiked;
+  Real* rate;
+  SG_HD void operator()(std::size_t i) const {
+    rate[i] = kernels::select_bits(alive[i] != 0, kernels::update_rate(hp, rate[i], spiked[i] != 0), rate[i]);
+  }
+};
+
+/// Threshold adaptation of alive dynamic nodes (CPU: adapt_thresholds).
+template <class Real>
+struct AdaptThresholds {
+  kernels::HomeostasisParams<Real> hp;
+  Real lo, hi;
+  const std::uint8_t* type;
+  const std::uint8_t* alive;
+  const Real* rate;
+  Real* threshold;
+  SG_HD void operator()(std::size_t i) const {
+    if (type[i] != kDynamic || !alive[i]) return;
+    threshold[i] = kernels::adapt_threshold(hp, threshold[i], rate[i], lo, hi);
+  }
+};
+
+}  // namespace spikegraph::gpu

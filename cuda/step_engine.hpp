@@ -1,0 +1,852 @@
+// Private (CUDA backend): the CUDA backend's logic, written once over an executor.
+//
+// StepEngine<Exec, Real> implements every Backend phase as a sequence of launches of
+// the kernel bodies in step_bodies.hpp on device-resident state. Exec is
+//  - CudaExec (cuda_exec.cuh): CUDA kernels, cudaMalloc / cudaMallocManaged, CUB;
+//    this is the "cuda" backend (instantiated in cuda_backend.cu);
+//  - HostExec (host_exec.hpp): the same on the host, sequentially; the tests run it
+//    against the CPU backend on machines without a GPU.
+//
+// Memory. Node state that Backend::state() exposes (v, threshold, drive, energy,
+// refractory, last_spike, alive, phase, trace_pre, trace_post, rate) lives in
+// managed memory (Exec::Shared): the views handed out are zero-copy like the CPU
+// backend's, and only the pages the host touches move (the sensory service writes the
+// sensory nodes' energy and drive: a few pages per frame). Everything else (the delay
+// ring, the graph, weights, eligibility, flow and learning indices, scratch) is device
+// memory (Exec::Buffer). The rule that makes host views safe: every Backend call
+// returns with the device idle (each call that launches work synchronises at its end),
+// so between calls the host may read and write the views, and the next call's kernels
+// see what it wrote. Per-edge state (edge_state) is a host copy refreshed on request.
+//
+// Host copies per step: the spike list of the step (count + ids, needed by spikes()),
+// the ledger (7 doubles) when the energy phase runs, and the per-spike row offsets of
+// the sparse delivery (host to device). Structure steps (replace_graph) upload the new
+// graph and rebuild the indices on the device.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "delivery_plan.hpp"
+#include "spikegraph/backend/backend.hpp"
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/graph/graph.hpp"
+#include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/sim/model_params.hpp"
+#include "spikegraph/sim/records.hpp"
+#include "step_bodies.hpp"
+
+namespace spikegraph::gpu {
+
+template <class Exec, class Real>
+class StepEngine final : public Backend {
+  template <class T>
+  using Dev = typename Exec::template Buffer<T>;
+  template <class T>
+  using Shared = typename Exec::template Shared<T>;
+
+ public:
+  /// Builds the state of `graph` (which must outlive the engine) on the device.
+  /// `options` are the executor's (the device, or the host loop order).
+  StepEngine(const Graph& graph, const config::Config& cfg, DeliveryPolicy policy, typename Exec::Options options)
+      : exec_(options), graph_(&graph), params_(make_model_params<Real>(cfg)), policy_(policy) {
+    const index_t n = graph.num_nodes();
+    n_ = n;
+    // Room for the delays of edges that structural plasticity may add later.
+    std::int64_t max_delay = graph.max_delay();
+    if (cfg.boolean("structure.enabled")) max_delay = std::max(max_delay, cfg.steps("structure.child_delay", 1));
+    ring_slots_ = static_cast<std::size_t>(max_delay) + 1;
+    energy_enabled_ = cfg.boolean("energy.enabled");
+    learning_ = cfg.boolean("learning.enabled");
+    poisson_key_ = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::poisson_input));
+
+    // Type parameters and the concatenated Poisson tables.
+    std::vector<std::uint32_t> tables;
+    for (int t = 0; t < kNodeTypeCount; ++t) {
+      tp_.neuron[t] = params_.neuron[t];
+      tp_.oscillator_period[t] = params_.oscillator_period[t];
+      tp_.poisson_offset[t] = static_cast<std::uint32_t>(tables.size());
+      tp_.ignores_input[t] = params_.ignores_input[t];
+      tp_.out_gain[t] = params_.out_gain[t];
+      tables.insert(tables.end(), params_.poisson_table[t].begin(), params_.poisson_table[t].end());
+      const Real t0 = params_.neuron[t].threshold;
+      threshold_lo_[t] = std::min(Real(0.1) * t0, Real(10) * t0);
+      threshold_hi_[t] = std::max(Real(0.1) * t0, Real(10) * t0);
+    }
+    upload_vector(poisson_tables_, tables, "poisson tables");
+
+    // Node state, initialised on the host exactly as the CPU backend does.
+    alloc_shared(v_, "v");
+    alloc_shared(threshold_, "threshold");
+    alloc_shared(drive_, "drive");
+    alloc_shared(energy_, "energy");
+    alloc_shared(refractory_, "refractory");
+    alloc_shared(last_spike_, "last_spike");
+    alloc_shared(alive_, "alive");
+    alloc_shared(phase_, "phase");
+    alloc_shared(trace_pre_, "trace_pre");
+    alloc_shared(trace_post_, "trace_post");
+    alloc_shared(rate_, "rate");
+    const auto init_key = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::initial_state));
+    const auto osc_key = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::oscillator_phase));
+    std::array<Real, kNodeTypeCount> type_drive{};
+    for (int t = 0; t < kNodeTypeCount; ++t) {
+      type_drive[t] = static_cast<Real>(cfg.real(std::string("node.") + node_type_name(static_cast<NodeType>(t)) + ".drive"));
+    }
+    const auto& types = graph.node_type();
+    for (index_t i = 0; i < n; ++i) {
+      const auto& p = params_.neuron[types[i]];
+      const double u = kernels::draw_uniform(init_key, i, 0);
+      v_.data()[i] = params_.init_v_min == params_.init_v_max
+                         ? params_.init_v_min
+                         : static_cast<Real>(params_.init_v_min + (params_.init_v_max - params_.init_v_min) * u);
+      threshold_.data()[i] = p.threshold;
+      drive_.data()[i] = type_drive[types[i]];
+      energy_.data()[i] = params_.initial_energy;
+      refractory_.data()[i] = 0;
+      last_spike_.data()[i] = -1;
+      alive_.data()[i] = 1;
+      const std::int32_t period = params_.oscillator_period[types[i]];
+      phase_.data()[i] = period > 0 ? static_cast<std::int32_t>(kernels::draw_u32(osc_key, i, 0) % period) : 0;
+      trace_pre_.data()[i] = Real(0);
+      trace_post_.data()[i] = Real(0);
+      rate_.data()[i] = Real(0);
+    }
+    prefetch_state();
+
+    spiked_.resize(n, "spiked");
+    exec_.zero(spiked_.data(), spiked_.bytes());
+    ring_.resize(ring_slots_ * n, "delay ring");
+    exec_.zero(ring_.data(), ring_.bytes());
+    iota_.resize(n, "spike selection");
+    exec_.for_each(n, Iota{iota_.data()});
+    for (auto& list : spike_list_) list.resize(n, "spike list");
+    spike_count_.resize(1, "spike count");
+    if (energy_enabled_) {
+      energy_next_.resize(n, "energy scratch");
+      flow_out_.resize(n, "flow out");
+      flow_sources_.resize(n, "flow sources");
+      inflow_.resize(n, "inflow");
+      overflow_.resize(n, "overflow terms");
+      ledger_total_.resize(kColumns, "ledger");
+    }
+    upload_graph(graph);
+    // Weights: a device copy always; own_weights_ mirrors the CPU backend's own copy
+    // (plastic edges, or set_weights), which decides what a checkpoint holds.
+    own_weights_ = !graph.edge_plastic().empty();
+    upload_vector(weights_, graph.edge_weight(), "weights");
+    if (own_weights_ && params_.eligibility_rule) {
+      eligibility_.resize(graph.num_edges(), "eligibility");
+      exec_.zero(eligibility_.data(), eligibility_.bytes());
+    }
+    build_flow_index();
+    exec_.synchronize();
+  }
+
+  std::string name() const override { return Exec::kName; }
+  int threads() const override { return 1; }
+  Precision precision() const override { return sizeof(Real) == 4 ? Precision::float32 : Precision::float64; }
+  const std::vector<index_t>& spikes() const override { return spikes_; }
+  std::size_t last_synaptic_events() const override { return last_events_; }
+
+  void begin_step(step_t) override {
+    delivering_.swap(spikes_);
+    spikes_.clear();
+    current_list_ ^= 1;  // the list of the previous step is now the one delivered
+    last_events_ = 0;
+  }
+
+  void deliver(step_t t) override {
+    last_events_ = 0;
+    if (delivering_.empty()) return;
+    const std::size_t events = plan_rows(delivering_, graph_->out_offsets().data(), row_start_host_);
+    last_events_ = events;
+    if (events == 0) return;
+    const step_t t_emit = t - 1;
+    const auto base_slot = static_cast<std::size_t>(t_emit % static_cast<step_t>(ring_slots_));
+    const index_t* spikes = spike_list_[current_list_ ^ 1].data();
+    if (use_dense(policy_, events, graph_->num_edges())) {
+      ensure_target_index();
+      flags_.resize(n_, "spike flags");
+      exec_.zero(flags_.data(), flags_.bytes());
+      exec_.for_each(delivering_.size(), MarkSpikes{spikes, flags_.data()});
+      DeliverDense<Real> b{};
+      b.syn = params_.synapse;
+      b.tp = tp_;
+      b.flags = flags_.data();
+      b.in_offsets = in_offsets_.data();
+      b.in_edges = in_edges_.data();
+      b.in_sources = in_sources_.data();
+      b.delay = edge_delay_.data();
+      b.kind = edge_kind_.data();
+      b.weight = weights_.data();
+      b.type = node_type_.data();
+      b.energy = energy_.data();
+      b.base_slot = base_slot;
+      b.slots = ring_slots_;
+      b.nodes = n_;
+      b.ring = ring_.data();
+      exec_.for_each(n_, b);
+      ++dense_steps_;
+    } else {
+      row_start_.reserve(row_start_host_.size(), "delivery rows");
+      exec_.to_device(row_start_.data(), row_start_host_.data(), row_start_host_.size() * sizeof(std::uint32_t));
+      if (events > keys_[0].size()) {  // grow geometrically, up to one event per edge
+        const std::size_t grow = std::max(events, std::min<std::size_t>(2 * keys_[0].size(), graph_->num_edges()));
+        for (auto& k : keys_) k.reserve(grow, "delivery keys");
+        for (auto& o : order_) o.reserve(grow, "delivery order");
+        contrib_.reserve(grow, "delivery contributions");
+      }
+      DeliverExpand<Real> x{};
+      x.syn = params_.synapse;
+      x.tp = tp_;
+      x.spikes = spikes;
+      x.row_start = row_start_.data();
+      x.out_offsets = out_offsets_.data();
+      x.target = edge_target_.data();
+      x.delay = edge_delay_.data();
+      x.kind = edge_kind_.data();
+      x.weight = weights_.data();
+      x.type = node_type_.data();
+      x.energy = energy_.data();
+      x.base_slot = base_slot;
+      x.slots = ring_slots_;
+      x.nodes = n_;
+      x.keys = keys_[0].data();
+      x.order = order_[0].data();
+      x.contrib = contrib_.data();
+      exec_.for_each(delivering_.size() * kRowThreads, x);
+      exec_.sort_pairs(keys_[0].data(), keys_[1].data(), order_[0].data(), order_[1].data(), events,
+                       key_bits(ring_slots_, n_));
+      SegmentAdd<Real> a{};
+      a.keys = keys_[1].data();
+      a.order = order_[1].data();
+      a.contrib = contrib_.data();
+      a.events = events;
+      a.ring = ring_.data();
+      exec_.for_each(events, a);
+      ++sparse_steps_;
+    }
+    exec_.synchronize();
+  }
+
+  void update_neurons(step_t t) override {
+    spikes_.clear();
+    if (n_ == 0) return;
+    const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
+    NodeUpdate<Real> b{};
+    b.tp = tp_;
+    b.poisson_tables = poisson_tables_.data();
+    b.key = poisson_key_;
+    b.step = t;
+    b.gain = gain_;
+    b.type = node_type_.data();
+    b.v = v_.data();
+    b.refractory = refractory_.data();
+    b.threshold = threshold_.data();
+    b.drive = drive_.data();
+    b.energy = energy_.data();
+    b.input = ring_.data() + slot * n_;
+    b.alive = alive_.data();
+    b.phase = phase_.data();
+    b.spiked = spiked_.data();
+    b.last_spike = last_spike_.data();
+    exec_.for_each(n_, b);
+    // The spike list in ascending node order (an order-preserving selection), then to the host.
+    std::uint32_t* list = spike_list_[current_list_].data();
+    exec_.select_flagged(iota_.data(), spiked_.data(), list, spike_count_.data(), n_);
+    std::uint32_t count = 0;
+    exec_.to_host(&count, spike_count_.data(), sizeof count);
+    spikes_.resize(count);
+    exec_.to_host(spikes_.data(), list, count * sizeof(index_t));
+    exec_.synchronize();
+  }
+
+  void update_energy(step_t, bool flow, EnergyLedger& ledger) override {
+    if (!energy_enabled_) throw BackendError("energy phase: the backend was built with energy.enabled = false");
+    const std::size_t blocks = (n_ + kLedgerBlock - 1) / kLedgerBlock;
+    block_sums_.reserve(std::max<std::size_t>(blocks, 1) * kColumns, "ledger blocks");
+    exec_.zero(block_sums_.data(), blocks * kColumns * sizeof(double));
+    const kernels::EnergyParams<Real> ep = params_.energy;
+    EnergySpendBlocks<Real> spend{};
+    spend.ep = ep;
+    spend.nodes = n_;
+    spend.energy = energy_.data();
+    spend.alive = alive_.data();
+    spend.spiked = spiked_.data();
+    spend.sums = block_sums_.data();
+    exec_.for_each(blocks, spend);
+    if (flow) {
+      FlowOutNodes<Real> out{};
+      out.ep = ep;
+      out.out_offsets = out_offsets_.data();
+      out.target = edge_target_.data();
+      out.weight = weights_.data();
+      out.carries = out_carries_.data();
+      out.type = node_type_.data();
+      out.alive = alive_.data();
+      out.energy = energy_.data();
+      out.sources = flow_sources_.data();
+      out.flow_out = flow_out_.data();
+      exec_.for_each(n_, out);
+      exec_.for_each(blocks, FlowOutBlocks<Real>{n_, flow_out_.data(), block_sums_.data()});
+      FlowInNodes<Real> in{};
+      in.ep = ep;
+      in.in_offsets = in_offsets_.data();
+      in.in_sources = in_sources_.data();
+      in.in_flow_weight = in_flow_weight_.data();
+      in.sources = flow_sources_.data();
+      in.flow_out = flow_out_.data();
+      in.alive = alive_.data();
+      in.energy = energy_.data();
+      in.energy_next = energy_next_.data();
+      in.inflow = inflow_.data();
+      in.overflow = overflow_.data();
+      exec_.for_each(n_, in);
+      FlowInBlocks<Real> sums{};
+      sums.nodes = n_;
+      sums.alive = alive_.data();
+      sums.inflow = inflow_.data();
+      sums.overflow_terms = overflow_.data();
+      sums.energy_next = energy_next_.data();
+      sums.sums = block_sums_.data();
+      exec_.for_each(blocks, sums);
+      // Copied, not swapped: views of "energy" handed out earlier must stay valid.
+      exec_.device_copy(energy_.data(), energy_next_.data(), energy_.bytes());
+    } else {
+      EnergyClampBlocks<Real> clamp{};
+      clamp.ep = ep;
+      clamp.nodes = n_;
+      clamp.energy = energy_.data();
+      clamp.alive = alive_.data();
+      clamp.sums = block_sums_.data();
+      exec_.for_each(blocks, clamp);
+    }
+    exec_.for_each(kColumns, LedgerTotal{block_sums_.data(), blocks, ledger_total_.data()});
+    double total[kColumns];
+    exec_.to_host(total, ledger_total_.data(), sizeof total);
+    exec_.synchronize();
+    ledger.total_before = total[kBefore];
+    ledger.spike_cost = total[kCost];
+    ledger.metabolism = total[kMetabolism];
+    ledger.flow_out = total[kFlowOut];
+    ledger.flow_in = total[kFlowIn];
+    ledger.overflow = total[kOverflow];
+    ledger.total_after = total[kAfter];
+  }
+
+  void update_learning(step_t) override {
+    const kernels::LearningParams<Real> lp = params_.learning;
+    exec_.for_each(n_, DecayTraces<Real>{lp.decay_plus, lp.decay_minus, trace_pre_.data(), trace_post_.data()});
+    const std::size_t count = spikes_.size();
+    const index_t* spikes = spike_list_[current_list_].data();
+    if (graph_->edge_plastic().empty()) {
+      exec_.for_each(count, AddSpikesToTraces<Real>{spikes, trace_pre_.data(), trace_post_.data()});
+      exec_.synchronize();
+      return;
+    }
+    weights_on_host_ = eligibility_on_host_ = false;
+    if (!eligibility_.empty()) {
+      EligibilityStep el{};
+      el.plastic = edge_plastic_.data();
+      el.edge_slot = edge_slot_.data();
+      el.in_flags = in_flags_.data();
+      el.eligibility = eligibility_.data();
+      el.weights = weights_.data();
+      el.in_flow_weight = in_flow_weight_.empty() ? nullptr : in_flow_weight_.data();
+      el.decay = static_cast<float>(lp.decay_eligibility);
+      el.gain = static_cast<float>(lp.rate * signal_);
+      el.lo = static_cast<float>(lp.w_min);
+      el.hi = static_cast<float>(lp.w_max);
+      exec_.for_each(graph_->num_edges(), el);
+    }
+    // Depression at presynaptic spikes, then potentiation at postsynaptic spikes (two
+    // launches: an edge whose both ends spiked is depressed before it is potentiated).
+    WeightTarget<Real> wt{};
+    wt.lp = lp;
+    wt.weights = weights_.data();
+    wt.eligibility = eligibility_.empty() ? nullptr : eligibility_.data();
+    wt.in_flow_weight = in_flow_weight_.empty() ? nullptr : in_flow_weight_.data();
+    wt.in_flags = in_flags_.data();
+    Depression<Real> dep{};
+    dep.wt = wt;
+    dep.spikes = spikes;
+    dep.out_offsets = out_offsets_.data();
+    dep.target = edge_target_.data();
+    dep.plastic = edge_plastic_.data();
+    dep.edge_slot = edge_slot_.data();
+    dep.alive = alive_.data();
+    dep.energy = energy_.data();
+    dep.trace_post = trace_post_.data();
+    exec_.for_each(count * kRowThreads, dep);
+    Potentiation<Real> pot{};
+    pot.wt = wt;
+    pot.spikes = spikes;
+    pot.in_offsets = in_offsets_.data();
+    pot.in_edges = in_edges_.data();
+    pot.in_sources = in_sources_.data();
+    pot.alive = alive_.data();
+    pot.energy = energy_.data();
+    pot.trace_pre = trace_pre_.data();
+    exec_.for_each(count * kRowThreads, pot);
+    exec_.for_each(count, AddSpikesToTraces<Real>{spikes, trace_pre_.data(), trace_post_.data()});
+    exec_.synchronize();
+  }
+
+  void update_rates(step_t) override {
+    exec_.for_each(n_, UpdateRates<Real>{params_.homeostasis, alive_.data(), spiked_.data(), rate_.data()});
+    exec_.synchronize();
+  }
+
+  void adapt_thresholds() override {
+    AdaptThresholds<Real> a{};
+    a.hp = params_.homeostasis;
+    a.lo = threshold_lo_[kDynamic];
+    a.hi = threshold_hi_[kDynamic];
+    a.type = node_type_.data();
+    a.alive = alive_.data();
+    a.rate = rate_.data();
+    a.threshold = threshold_.data();
+    exec_.for_each(n_, a);
+    exec_.synchronize();
+  }
+
+  void add_input(step_t t, const index_t* nodes, std::size_t count, double value) override {
+    if (count == 0) return;
+    const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
+    const bool sequential = upload_nodes(nodes, count);
+    AddInput<Real> a{};
+    a.nodes = node_list_.data();
+    a.count = count;
+    a.sequential = sequential;
+    a.value = static_cast<Real>(value);
+    a.input = ring_.data() + slot * n_;
+    exec_.for_each(sequential ? 1 : count, a);
+    exec_.synchronize();
+  }
+
+  void change_drive(const index_t* nodes, std::size_t count, double value, bool add) override {
+    if (count == 0) return;
+    const bool sequential = upload_nodes(nodes, count);
+    ChangeDrive<Real> c{};
+    c.nodes = node_list_.data();
+    c.count = count;
+    c.sequential = sequential;
+    c.add = add;
+    c.value = static_cast<Real>(value);
+    c.drive = drive_.data();
+    exec_.for_each(sequential ? 1 : count, c);
+    exec_.synchronize();
+  }
+
+  void set_synaptic_gain(double gain) override { gain_ = static_cast<Real>(gain); }
+  void set_neuromodulator(double signal) override { signal_ = signal; }
+
+  void replace_graph(const Graph& g, const std::vector<index_t>& order) override {
+    if (g.num_nodes() != graph_->num_nodes() || order.size() != g.num_edges() || g.max_delay() >= ring_slots_) {
+      throw BackendError("replace_graph: the new graph must keep the nodes and fit the delay rings");
+    }
+    const std::size_t old_edges = graph_->num_edges();
+    const std::size_t m = g.num_edges();
+    const bool plastic = !g.edge_plastic().empty();
+    Dev<index_t> order_dev;
+    upload_vector(order_dev, order, "edge order");
+    Dev<float> fresh;
+    upload_vector(fresh, g.edge_weight(), "weights");
+    Dev<float> weights, eligibility;
+    if (plastic) {
+      weights.resize(m, "weights");
+      exec_.for_each(m, GatherEdgeState{order_dev.data(), old_edges, weights_.data(), fresh.data(), weights.data()});
+      if (params_.eligibility_rule) {
+        eligibility.resize(m, "eligibility");
+        exec_.for_each(m, GatherEdgeState{order_dev.data(), old_edges,
+                                          eligibility_.empty() ? nullptr : eligibility_.data(), nullptr,
+                                          eligibility.data()});
+      }
+    } else {
+      weights.swap(fresh);
+    }
+    exec_.synchronize();
+    graph_ = &g;
+    weights_.swap(weights);
+    eligibility_.swap(eligibility);
+    own_weights_ = plastic;
+    weights_on_host_ = eligibility_on_host_ = false;
+    upload_graph(g);
+    build_flow_index();
+    exec_.synchronize();
+  }
+
+  void set_weights(const float* weights, std::size_t count) override {
+    if (count != graph_->num_edges()) throw InputError("set_weights: wrong number of weights");
+    weights_.resize(count, "weights");
+    exec_.to_device(weights_.data(), weights, count * sizeof(float));
+    own_weights_ = true;
+    weights_on_host_ = false;
+    build_flow_index();
+    exec_.synchronize();
+  }
+
+  void state_written(const std::string& name) override {
+    if (name == "alive") {  // edges into dead nodes stop carrying energy
+      build_flow_index();
+      exec_.synchronize();
+    }
+  }
+
+  std::vector<std::string> edge_state_names() const override {
+    std::vector<std::string> names{"weight"};
+    if (!eligibility_.empty()) names.emplace_back("eligibility");
+    return names;
+  }
+
+  ArrayRef edge_state(const std::string& name) override {
+    const std::size_t m = graph_->num_edges();
+    if (name == "weight") {
+      if (!weights_on_host_) {
+        weight_host_.resize(m);
+        exec_.to_host(weight_host_.data(), weights_.data(), m * sizeof(float));
+        weights_on_host_ = true;
+      }
+      return ArrayRef{weight_host_.data(), m, DType::f32};
+    }
+    if (name == "eligibility" && !eligibility_.empty()) {
+      if (!eligibility_on_host_) {
+        eligibility_host_.resize(m);
+        exec_.to_host(eligibility_host_.data(), eligibility_.data(), m * sizeof(float));
+        eligibility_on_host_ = true;
+      }
+      return ArrayRef{eligibility_host_.data(), m, DType::f32};
+    }
+    throw InputError("edge state: unknown or unallocated variable '" + name +
+                     "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)");
+  }
+
+  std::vector<std::string> state_names() const override {
+    return {"v", "threshold", "drive", "energy", "refractory", "last_spike", "alive", "phase",
+            "trace_pre", "trace_post", "rate"};
+  }
+
+  ArrayRef state(const std::string& name) override {
+    if (name == "v") return ref(v_);
+    if (name == "threshold") return ref(threshold_);
+    if (name == "drive") return ref(drive_);
+    if (name == "energy") return ref(energy_);
+    if (name == "refractory") return ref(refractory_);
+    if (name == "last_spike") return ref(last_spike_);
+    if (name == "alive") return ref(alive_);
+    if (name == "phase") return ref(phase_);
+    if (name == "trace_pre") return ref(trace_pre_);
+    if (name == "trace_post") return ref(trace_post_);
+    if (name == "rate") return ref(rate_);
+    std::string all;
+    for (const auto& s : state_names()) all += (all.empty() ? "" : ", ") + s;
+    throw InputError("state: unknown variable '" + name + "' (known: " + all + ")");
+  }
+
+  /// The CPU backend's sections, bit for bit, so that a checkpoint of either backend
+  /// loads into the other.
+  void save_state(io::SnapshotWriter& out) const override {
+    const std::size_t n = n_;
+    out.add_text("backend/precision", sizeof(Real) == 4 ? "float32" : "float64");
+    add_array(out, "backend/v", v_);
+    add_array(out, "backend/threshold", threshold_);
+    add_array(out, "backend/drive", drive_);
+    add_array(out, "backend/energy", energy_);
+    add_array(out, "backend/refractory", refractory_);
+    add_array(out, "backend/last_spike", last_spike_);
+    add_array(out, "backend/alive", alive_);
+    add_array(out, "backend/phase", phase_);
+    add_array(out, "backend/trace_pre", trace_pre_);
+    add_array(out, "backend/trace_post", trace_post_);
+    add_array(out, "backend/rate", rate_);
+    out.add("backend/spiked", download(spiked_, n));
+    out.add("backend/spikes", spikes_);  // the last step's spikes, delivered at the next step
+    out.add_scalar("backend/ring_slots", static_cast<std::uint64_t>(ring_slots_));
+    out.add("backend/ring", download(ring_, ring_.size()));
+    out.add("backend/weights", own_weights_ ? download(weights_, graph_->num_edges()) : std::vector<float>{});
+    out.add("backend/eligibility", download(eligibility_, eligibility_.size()));
+    out.add_scalar("backend/gain", static_cast<double>(gain_));
+    out.add_scalar("backend/signal", signal_);
+  }
+
+  void load_state(const io::SnapshotReader& in) override {
+    const std::size_t n = n_;
+    const std::string precision = in.text("backend/precision");
+    if (precision != (sizeof(Real) == 4 ? "float32" : "float64")) {
+      throw IoError("load checkpoint '" + in.source() + "': state was saved in " + precision +
+                    ", this simulation runs in " + (sizeof(Real) == 4 ? "float32" : "float64"));
+    }
+    const auto slots = in.scalar<std::uint64_t>("backend/ring_slots");
+    if (slots != ring_slots_) {
+      throw IoError("load checkpoint '" + in.source() + "': the delay ring has " + std::to_string(slots) +
+                    " slots, this network needs " + std::to_string(ring_slots_));
+    }
+    // Read everything into temporaries first: a bad section changes nothing.
+    auto v = in.array<Real>("backend/v", n);
+    auto threshold = in.array<Real>("backend/threshold", n);
+    auto drive = in.array<Real>("backend/drive", n);
+    auto energy = in.array<Real>("backend/energy", n);
+    auto refractory = in.array<std::uint16_t>("backend/refractory", n);
+    auto last_spike = in.array<std::int32_t>("backend/last_spike", n);
+    auto alive = in.array<std::uint8_t>("backend/alive", n);
+    auto phase = in.array<std::int32_t>("backend/phase", n);
+    auto trace_pre = in.array<Real>("backend/trace_pre", n);
+    auto trace_post = in.array<Real>("backend/trace_post", n);
+    auto rate = in.array<Real>("backend/rate", n);
+    auto spiked = in.array<std::uint8_t>("backend/spiked", n);
+    auto spikes = in.array<index_t>("backend/spikes");
+    auto ring = in.array<Real>("backend/ring", ring_.size());
+    auto weights = in.array<float>("backend/weights", own_weights_ ? graph_->num_edges() : 0);
+    auto eligibility = in.array<float>("backend/eligibility", eligibility_.size());
+    const auto gain = in.scalar<double>("backend/gain");
+    const auto signal = in.scalar<double>("backend/signal");
+    for (std::size_t k = 0; k < spikes.size(); ++k) {
+      if (spikes[k] >= n) {
+        throw IoError("load checkpoint '" + in.source() + "': backend/spikes[" + std::to_string(k) + "] = " +
+                      std::to_string(spikes[k]) + " is out of range (corrupt)");
+      }
+      // The device list has room for n ids and its kernels need distinct ones.
+      if (k > 0 && spikes[k] <= spikes[k - 1]) {
+        throw IoError("load checkpoint '" + in.source() + "': backend/spikes is not strictly ascending (corrupt)");
+      }
+    }
+    for (std::size_t k = 0; k < weights.size(); ++k) {
+      if (!(weights[k] >= 0.0f) || weights[k] > std::numeric_limits<float>::max()) {
+        throw IoError("load checkpoint '" + in.source() + "': backend/weights[" + std::to_string(k) +
+                      "] is not a finite weight >= 0 (corrupt)");
+      }
+    }
+    copy_in(v_, v);
+    copy_in(threshold_, threshold);
+    copy_in(drive_, drive);
+    copy_in(energy_, energy);
+    copy_in(refractory_, refractory);
+    copy_in(last_spike_, last_spike);
+    copy_in(alive_, alive);
+    copy_in(phase_, phase);
+    copy_in(trace_pre_, trace_pre);
+    copy_in(trace_post_, trace_post);
+    copy_in(rate_, rate);
+    prefetch_state();
+    exec_.to_device(spiked_.data(), spiked.data(), n);
+    exec_.to_device(ring_.data(), ring.data(), ring.size() * sizeof(Real));
+    exec_.to_device(spike_list_[current_list_].data(), spikes.data(), spikes.size() * sizeof(index_t));
+    spikes_.swap(spikes);
+    if (own_weights_) exec_.to_device(weights_.data(), weights.data(), weights.size() * sizeof(float));
+    if (!eligibility.empty()) exec_.to_device(eligibility_.data(), eligibility.data(), eligibility.size() * sizeof(float));
+    weights_on_host_ = eligibility_on_host_ = false;
+    gain_ = static_cast<Real>(gain);
+    signal_ = signal;
+    build_flow_index();  // from the loaded weights and alive flags
+    exec_.synchronize();
+  }
+
+  /// Bytes the backend allocated (device, managed and host copies), excluding the
+  /// device copy of the graph's own arrays (targets, delays, kinds, plastic flags,
+  /// offsets, the by-target index), like the CPU backend excludes the graph.
+  std::size_t memory_bytes() const override {
+    std::size_t b = v_.bytes() + threshold_.bytes() + drive_.bytes() + energy_.bytes() + refractory_.bytes() +
+                    last_spike_.bytes() + alive_.bytes() + phase_.bytes() + trace_pre_.bytes() +
+                    trace_post_.bytes() + rate_.bytes();
+    b += spiked_.bytes() + ring_.bytes() + iota_.bytes() + spike_list_[0].bytes() + spike_list_[1].bytes();
+    b += energy_next_.bytes() + flow_out_.bytes() + flow_sources_.bytes() + inflow_.bytes() + overflow_.bytes();
+    b += block_sums_.bytes() + weights_.bytes() + eligibility_.bytes() + out_carries_.bytes() +
+         in_flow_weight_.bytes() + edge_slot_.bytes() + in_flags_.bytes();
+    b += row_start_.bytes() + keys_[0].bytes() + keys_[1].bytes() + order_[0].bytes() + order_[1].bytes() +
+         contrib_.bytes() + flags_.bytes() + node_list_.bytes();
+    b += (weight_host_.capacity() + eligibility_host_.capacity()) * sizeof(float);
+    b += (spikes_.capacity() + delivering_.capacity()) * sizeof(index_t);
+    return b;
+  }
+
+  /// Steps delivered by each path so far (tests check both paths ran).
+  std::size_t sparse_steps() const { return sparse_steps_; }
+  std::size_t dense_steps() const { return dense_steps_; }
+  /// The executor (tests count its launches).
+  const Exec& exec() const { return exec_; }
+
+ private:
+  template <class T>
+  static ArrayRef ref(Shared<T>& b) {
+    return ArrayRef{b.data(), b.size(), dtype_of<T>()};
+  }
+
+  template <class T>
+  void alloc_shared(Shared<T>& b, const char* what) {
+    b.resize(n_, what);
+  }
+
+  void prefetch_state() {
+    exec_.prefetch(v_.data(), v_.bytes());
+    exec_.prefetch(threshold_.data(), threshold_.bytes());
+    exec_.prefetch(drive_.data(), drive_.bytes());
+    exec_.prefetch(energy_.data(), energy_.bytes());
+    exec_.prefetch(refractory_.data(), refractory_.bytes());
+    exec_.prefetch(last_spike_.data(), last_spike_.bytes());
+    exec_.prefetch(alive_.data(), alive_.bytes());
+    exec_.prefetch(phase_.data(), phase_.bytes());
+    exec_.prefetch(trace_pre_.data(), trace_pre_.bytes());
+    exec_.prefetch(trace_post_.data(), trace_post_.bytes());
+    exec_.prefetch(rate_.data(), rate_.bytes());
+  }
+
+  template <class T>
+  static void add_array(io::SnapshotWriter& out, const std::string& name, const Shared<T>& b) {
+    out.add(name, dtype_of<T>(), b.data(), b.size());
+  }
+
+  template <class T>
+  static void copy_in(Shared<T>& b, const std::vector<T>& values) {
+    if (!values.empty()) std::memcpy(b.data(), values.data(), values.size() * sizeof(T));
+  }
+
+  template <class T>
+  std::vector<T> download(const Dev<T>& b, std::size_t count) const {
+    std::vector<T> out(count);
+    if (count) exec_.to_host(out.data(), b.data(), count * sizeof(T));
+    return out;
+  }
+
+  template <class T>
+  void upload_vector(Dev<T>& dst, const std::vector<T>& src, const char* what) {
+    dst.resize(src.size(), what);
+    if (!src.empty()) exec_.to_device(dst.data(), src.data(), src.size() * sizeof(T));
+  }
+
+  /// The node list of a stimulus on the device; returns whether it must be applied
+  /// sequentially (a node appears twice: the additions happen in list order).
+  bool upload_nodes(const index_t* nodes, std::size_t count) {
+    std::vector<index_t> sorted(nodes, nodes + count);
+    std::sort(sorted.begin(), sorted.end());
+    const bool repeats = std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+    node_list_.reserve(count, "stimulus nodes");
+    exec_.to_device(node_list_.data(), nodes, count * sizeof(index_t));
+    return repeats;
+  }
+
+  /// The graph's arrays on the device. The by-target index goes up when a phase
+  /// needs it (energy, learning) or once the dense delivery has been used.
+  void upload_graph(const Graph& g) {
+    upload_vector(node_type_, g.node_type(), "node types");
+    upload_vector(out_offsets_, g.out_offsets(), "out offsets");
+    upload_vector(edge_target_, g.edge_target(), "edge targets");
+    upload_vector(edge_delay_, g.edge_delay(), "edge delays");
+    upload_vector(edge_kind_, g.edge_kind(), "edge kinds");
+    upload_vector(edge_plastic_, g.edge_plastic(), "plastic flags");
+    target_index_ready_ = false;
+    if (energy_enabled_ || learning_ || target_index_used_) ensure_target_index();
+  }
+
+  void ensure_target_index() {
+    if (target_index_ready_) return;
+    const TargetIndex& in = graph_->by_target();
+    upload_vector(in_offsets_, in.in_offsets, "in offsets");
+    upload_vector(in_edges_, in.in_edges, "in edges");
+    upload_vector(in_sources_, in.in_sources, "in sources");
+    target_index_ready_ = target_index_used_ = true;
+  }
+
+  // The energy flow reads weights by source (masked by out_carries_) and by target
+  // (in_flow_weight_, by by-target slot); learning keeps the second in step through
+  // edge_slot_ and in_flags_. Rebuilt on the device from the current weights and alive
+  // flags at the same events as the CPU backend's build_flow_index.
+  void build_flow_index() {
+    const std::size_t m = graph_->num_edges();
+    const bool plastic = learning_ && !graph_->edge_plastic().empty();
+    const bool energy = energy_enabled_;
+    if (!plastic && !energy) return;
+    out_carries_.resize(energy ? m : 0, "energy carriers");
+    in_flow_weight_.resize(energy ? m : 0, "flow weights");
+    edge_slot_.resize(plastic ? m : 0, "edge slots");
+    in_flags_.resize(plastic ? m : 0, "slot flags");
+    BuildFlowIndex b{};
+    b.in_edges = in_edges_.data();
+    b.target = edge_target_.data();
+    b.kind = edge_kind_.data();
+    b.plastic = edge_plastic_.data();
+    b.alive = alive_.data();
+    b.weight = weights_.data();
+    b.out_carries = energy ? out_carries_.data() : nullptr;
+    b.in_flow_weight = energy ? in_flow_weight_.data() : nullptr;
+    b.edge_slot = plastic ? edge_slot_.data() : nullptr;
+    b.in_flags = plastic ? in_flags_.data() : nullptr;
+    exec_.for_each(m, b);
+  }
+
+  mutable Exec exec_;  // save_state (const) downloads through it
+  const Graph* graph_;
+  ModelParams<Real> params_;
+  DeliveryPolicy policy_;
+  std::size_t n_ = 0;
+  std::size_t ring_slots_ = 1;
+  bool energy_enabled_ = false;
+  bool learning_ = false;
+  kernels::RngKey poisson_key_{};
+  TypeParams<Real> tp_{};
+  std::array<Real, kNodeTypeCount> threshold_lo_{}, threshold_hi_{};
+  Real gain_ = Real(1);
+  double signal_ = 0.0;
+
+  // Node state (managed: the host views of state()).
+  Shared<Real> v_, threshold_, drive_, energy_;
+  Shared<std::uint16_t> refractory_;
+  Shared<std::int32_t> last_spike_;
+  Shared<std::uint8_t> alive_;
+  Shared<std::int32_t> phase_;
+  Shared<Real> trace_pre_, trace_post_, rate_;
+  // Device state.
+  Dev<std::uint8_t> spiked_;
+  Dev<Real> ring_;  // [slot][node]
+  Dev<std::uint32_t> poisson_tables_;
+  Dev<std::uint32_t> iota_;
+  Dev<index_t> spike_list_[2];  // this step's and the previous step's spikes, ascending
+  int current_list_ = 0;
+  Dev<std::uint32_t> spike_count_;
+  std::vector<index_t> spikes_;      // host copy of this step's spikes
+  std::vector<index_t> delivering_;  // host copy of the previous step's spikes
+  std::size_t last_events_ = 0;
+  // Graph on the device.
+  Dev<std::uint8_t> node_type_;
+  Dev<offset_t> out_offsets_;
+  Dev<index_t> edge_target_;
+  Dev<std::uint16_t> edge_delay_;
+  Dev<std::uint8_t> edge_kind_;
+  Dev<std::uint8_t> edge_plastic_;
+  Dev<offset_t> in_offsets_;
+  Dev<index_t> in_edges_, in_sources_;
+  bool target_index_ready_ = false;
+  bool target_index_used_ = false;
+  // Edge state.
+  Dev<float> weights_;      // always on the device
+  bool own_weights_ = false;  // the CPU backend would hold its own copy (checkpoint contents)
+  Dev<float> eligibility_;
+  Dev<std::uint8_t> out_carries_;
+  Dev<float> in_flow_weight_;
+  Dev<index_t> edge_slot_;
+  Dev<std::uint8_t> in_flags_;
+  std::vector<float> weight_host_, eligibility_host_;
+  bool weights_on_host_ = false, eligibility_on_host_ = false;
+  // Energy scratch.
+  Dev<Real> energy_next_, flow_out_, inflow_, overflow_;
+  Dev<kernels::FlowSource<Real>> flow_sources_;
+  Dev<double> block_sums_, ledger_total_;
+  // Delivery scratch.
+  std::vector<std::uint32_t> row_start_host_;
+  Dev<std::uint32_t> row_start_;
+  Dev<std::uint64_t> keys_[2];
+  Dev<std::uint32_t> order_[2];
+  Dev<Real> contrib_;
+  Dev<std::uint8_t> flags_;
+  Dev<index_t> node_list_;
+  std::size_t sparse_steps_ = 0, dense_steps_ = 0;
+};
+
+}  // namespace spikegraph::gpu
