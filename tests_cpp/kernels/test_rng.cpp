@@ -92,10 +92,11 @@ TEST_CASE("different seeds, streams, indices and steps give different draws", "[
   // The documented streams give unrelated keys.
   std::set<std::uint64_t> k0s;
   for (auto s : {k::RngStream::poisson_input, k::RngStream::graph_build, k::RngStream::initial_state,
-                 k::RngStream::oscillator_phase, k::RngStream::structure, k::RngStream::user}) {
+                 k::RngStream::oscillator_phase, k::RngStream::structure, k::RngStream::analysis,
+                 k::RngStream::user}) {
     k0s.insert(key(1, s).k0);
   }
-  CHECK(k0s.size() == 6);
+  CHECK(k0s.size() == 7);
 }
 
 TEST_CASE("draw64 output is uniform (chi-square, 64 bins, 1e5 draws)", "[kernels][rng]") {

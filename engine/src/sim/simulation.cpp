@@ -44,6 +44,7 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
   if (config_.boolean("homeostasis.enabled")) services_.push_back(make_homeostasis_service());
   if (config_.boolean("structure.enabled")) services_.push_back(make_structure_service());
   services_.push_back(make_recording_service());
+  if (config_.real("metrics.interval") > 0.0) services_.push_back(make_metrics_service());
   StepContext ctx = context();
   for (auto& s : services_) s->initialize(ctx);
   rebuild_pipeline();
@@ -60,7 +61,7 @@ Simulation::~Simulation() = default;
 StepContext Simulation::context() {
   return StepContext{step_,           *backend_, *graph_,         config_,      spike_record_,
                      monitor_record_, ledger_,   ledger_history_, homeostasis_, events_,
-                     graph_,          sensory_};
+                     graph_,          sensory_,  ledger_totals_,  metrics_history_};
 }
 
 void Simulation::rebuild_pipeline() {
@@ -107,6 +108,8 @@ void Simulation::run_steps(std::int64_t n) {
       for (Service* s : pipeline_[p]) s->run(static_cast<Phase>(p), ctx);
       phase_seconds_[p] += std::chrono::duration<double>(clock::now() - t0).count();
     }
+    // This step's ledger (the energy phase, then births and deaths) into the run's totals.
+    if (ledger_.step == step_ && !pipeline_[static_cast<int>(Phase::energy)].empty()) ledger_totals_.add(ledger_);
     spike_total_ += backend_->spikes().size();
     event_total_ += backend_->last_synaptic_events();
     ++step_;
@@ -175,7 +178,10 @@ void Simulation::run(double duration_ms) {
 }
 
 const SpikeRecord& Simulation::spikes() const { return spike_record_; }
-void Simulation::clear_spikes() { spike_record_.clear(); }
+void Simulation::clear_spikes() {
+  spike_record_.clear();
+  spike_record_.start_step = step_;
+}
 const MonitorRecord& Simulation::monitor() const { return monitor_record_; }
 
 std::vector<std::uint64_t> Simulation::spike_counts() const {

@@ -17,6 +17,7 @@ enum class RngStream : std::uint64_t {
   initial_state = 3,
   oscillator_phase = 4,
   structure = 5,
+  analysis = 6,  ///< graph analysis: sampled nodes, power-iteration start vectors
   user = 100,  ///< first id free for user code
 };
 

@@ -48,4 +48,10 @@ std::unique_ptr<Service> make_structure_service();
 /// Registered when the graph has sensory nodes.
 std::unique_ptr<Service> make_sensory_service();
 
+/// "metrics": every metrics.interval ms (phase recording) appends a MetricsSample
+/// (sim/metrics.hpp) to the history: activity and energy metrics, and with
+/// metrics.structure the validation report and the structure metrics. Registered
+/// when metrics.interval > 0.
+std::unique_ptr<Service> make_metrics_service();
+
 }  // namespace spikegraph
