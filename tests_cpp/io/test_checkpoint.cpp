@@ -111,6 +111,10 @@ TEST_CASE("checkpoint: 1000 + save + load + 1000 steps equals 2000 steps, bit fo
   CHECK(resumed->homeostasis().gains == straight.homeostasis().gains);
   CHECK(resumed->ledger_history().size() == straight.ledger_history().size());
   CHECK(resumed->ledger().total_after == straight.ledger().total_after);
+  CHECK(resumed->ledger_totals().steps == straight.ledger_totals().steps);
+  CHECK(resumed->ledger_totals().inflow == straight.ledger_totals().inflow);
+  CHECK(resumed->ledger_totals().metabolism == straight.ledger_totals().metabolism);
+  CHECK(resumed->ledger_totals().initial_total == straight.ledger_totals().initial_total);
   CHECK(resumed->monitor().values == straight.monitor().values);
   CHECK(resumed->frames_applied() == straight.frames_applied());
   // The structure phase changed the graph on the way (births into spare slots).
@@ -189,6 +193,33 @@ TEST_CASE("checkpoint: damaged files are refused with a clear IoError", "[io][ch
     w.write(bad);
     const std::string msg = load_error(bad);
     CHECK(msg.find("section 'backend/v' has") != std::string::npos);
+  }
+  SECTION("content that contradicts the configuration (found by fuzzing: a zero monitor period)") {
+    const auto reader = io::SnapshotReader::open(good);
+    io::SnapshotWriter w;
+    for (const auto& s : reader.sections()) {
+      std::vector<unsigned char> data(s.count * spikegraph::dtype_size(s.dtype));
+      reader.read_into(s.name, s.dtype, data.data(), static_cast<std::size_t>(s.count));
+      if (s.name == "record/monitor_every") std::memset(data.data(), 0, data.size());
+      w.add(s.name, s.dtype, data.data(), static_cast<std::size_t>(s.count));
+    }
+    w.write(bad);
+    CHECK(load_error(bad).find("monitor period does not match") != std::string::npos);
+  }
+  SECTION("a ledger step no integer can hold (found by fuzzing)") {
+    const auto reader = io::SnapshotReader::open(good);
+    io::SnapshotWriter w;
+    for (const auto& s : reader.sections()) {
+      std::vector<unsigned char> data(s.count * spikegraph::dtype_size(s.dtype));
+      reader.read_into(s.name, s.dtype, data.data(), static_cast<std::size_t>(s.count));
+      if (s.name == "record/ledgers") {
+        const double huge = 7.2e221;
+        std::memcpy(data.data(), &huge, sizeof huge);
+      }
+      w.add(s.name, s.dtype, data.data(), static_cast<std::size_t>(s.count));
+    }
+    w.write(bad);
+    CHECK(load_error(bad).find("record/ledgers holds an invalid step") != std::string::npos);
   }
   // The good file still loads and the original simulation is untouched.
   CHECK(Simulation::load(good)->current_step() == 60);

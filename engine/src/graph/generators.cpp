@@ -80,8 +80,9 @@ namespace spikegraph {
 
 std::shared_ptr<const Graph> make_default_network(const config::Config& cfg) {
   const auto side = static_cast<std::uint64_t>(cfg.integer("graph.sensory_side"));
-  const std::uint64_t n_sensory = side * side;
-  const std::uint64_t n_dynamic = n_sensory * static_cast<std::uint64_t>(cfg.integer("graph.dynamic_per_sensory"));
+  // The visual grid, then the audio sensory nodes (sensory.audio_bands): all project forward.
+  const std::uint64_t n_sensory = side * side + static_cast<std::uint64_t>(cfg.integer("sensory.audio_bands"));
+  const std::uint64_t n_dynamic = side * side * static_cast<std::uint64_t>(cfg.integer("graph.dynamic_per_sensory"));
   const auto ws = static_cast<std::uint64_t>(cfg.integer("graph.workspace_side"));
   const std::uint64_t counts[6] = {n_sensory, n_dynamic, ws * ws,
                                    static_cast<std::uint64_t>(cfg.integer("graph.oscillators")),

@@ -7,6 +7,7 @@
 
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/sensory/audio.hpp"
 #include "spikegraph/sim/simulation.hpp"
 #include "spikegraph/version.hpp"
 
@@ -80,6 +81,12 @@ void Simulation::save_to(io::SnapshotWriter& out) const {
   // Records.
   out.add("record/spike_steps", spike_record_.steps);
   out.add("record/spike_nodes", spike_record_.nodes);
+  out.add_scalar("record/spike_start_step", spike_record_.start_step);
+  const LedgerTotals& lt = ledger_totals_;
+  out.add_scalar("record/ledger_total_steps", lt.steps);
+  out.add("record/ledger_totals", std::vector<double>{lt.initial_total, lt.inflow, lt.spike_cost, lt.metabolism,
+                                                      lt.flow_out, lt.flow_in, lt.overflow, lt.transfers,
+                                                      lt.final_total});
   out.add_text("record/monitor_variables", join_lines(monitor_record_.variables));
   out.add("record/monitor_nodes", monitor_record_.nodes);
   out.add_scalar("record/monitor_every", monitor_record_.every_steps);
@@ -121,6 +128,17 @@ void Simulation::save_to(io::SnapshotWriter& out) const {
   out.add("sensory/gray", sensory_.gray);
   out.add_scalar("sensory/pending", static_cast<std::uint8_t>(sensory_.pending));
   out.add_scalar("sensory/frames_applied", sensory_.frames_applied);
+  out.add_scalar("sensory/audio_frames_applied", sensory_.audio_frames_applied);
+  if (sensory_.audio) {
+    const sensory::AudioParams& p = sensory_.audio->params();
+    const sensory::AudioMapper::State a = sensory_.audio->state();
+    out.add("audio/params", std::vector<double>{p.sample_rate, p.samples_per_step, static_cast<double>(p.window_samples),
+                                                static_cast<double>(p.bands), p.fmin_hz, p.fmax_hz, p.floor_db});
+    out.add("audio/buffer", a.buffer);
+    out.add_scalar("audio/buffer_start", a.buffer_start);
+    out.add_scalar("audio/next_step", a.next_step);
+    out.add("audio/queue", a.queue);
+  }
   std::string names;
   for (const auto& s : services_) {
     names += s->name() + "\n";
@@ -194,13 +212,29 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) {
   for (std::size_t k = 0; k < spikes.nodes.size(); ++k) {
     if (spikes.nodes[k] >= n) corrupt(in, "record/spike_nodes[" + std::to_string(k) + "] is out of range");
   }
+  spikes.start_step = in.scalar<std::int64_t>("record/spike_start_step");
+  if (spikes.start_step < 0 || spikes.start_step > sim->step_) corrupt(in, "record/spike_start_step");
+  LedgerTotals& lt = sim->ledger_totals_;
+  lt.steps = in.scalar<std::int64_t>("record/ledger_total_steps");
+  const auto totals = in.array<double>("record/ledger_totals", 9);
+  lt.initial_total = totals[0];
+  lt.inflow = totals[1];
+  lt.spike_cost = totals[2];
+  lt.metabolism = totals[3];
+  lt.flow_out = totals[4];
+  lt.flow_in = totals[5];
+  lt.overflow = totals[6];
+  lt.transfers = totals[7];
+  lt.final_total = totals[8];
   MonitorRecord& mon = sim->monitor_record_;
   const auto variables = split_lines(in.text("record/monitor_variables"));
   const auto mon_nodes = in.array<index_t>("record/monitor_nodes");
   if (variables != mon.variables || mon_nodes != mon.nodes) {
     corrupt(in, "its monitor does not match its configuration");
   }
-  mon.every_steps = in.scalar<std::int64_t>("record/monitor_every");
+  if (in.scalar<std::int64_t>("record/monitor_every") != mon.every_steps) {
+    corrupt(in, "its monitor period does not match its configuration");
+  }
   mon.steps = in.array<std::int64_t>("record/monitor_steps");
   const std::size_t per_variable = mon.steps.size() * mon.nodes.size();
   const auto values = in.array<double>("record/monitor_values", per_variable * mon.variables.size());
@@ -210,6 +244,12 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) {
   }
   const auto ledgers = in.array<double>("record/ledgers");
   if (ledgers.empty() || ledgers.size() % kLedgerFields != 0) corrupt(in, "record/ledgers has the wrong length");
+  for (std::size_t k = 0; k < ledgers.size(); k += kLedgerFields) {
+    // The step is stored as a double: it must be a whole number in range.
+    if (!(ledgers[k] >= -1.0 && ledgers[k] <= 9.0e15) || ledgers[k] != std::floor(ledgers[k])) {
+      corrupt(in, "record/ledgers holds an invalid step");
+    }
+  }
   sim->ledger_ = get_ledger(ledgers.data());
   for (std::size_t k = kLedgerFields; k < ledgers.size(); k += kLedgerFields) {
     sim->ledger_history_.push_back(get_ledger(ledgers.data() + k));
@@ -254,6 +294,33 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) {
   sim->sensory_.pending = in.scalar<std::uint8_t>("sensory/pending") != 0;
   sim->sensory_.frames_applied = in.scalar<std::int64_t>("sensory/frames_applied");
   if (sim->sensory_.pending && sim->sensory_.gray.empty()) corrupt(in, "a pending frame has no values");
+  sim->sensory_.audio_frames_applied = in.scalar<std::int64_t>("sensory/audio_frames_applied");
+  if (in.has("audio/params")) {
+    const auto p = in.array<double>("audio/params", 7);
+    if (!(p[2] >= 2 && p[2] <= (1 << 22)) || p[3] != static_cast<double>(sim->sensory_.audio_bands)) {
+      corrupt(in, "audio/params do not fit the network");
+    }
+    sensory::AudioParams ap;
+    ap.sample_rate = p[0];
+    ap.samples_per_step = p[1];
+    ap.window_samples = static_cast<int>(p[2]);
+    ap.bands = static_cast<int>(p[3]);
+    ap.fmin_hz = p[4];
+    ap.fmax_hz = p[5];
+    ap.floor_db = p[6];
+    sensory::AudioMapper::State st;
+    st.buffer = in.array<float>("audio/buffer");
+    st.buffer_start = in.scalar<std::uint64_t>("audio/buffer_start");
+    st.next_step = in.scalar<std::uint64_t>("audio/next_step");
+    st.queue = in.array<float>("audio/queue");
+    try {
+      auto mapper = std::make_shared<sensory::AudioMapper>(ap);
+      mapper->set_state(std::move(st));
+      sim->sensory_.audio = std::move(mapper);
+    } catch (const InputError& e) {
+      corrupt(in, std::string("its audio state is invalid: ") + e.what());
+    }
+  }
   for (auto& s : sim->services_) s->load_state(in, "service/" + s->name() + "/");
   sim->spike_record_ = std::move(spikes);
   sim->spike_total_ = 0;

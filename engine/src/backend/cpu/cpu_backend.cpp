@@ -657,14 +657,14 @@ class CpuBackend final : public Backend {
   // copy is kept in step with learning through edge_slot_ (edge id -> by-target
   // slot) and in_flags_ (per slot: plastic, carries energy).
   void build_flow_index() {
+    const bool plastic = learning_ && !graph_->edge_plastic().empty();
+    const bool energy = !energy_next_.empty();
+    if (!plastic && !energy) return;  // nothing reads these (and no by-target index is needed)
     const TargetIndex& in = graph_->by_target();
     const std::uint8_t* kind = graph_->edge_kind().data();
     const index_t* tgt = graph_->edge_target().data();
     const auto inhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
     const std::size_t m = graph_->num_edges();
-    const bool plastic = learning_ && !graph_->edge_plastic().empty();
-    const bool energy = !energy_next_.empty();
-    if (!plastic && !energy) return;
     out_carries_.assign(energy ? m : 0, 0);
     in_flow_weight_.assign(energy ? m : 0, 0.0f);
     edge_slot_.assign(plastic ? m : 0, 0);

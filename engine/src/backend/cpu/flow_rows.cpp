@@ -31,7 +31,9 @@ float scalar_in_row(const std::uint32_t* sources, const float* flow_weights, std
 // headers when they are used from target-attribute functions (GCC PR 105593).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // The halving tree of kernels::combine_flow_lanes: l += l+8, l += l+4, l += l+2, l += l+1.
 SG_AVX512 inline float combine_lanes(__m512 a) {
