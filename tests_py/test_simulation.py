@@ -615,7 +615,9 @@ def test_state_views_dtypes_and_names(small_net: sg.Network) -> None:
         for name, dtype in STATE_DTYPES.items():
             view = sim.state(name)
             assert view.dtype == (real if dtype is None else dtype), name
-            assert view.shape == (small_net.num_nodes,) and view.flags.writeable
+            assert view.shape == (small_net.num_nodes,)
+            # 'alive' is read-only (set_state tells the backend); the rest are writeable.
+            assert view.flags.writeable == (name != "alive"), name
         assert sim.v.dtype == real and sim.threshold.dtype == real
         assert np.all(sim.threshold == 1.0) and np.all(sim.energy == 5.0) and np.all(sim.drive == 0.0)
         assert np.all(sim.state("last_spike") == -1) and np.all(sim.state("alive") == 1)
@@ -879,9 +881,15 @@ def test_perf_counters(make_b1: SimFactory) -> None:
     assert p["synaptic_events"] == out_degree[spikes.nodes[delivered]].sum()
     assert p["graph_bytes"] == sim.network.memory_bytes()
     assert p["state_bytes"] > 0 and p["record_bytes"] >= 12 * spikes.num_spikes
+    assert p["memory_bytes"] == p["graph_bytes"] + p["state_bytes"] + p["record_bytes"]
+    assert p["ms_per_step"] == pytest.approx(1e3 * p["seconds_total"] / 500)
+    assert p["phase_ms_per_step"]["delivery"] == pytest.approx(1e3 * p["phase_seconds"]["delivery"] / 500)
+    assert p["spikes_per_second"] == pytest.approx(p["spikes"] / p["seconds_total"])
+    assert p["synaptic_events_per_second"] == pytest.approx(p["synaptic_events"] / p["seconds_total"])
     sim.reset_perf()
     p = sim.perf()
     assert p["steps"] == 0 and p["spikes"] == 0 and p["synaptic_events"] == 0 and p["seconds_total"] == 0
+    assert p["ms_per_step"] == 0.0 and p["spikes_per_second"] == 0.0
     sim.run_steps(10)
     assert sim.perf()["steps"] == 10
 

@@ -1,24 +1,38 @@
 """The ``spikegraph`` command line.
 
 ``spikegraph run [CONFIG.toml]`` runs a network (the built-in default run when no file
-is given) and prints a summary; ``spikegraph info`` prints build information;
-``spikegraph config [CONFIG.toml]`` prints the full configuration; ``spikegraph schema``
-lists every configuration key.
+is given) and prints a summary; with ``--input FILE`` an image, images or a video drive
+the sensory grid (a .wav file the audio sensory nodes), ``--out DIR`` writes the results
+(see :func:`spikegraph.io.save_run`), a checkpoint and their plots, ``--save FILE`` a
+checkpoint; ``spikegraph resume CHECKPOINT`` continues a run; ``spikegraph plot RUN_DIR``
+draws the plots of such a directory; ``spikegraph info [FILE]`` prints build information
+or describes a checkpoint, spike file or SONATA file; ``spikegraph config [CONFIG.toml]`` prints
+the full configuration; ``spikegraph schema`` lists every configuration key.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import _core
+from .audio import read_wav
+from .checkpoint import checkpoint_info
 from .config import Config, default_run_config
-from .errors import ConfigError, SpikegraphError
-from .io import save_spikes_npz
+from .errors import ConfigError, InputError, IoError, SpikegraphError
+from .io import save_run, save_spikes_npz
 from .networks import from_config
 from .simulation import Simulation
+from .sources import AUDIO_SUFFIXES, VIDEO_SUFFIXES, ImageFiles, VideoFile
+
+#: Audio sensory nodes a run with a .wav input gets when the configuration has none.
+DEFAULT_AUDIO_BANDS = 32
 
 
 def _parse_set(item: str) -> dict[str, Any]:
@@ -50,27 +64,149 @@ def _load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def _is_audio(spec: str | None) -> bool:
+    return spec is not None and Path(spec).suffix.lower() in AUDIO_SUFFIXES
+
+
+def _attach_input(sim: Simulation, spec: str, args: argparse.Namespace) -> Any:
+    """Attach ``--input``: an image, a glob of images or a video (returns the source),
+    or feed a WAV file to the audio sensory nodes (returns None)."""
+    suffix = Path(spec).suffix.lower()
+    if suffix in AUDIO_SUFFIXES:
+        if suffix != ".wav":
+            raise InputError(f"--input '{spec}': {suffix} files are not read; convert to a PCM .wav file")
+        queued = sim.feed_audio(read_wav(spec))
+        print(f"input         {spec} ({queued} steps of audio)")
+        return None
+    is_video = suffix in VIDEO_SUFFIXES
+    source: Any = VideoFile(spec) if is_video else ImageFiles(spec)
+    on_end = args.input_end or ("stop" if is_video else "loop")
+    try:
+        sim.attach_source(source, every_ms=args.frame_ms, on_end=on_end)
+    except BaseException:
+        source.close()
+        raise
+    return source
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _load_config(args)
-    network = from_config(cfg)
-    sim = Simulation(network, cfg)
-    sim.run(cfg["run.duration"], progress=args.progress)
+    if _is_audio(args.input) and cfg["sensory.audio_bands"] == 0:
+        cfg.update({"sensory": {"audio_bands": DEFAULT_AUDIO_BANDS}})  # the network needs ears
+    sim = Simulation(from_config(cfg), cfg)
+    return _run_and_report(sim, args, cfg["run.duration"])
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    sim = Simulation.load(args.checkpoint)
+    print(f"resumed       {args.checkpoint} at step {sim.step} ({sim.time_ms:g} ms)")
+    duration = args.duration if args.duration is not None else sim.config["run.duration"]
+    return _run_and_report(sim, args, duration)
+
+
+def _run_and_report(sim: Simulation, args: argparse.Namespace, duration_ms: float) -> int:
+    """Run, print the summary, write what the options ask for (shared by run and resume)."""
+    source = _attach_input(sim, args.input, args) if args.input else None
+    weights_before = sim.weights if args.out else None
+    started = time.perf_counter()
+    try:
+        sim.run(duration_ms, progress=args.progress)
+    finally:
+        if source is not None:
+            source.close()
+    wall = time.perf_counter() - started
     print(sim.summary_text(), end="")
-    out = args.spikes or cfg["run.spikes_file"]
+    if source is not None:
+        print(f"input         {args.input} ({sim.frames_applied()} frames)")
+    out = args.spikes or sim.config["run.spikes_file"]
     if out:
         spikes = sim.spikes
         if str(out).endswith(".npz"):
-            save_spikes_npz(out, spikes.steps, spikes.nodes, sim.dt, network.num_nodes)
+            save_spikes_npz(out, spikes.steps, spikes.nodes, sim.dt, sim.current_network.num_nodes)
         else:
             sim.write_spike_file(out)
         print(f"spikes file   {out}")
+    if args.save:
+        print(f"checkpoint    {sim.save(args.save)} (step {sim.step})")
+    if args.out:
+        extra = {"run": {"wall_seconds": wall, "input": args.input or "", "duration_ms": duration_ms}}
+        written = save_run(sim, args.out, weights_before=weights_before, extra_metrics=extra)
+        checkpoint = sim.save(Path(args.out) / "checkpoint.sgckpt")
+        print(f"output dir    {args.out} ({len(written) + 1} files, checkpoint {checkpoint.name})")
+        if importlib.util.find_spec("matplotlib") is not None:
+            from .plot import plot_run
+
+            plots = plot_run(args.out)
+            print(f"plots         {len(plots)} PNG files in {args.out}")
+        else:
+            print("plots         skipped (matplotlib is not installed: pip install matplotlib)")
     return 0
 
 
-def _cmd_info(_: argparse.Namespace) -> int:
-    for key, value in _core.build_info().items():
-        print(f"{key}: {value}")
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_run
+
+    written = plot_run(args.run_dir, args.to)
+    for path in written.values():
+        print(os.fspath(path))
     return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    if args.file is None:
+        for key, value in _core.build_info().items():
+            print(f"{key}: {value}")
+        return 0
+    path = Path(args.file)
+    if not path.is_file():
+        raise IoError(f"info: '{path}': no such file")
+    with path.open("rb") as f:
+        magic = f.read(8)
+    if magic == b"SGSNAP\r\n":
+        info = checkpoint_info(path)
+        print(f"checkpoint    {path} (format {info['format_version']}, written by spikegraph "
+              f"{info['engine_version']})")
+        print(f"step          {info['step']}")
+        print(f"nodes         {info['num_nodes']}")
+        print(f"edges         {info['num_edges']}")
+        print(f"spikes        {info['spikes']} recorded")
+        print(f"sections      {len(info['sections'])} ({info['data_bytes']} bytes of data, checksums ok)")
+        if args.verbose:
+            for name, dtype, count in info["sections"]:
+                print(f"  {name:36s} {dtype:8s} {count}")
+            print(info["config"], end="")
+    elif magic == b"SGSPIKE1":
+        spikes = _core.read_spike_file(os.fspath(path))
+        steps = spikes["steps"]
+        span = f", steps {int(steps[0])}..{int(steps[-1])}" if steps.size else ""
+        print(f"spike file    {path}: {steps.size} spikes of {spikes['num_nodes']} nodes, "
+              f"dt {spikes['dt_ms']} ms{span}")
+    elif magic.startswith(b"\x89HDF"):
+        for line in _describe_h5(path):
+            print(line)
+    else:
+        raise IoError(f"info: '{path}' is not a spikegraph checkpoint, spike file or SONATA/HDF5 file")
+    return 0
+
+
+def _describe_h5(path: Path) -> list[str]:
+    """SONATA populations (nodes, edges, spikes) of an HDF5 file and their sizes."""
+    try:
+        import h5py
+    except ImportError as e:
+        raise ImportError("info: reading HDF5 files needs h5py (pip install h5py)") from e
+    lines = [f"HDF5 file     {path}"]
+    with h5py.File(path, "r") as f:
+        columns = (("nodes", "node_type_id"), ("edges", "source_node_id"), ("spikes", "node_ids"))
+        for kind, count_of in columns:
+            if kind not in f:
+                continue
+            for name, pop in f[kind].items():
+                size = pop[count_of].shape[0] if count_of in pop else 0
+                lines.append(f"{kind:13s} population '{name}': {size}")
+    if len(lines) == 1:
+        lines.append("no SONATA nodes, edges or spikes groups")
+    return lines
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -96,12 +232,42 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, metavar="MS", help="model time to simulate (run.duration)")
     run.add_argument("--threads", type=int, metavar="N", help="CPU threads, 0 = all (sim.threads)")
     run.add_argument("--seed", type=int, metavar="N", help="random seed (sim.seed)")
-    run.add_argument("--spikes", metavar="FILE", help="write spikes: .npz, else spikegraph's binary format")
-    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="progress bar on stderr (default: on a terminal for long runs)")
+    def add_output_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--spikes", metavar="FILE", help="write spikes: .npz, else spikegraph's binary format")
+        p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar on stderr (default: on a terminal for long runs)")
+        p.add_argument("--input", metavar="FILE",
+                       help="input: an image, a glob of images ('frames/*.png') or a video for the "
+                            "sensory grid, or a .wav file for the audio sensory nodes")
+        p.add_argument("--input-end", choices=("stop", "loop", "raise"), default=None,
+                       help="when frames run out: stop feeding, loop, or fail "
+                            "(default: loop an image, stop a video)")
+        p.add_argument("--frame-ms", type=float, metavar="MS",
+                       help="model time between input frames (default: sensory.interval steps)")
+        p.add_argument("--out", metavar="DIR",
+                       help="write spikes, monitors, ledger, metrics JSON, the network (SONATA), "
+                            "a checkpoint and plots to DIR")
+        p.add_argument("--save", metavar="FILE", help="write a checkpoint of the final state to FILE")
+
+    add_output_args(run)
     run.set_defaults(func=_cmd_run)
 
-    info = sub.add_parser("info", help="build information and backends")
+    resume = sub.add_parser("resume", help="continue a run from a checkpoint")
+    resume.add_argument("checkpoint", metavar="CHECKPOINT",
+                        help="a file written by --save, --out or Simulation.save")
+    resume.add_argument("--duration", type=float, metavar="MS",
+                        help="model time to simulate (default: the checkpoint's run.duration)")
+    add_output_args(resume)
+    resume.set_defaults(func=_cmd_resume)
+
+    plot = sub.add_parser("plot", help="draw the plots of a 'spikegraph run --out' directory")
+    plot.add_argument("run_dir", metavar="RUN_DIR", help="directory written by spikegraph run --out")
+    plot.add_argument("--to", metavar="DIR", help="write the PNG files here (default: RUN_DIR)")
+    plot.set_defaults(func=_cmd_plot)
+
+    info = sub.add_parser("info", help="build information, or describe a checkpoint, spike or SONATA file")
+    info.add_argument("file", nargs="?", metavar="FILE", help="a checkpoint, spike file or SONATA .h5 file")
+    info.add_argument("-v", "--verbose", action="store_true", help="list a checkpoint's sections and config")
     info.set_defaults(func=_cmd_info)
 
     config = sub.add_parser("config", help="print the full configuration as TOML")
@@ -121,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"spikegraph: error: {e}", file=sys.stderr)
         return 2
-    except (SpikegraphError, OSError) as e:
+    except (SpikegraphError, OSError, ImportError) as e:
         print(f"spikegraph: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
