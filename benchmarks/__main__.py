@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import b3, lif
+from . import b3, gpu, graph, lif
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,6 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     lif.add_arguments(sub.add_parser("b1", help="B1 lif-static, with NEST/Brian2 side by side"))
     lif.add_arguments(sub.add_parser("b2", help="B2 lif-stdp (B1 + STDP on E->E), with NEST/Brian2"), "b2")
     b3.add_arguments(sub.add_parser("b3", help="B3 full model at about 50,000 nodes / 5 M edges"))
+    graph.add_arguments(sub.add_parser("graph", help="graph analysis and validation on the B3-size network"))
+    gpu.add_arguments(sub.add_parser("gpu", help="B1 at 10^5 and B3 at 10^6 nodes / 10^8 edges, cuda vs cpu"))
     args = parser.parse_args(argv)
     return int(args.func(args))
 

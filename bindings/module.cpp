@@ -16,6 +16,9 @@ NB_MODULE(_core, m) {
   bindings::register_config(m);
   bindings::register_graph(m);
   bindings::register_simulation(m);
+  bindings::register_checkpoint(m);
+  bindings::register_audio(m);
+  bindings::register_analysis(m);
   m.attr("__version__") = version();
   m.def("build_info", []() {
     nb::dict d;

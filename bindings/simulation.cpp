@@ -63,8 +63,10 @@ void register_simulation(nb::module_& m) {
       .def("clear_spikes", &Simulation::clear_spikes)
       .def("state_names", &Simulation::state_names)
       .def("state", [](Simulation& s, const std::string& name) {
-        return view_array(s.state(name), nb::find(&s), true);
-      }, nb::arg("name"), "A writeable zero-copy numpy view of a state variable.")
+        // "alive" is read-only: the backend derives data from it (the energy flow's
+        // masks), refreshed by set_state and not by writes through a view.
+        return view_array(s.state(name), nb::find(&s), name != "alive");
+      }, nb::arg("name"), "A zero-copy numpy view of a state variable (writeable except 'alive').")
       .def("set_state", [](Simulation& s, const std::string& name, F64 values) {
         s.set_state(name, values.data(), values.shape(0));
       }, nb::arg("name"), nb::arg("values"))

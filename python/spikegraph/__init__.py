@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, networks
+from . import _core, analysis, audio, interchange, io, networks, plot, sources
+from .checkpoint import checkpoint_info
 from .config import Config, default_run_config, schema
 from .errors import (
     BackendError,
@@ -48,10 +49,17 @@ __all__ = [
     "Simulation",
     "SpikegraphError",
     "Spikes",
+    "analysis",
+    "audio",
     "available_backends",
     "build_info",
+    "checkpoint_info",
     "default_run_config",
+    "interchange",
+    "io",
     "networks",
+    "plot",
     "read_spike_file",
     "schema",
+    "sources",
 ]

@@ -7,16 +7,20 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
+from . import _core, analysis
+from .audio import Audio, to_mono
+from .checkpoint import SUFFIX as CHECKPOINT_SUFFIX
 from .config import Config, ConfigLike, to_steps
 from .errors import InputError
-from .network import Network
+from .network import NODE_TYPES, Network
 from .progress import ProgressBar
+from .sources import FrameSource, SourceFeeder
 
 Callback = Callable[["Simulation"], Any]
 EventCallback = Callable[[dict[str, Any]], Any]
@@ -61,8 +65,14 @@ class Simulation:
         self.network = network
         self._config = Config.coerce(config)
         self._sim = _core.Simulation(network._graph, self._config._core)
+        self._init_python_state()
+
+    def _init_python_state(self) -> None:
+        """Python-side state of a fresh simulation (also after load and restore): add
+        new Python-side attributes here."""
         self._subscribers: dict[int, EventCallback] = {}
         self._next_subscription = 1
+        self._feeder: SourceFeeder | None = None
 
     # ------------------------------------------------------------ running
     def run(
@@ -130,7 +140,10 @@ class Simulation:
             while done < steps:
                 n = min(chunk, steps - done)
                 started = time.perf_counter()
-                self._sim.run_steps(n)
+                if self._feeder is None:
+                    self._sim.run_steps(n)
+                else:  # split at the attached source's frame steps
+                    self._feeder.advance(self._sim.run_steps, self.step, n)
                 done += n
                 if adaptive:
                     took = time.perf_counter() - started
@@ -237,6 +250,78 @@ class Simulation:
     def frames_applied(self) -> int:
         return int(self._sim.frames_applied())
 
+    def attach_source(self, source: FrameSource, *, every_ms: float | None = None,
+                      on_end: str = "stop") -> None:
+        """Feed frames from ``source`` (see :mod:`spikegraph.sources`) during runs.
+
+        The first frame is given before the next step runs, then one every
+        ``sensory.interval`` steps (or every ``every_ms``): exactly as calling
+        :meth:`set_frame` by hand at those steps. When the source runs out, ``on_end``
+        decides: ``"stop"`` (stop feeding; the last frame's drive stays), ``"loop"``
+        (``source.rewind()`` and go on) or ``"raise"`` (:class:`InputError`). A bad frame
+        raises :class:`InputError` naming the source and the frame index. Replaces any
+        source attached before; the caller keeps ownership (close it when done).
+        """
+        if not callable(getattr(source, "next_frame", None)):
+            raise InputError(f"attach_source: expected a frame source with next_frame(), "
+                             f"got {type(source).__name__}")
+        if every_ms is None:
+            period = int(self._config["sensory.interval"])
+        else:
+            if isinstance(every_ms, bool) or not isinstance(every_ms, (int, float, np.number)) or not (
+                math.isfinite(every_ms) and every_ms > 0
+            ):
+                raise InputError(f"attach_source: every_ms must be a finite number > 0, got {every_ms!r}")
+            period = max(1, to_steps(every_ms, self.dt))
+        self._feeder = SourceFeeder(source, period, self.step, on_end, self.set_frame)
+
+    def detach_source(self) -> FrameSource | None:
+        """Stop feeding frames; returns the source that was attached (not closed)."""
+        feeder, self._feeder = self._feeder, None
+        return None if feeder is None else feeder.source
+
+    @property
+    def source(self) -> FrameSource | None:
+        """The attached frame source, if any."""
+        return None if self._feeder is None else self._feeder.source
+
+    def workspace_nodes(self) -> np.ndarray:
+        """Ids of the workspace nodes (ascending, int64)."""
+        return np.flatnonzero(self.network.node_types == NODE_TYPES.index("workspace"))
+
+    def workspace_image(self, window_ms: float | None = None) -> np.ndarray:
+        """The network's readout: the workspace nodes' firing rates in Hz as a 2-D grid
+        (side x side when their number is a square, else one row), float64.
+
+        Without ``window_ms``: the running rate estimate (state ``rate``, time constant
+        ``homeostasis.tau_rate``). With it: spikes per node in the last ``window_ms``
+        of the spike record (or since step 0 when less time has passed) / that time.
+        """
+        ids = self.workspace_nodes()
+        if ids.size == 0:
+            raise InputError("workspace_image: the network has no workspace nodes")
+        side = math.isqrt(ids.size)
+        shape = (side, side) if side * side == ids.size else (1, int(ids.size))
+        if window_ms is None:
+            return np.asarray(self.state("rate"), dtype=np.float64)[ids].reshape(shape)
+        if isinstance(window_ms, bool) or not isinstance(window_ms, (int, float, np.number)) or not (
+            math.isfinite(window_ms) and window_ms > 0
+        ):
+            raise InputError(f"workspace_image: window_ms must be a finite number > 0, got {window_ms!r}")
+        if not self._config["record.spikes"]:
+            raise InputError("workspace_image: a window needs the spike record (record.spikes = true)")
+        start = max(0, self.step - max(1, to_steps(window_ms, self.dt)))
+        counts = np.zeros(ids.size, dtype=np.float64)
+        if self.step > start:
+            steps, nodes = self._sim.spikes()
+            recent = nodes[np.searchsorted(steps, start, side="left"):]
+            slot = np.full(self.network.num_nodes, -1, dtype=np.int64)
+            slot[ids] = np.arange(ids.size)
+            hit = slot[recent[recent < slot.size]]
+            counts = np.bincount(hit[hit >= 0], minlength=ids.size).astype(np.float64)
+            counts /= (self.step - start) * self.dt / 1000.0
+        return counts.reshape(shape)
+
     # ------------------------------------------------------------ results
     @property
     def spikes(self) -> Spikes:
@@ -257,8 +342,19 @@ class Simulation:
         return dict(self._sim.monitor())
 
     def perf(self) -> dict[str, Any]:
-        """Wall time per phase, spikes, synaptic events, memory."""
-        return dict(self._sim.perf())
+        """Performance monitoring since construction or :meth:`reset_perf`: ``steps``,
+        ``seconds_total`` and ``phase_seconds`` (wall time inside the engine, per phase),
+        ``ms_per_step`` and ``phase_ms_per_step``, ``spikes`` and ``synaptic_events``
+        (spikes x out-degree delivered) with their rates per wall second, and memory:
+        ``graph_bytes``, ``state_bytes``, ``record_bytes`` and their sum ``memory_bytes``."""
+        p: dict[str, Any] = dict(self._sim.perf())
+        steps, seconds = int(p["steps"]), float(p["seconds_total"])
+        p["ms_per_step"] = 1e3 * seconds / steps if steps else 0.0
+        p["phase_ms_per_step"] = {k: 1e3 * v / steps if steps else 0.0 for k, v in p["phase_seconds"].items()}
+        p["spikes_per_second"] = p["spikes"] / seconds if seconds > 0 else 0.0
+        p["synaptic_events_per_second"] = p["synaptic_events"] / seconds if seconds > 0 else 0.0
+        p["memory_bytes"] = int(p["graph_bytes"]) + int(p["state_bytes"]) + int(p["record_bytes"])
+        return p
 
     def reset_perf(self) -> None:
         self._sim.reset_perf()
@@ -354,6 +450,57 @@ class Simulation:
     def energy(self) -> np.ndarray:
         return self.state("energy")
 
+    # ------------------------------------------------------------ analysis
+    def validate(self, *, raise_on_error: bool = False) -> dict[str, Any]:
+        """Check the current graph with the live state: index ranges, CSR and by-target
+        index, weights, delays, no edge touching a dead node (a node killed with
+        ``set_state("alive", ...)`` keeps its edges until the next structure step), no
+        NaN/inf in any state array. Returns ``{"ok", "problems", "problem_count"}``; with
+        ``raise_on_error=True`` a failed check raises :class:`~spikegraph.GraphError`."""
+        report = dict(_core.simulation_validate(self._sim))
+        return analysis.check_report(report, "validate") if raise_on_error else report
+
+    def graph_metrics(
+        self,
+        *,
+        samples: int | None = None,
+        power_iterations: int | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Structure metrics of the current graph (alive nodes, learned weights); see
+        :func:`spikegraph.analysis.graph_metrics` for the keys. ``None`` takes
+        ``metrics.samples``, ``metrics.power_iterations`` and ``sim.seed``."""
+        op = "graph_metrics"
+        return dict(_core.simulation_graph_metrics(
+            self._sim,
+            samples=None if samples is None else analysis._int_arg(op, "samples", samples, 0, 2**32 - 2),
+            power_iterations=None if power_iterations is None
+            else analysis._int_arg(op, "power_iterations", power_iterations, 1, 1_000_000),
+            seed=None if seed is None else analysis._int_arg(op, "seed", seed, 0, 2**63 - 1),
+        ))
+
+    def activity_metrics(self) -> dict[str, Any]:
+        """Activity and energy now: rate distribution (``rate_source``: the homeostasis
+        estimate ``"rate"``, else ``"spike_record"`` over the recorded window, else
+        ``"none"``), branching ratio, energy mean/variance/entropy, ledger totals."""
+        return dict(_core.simulation_activity_metrics(self._sim))
+
+    def metrics_history(self) -> list[dict[str, Any]]:
+        """Samples of the metrics service (``metrics.interval`` > 0): ``{"step",
+        "activity", "validation", "graph"}`` (the last two with ``metrics.structure``,
+        else None)."""
+        return [dict(s) for s in _core.simulation_metrics_history(self._sim)]
+
+    def clear_metrics_history(self) -> None:
+        _core.simulation_clear_metrics_history(self._sim)
+
+    @property
+    def ledger_totals(self) -> dict[str, float]:
+        """The energy ledger summed over every step since the start (``steps``,
+        ``initial_total``, ``inflow``, ``spike_cost``, ``metabolism``, ``flow_out``,
+        ``flow_in``, ``overflow``, ``transfers``, ``final_total``, ``error``)."""
+        return dict(_core.simulation_ledger_totals(self._sim))
+
     # ------------------------------------------------------------ facts
     @property
     def step(self) -> int:
@@ -397,8 +544,125 @@ class Simulation:
         """Write the spike record in spikegraph's binary spike format (docs/file-formats.md)."""
         self._sim.write_spike_file(os.fspath(path))
 
+    # ------------------------------------------------------------ audio
+    def feed_audio(self, samples: npt.ArrayLike | Audio, sample_rate: float | None = None) -> int:
+        """Queue audio for the audio sensory nodes (``sensory.audio_bands`` of them):
+        one STFT window per step, its mel-band values drive the nodes at that step
+        (MODEL.md step 1). ``samples``: an :class:`spikegraph.audio.Audio` (from
+        :func:`spikegraph.audio.read_wav`) or an array of shape (n,) or (n, channels)
+        (float in -1..1 or integer PCM) with ``sample_rate`` in Hz. Blocks may be fed
+        in any sizes; the result is the same. Returns the band vectors now queued."""
+        data: npt.ArrayLike
+        rate: float | None
+        if isinstance(samples, Audio):
+            audio = cast(Audio, samples)
+            if sample_rate is not None and sample_rate != audio.sample_rate:
+                raise InputError("feed_audio: sample_rate differs from the Audio's own rate")
+            data, rate = audio.samples, audio.sample_rate
+        else:
+            data, rate = cast("npt.ArrayLike", samples), sample_rate
+        if rate is None:
+            raise InputError("feed_audio: give the sample rate (Hz) of the samples")
+        _core.push_audio(self._sim, to_mono(data), float(rate))
+        return self.audio_frames_pending
+
+    @property
+    def audio_frames_pending(self) -> int:
+        """Steps' worth of audio queued (one band vector per step)."""
+        return int(_core.audio_frames_pending(self._sim))
+
+    @property
+    def audio_frames_applied(self) -> int:
+        """Steps at which audio drove the audio nodes so far."""
+        return int(_core.audio_frames_applied(self._sim))
+
+    def reset_audio(self) -> None:
+        """Drop queued audio (the next block may have another sample rate)."""
+        _core.reset_audio(self._sim)
+
+    # ------------------------------------------------------------ checkpoints
+    def save(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        slot: str | None = None,
+        directory: str | os.PathLike[str] = "checkpoints",
+    ) -> Path:
+        """Write the complete state to one file and return its path.
+
+        The file (docs/file-formats.md) holds the configuration, the current graph,
+        every state variable, delay rings, traces, weights, homeostasis and
+        structure state, the step counter, the spike/monitor/ledger records and
+        pending stimuli; it is versioned, checksummed and written atomically
+        (temporary file, flush, rename). Give a ``path``, or a named ``slot``
+        (stored as ``<directory>/<slot>.sgckpt``). Attached frame sources, event
+        subscribers and perf counters are not saved.
+        """
+        target = _checkpoint_path(path, slot, directory, "save")
+        if slot is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        _core.save_checkpoint(self._sim, os.fspath(target))
+        return target
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        slot: str | None = None,
+        directory: str | os.PathLike[str] = "checkpoints",
+    ) -> Simulation:
+        """A new Simulation continuing from a checkpoint written by :meth:`save` (or
+        ``spikegraph-sim --save``): running it gives the spikes the saved run would
+        have produced, bit for bit. A missing, truncated, corrupt or wrong-version
+        file raises :class:`spikegraph.IoError` naming the problem."""
+        source = _checkpoint_path(path, slot, directory, "load")
+        core = _core.load_checkpoint(os.fspath(source))
+        sim = cls.__new__(cls)
+        sim._adopt(core)
+        return sim
+
+    def restore(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        slot: str | None = None,
+        directory: str | os.PathLike[str] = "checkpoints",
+    ) -> None:
+        """Replace this simulation's state (and network) by a checkpoint's. The file
+        is read and checked completely first: on any error this simulation is left
+        exactly as it was. Subscriptions stay; an attached frame source is detached."""
+        source = _checkpoint_path(path, slot, directory, "restore")
+        core = _core.load_checkpoint(os.fspath(source))
+        subscribers, next_id = self._subscribers, self._next_subscription
+        self._adopt(core)
+        self._subscribers, self._next_subscription = subscribers, next_id
+
+    def _adopt(self, core: _core.Simulation) -> None:
+        """Take over an engine simulation (from a checkpoint) with fresh Python-side state."""
+        self._sim = core
+        self.network = Network(core.graph)
+        self._config = Config.__new__(Config)
+        self._config._core = core.config
+        self._init_python_state()
+
     def __repr__(self) -> str:
         return (
             f"Simulation(nodes={self.network.num_nodes}, edges={self.network.num_edges}, "
             f"step={self.step}, backend={self.backend!r}, threads={self.threads})"
         )
+
+
+_SLOT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def _checkpoint_path(
+    path: str | os.PathLike[str] | None, slot: str | None, directory: str | os.PathLike[str], op: str
+) -> Path:
+    if (path is None) == (slot is None):
+        raise InputError(f"{op}: give exactly one of a path or a slot name")
+    if slot is not None:
+        if not slot or not set(slot) <= _SLOT_CHARS or slot.startswith("."):
+            raise InputError(f"{op}: slot name {slot!r} must use letters, digits, '_', '-' or '.' only")
+        return Path(directory) / f"{slot}{CHECKPOINT_SUFFIX}"
+    return Path(os.fspath(cast("str | os.PathLike[str]", path)))

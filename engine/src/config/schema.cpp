@@ -175,6 +175,15 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("structure.child_weight", 0.5, 0.0, kInf, "", "weight of a newborn node's edges"));
   s.push_back(real_param("structure.child_delay", 1.0, 0.0, kInf, "ms", "delay of a newborn node's edges", true));
   s.push_back(real_param("structure.prune_weight", 0.05, 0.0, kInf, "", "plastic edges below this weight are removed"));
+  // --- graph management and analysis (MODEL.md "Graph management and analysis")
+  s.push_back(real_param("metrics.interval", 0.0, 0.0, kInf, "ms",
+                         "period of the metrics service (activity, energy, ledger totals); 0 = off"));
+  s.push_back(bool_param("metrics.structure", false,
+                         "periodic metrics also validate the graph and compute the structure metrics (costly)"));
+  s.push_back(int_param("metrics.samples", 100, 0, 4294967294.0,
+                        "nodes sampled for clustering and sources for shortest paths; 0 = every alive node (exact)"));
+  s.push_back(int_param("metrics.power_iterations", 100, 1, 1e6,
+                        "power-iteration steps of the spectral radius estimate"));
   // --- initial state
   s.push_back(real_param("init.v_min", 0.0, -kInf, kInf, "", "initial v drawn uniformly in [v_min, v_max]"));
   s.push_back(real_param("init.v_max", 0.0, -kInf, kInf, "", "upper end of the initial v range"));
@@ -212,6 +221,15 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("sensory.grating_orientation", 30.0, -kInf, kInf, "deg", "grating orientation"));
   s.push_back(real_param("sensory.grating_speed", 2.0, -kInf, kInf, "Hz", "grating temporal frequency"));
   s.push_back(real_param("sensory.grating_contrast", 1.0, 0.0, 1.0, "", "grating contrast"));
+  s.push_back(int_param("sensory.audio_bands", 0, 0, 4096,
+                        "audio sensory nodes: the last audio_bands sensory nodes are driven by mel bands of "
+                        "the audio input (the default network adds them after the sensory grid)"));
+  s.push_back(real_param("sensory.audio_window", 25.0, 0.0, kInf, "ms", "audio: STFT window length", true));
+  s.push_back(real_param("sensory.audio_fmin", 30.0, 0.0, kInf, "Hz", "audio: lowest mel band edge"));
+  s.push_back(real_param("sensory.audio_fmax", 8000.0, 0.0, kInf, "Hz",
+                         "audio: highest mel band edge (at most half the sample rate)", true));
+  s.push_back(real_param("sensory.audio_floor_db", -80.0, -1000.0, -1.0, "dB",
+                         "audio: band level (dB full scale) mapped to 0; 0 dB maps to 1"));
   // --- run (command-line tools)
   s.push_back(real_param("run.duration", 1000.0, 0.0, kInf, "ms", "model time to simulate"));
   s.push_back(string_param("run.spikes_file", "", "executable: write spikes to this file (empty = do not write)"));

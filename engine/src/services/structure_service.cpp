@@ -14,6 +14,7 @@
 #include "spikegraph/kernels/rng.hpp"
 #include "spikegraph/services/default_services.hpp"
 #include "spikegraph/sim/events.hpp"
+#include "spikegraph/sim/metrics.hpp"
 #include "spikegraph/sim/records.hpp"
 
 namespace spikegraph {
@@ -123,6 +124,14 @@ class StructureService final : public Service {
     }
 
     compact(ctx, g, alive, new_src, new_tgt, ev);
+#ifndef NDEBUG
+    // MODEL.md: structure steps validate the graph and the state in debug builds.
+    const ValidationReport check = validate_simulation(ctx.backend, *ctx.graph_owner, ctx.config, 1);
+    if (!check.ok) {
+      throw GraphError("structure step " + std::to_string(ctx.step) + ": the graph is invalid after compaction: " +
+                       check.problems.front());
+    }
+#endif
 
     if (energy_enabled_) {
       ctx.ledger.transfers += removed;

@@ -23,6 +23,8 @@ struct EnergyLedger;
 struct HomeostasisState;
 struct EventState;
 struct SensoryInput;
+struct LedgerTotals;
+struct MetricsSample;
 namespace config {
 class Config;
 }
@@ -64,6 +66,9 @@ struct StepContext {
   /// `graph` above keeps referring to the graph of the phase's start.
   std::shared_ptr<const Graph>& graph_owner;
   SensoryInput& sensory;          ///< frames given by the user, the sensory grid shape
+  /// Energy ledger totals of the completed steps (the coordinator adds `ledger` after each step).
+  LedgerTotals& ledger_totals;
+  std::vector<MetricsSample>& metrics_history;  ///< samples of the "metrics" service
 };
 
 class Service {

@@ -6,10 +6,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "spikegraph/core/types.hpp"
+
+namespace spikegraph::sensory {
+class AudioMapper;
+}  // namespace spikegraph::sensory
 
 namespace spikegraph {
 
@@ -17,6 +22,8 @@ namespace spikegraph {
 struct SpikeRecord {
   std::vector<std::int64_t> steps;
   std::vector<index_t> nodes;
+  /// First step the record covers (0, or the step of the last Simulation::clear_spikes).
+  std::int64_t start_step = 0;
   std::size_t size() const { return nodes.size(); }
   void clear() {
     steps.clear();
@@ -58,6 +65,37 @@ struct EnergyLedger {
   }
 };
 
+/// The energy ledger summed over every step since the start (the coordinator adds
+/// each step's EnergyLedger after the step): conservation over the whole run is
+/// final_total = initial_total + inflow - spike_cost - metabolism - overflow - transfers.
+struct LedgerTotals {
+  std::int64_t steps = 0;       ///< steps with a ledger (energy.enabled)
+  double initial_total = 0.0;   ///< total_before of the first of them
+  double inflow = 0.0;
+  double spike_cost = 0.0;
+  double metabolism = 0.0;
+  double flow_out = 0.0;
+  double flow_in = 0.0;
+  double overflow = 0.0;
+  double transfers = 0.0;
+  double final_total = 0.0;     ///< total_after of the last of them
+  void add(const EnergyLedger& l) {
+    if (steps == 0) initial_total = l.total_before;
+    inflow += l.inflow;
+    spike_cost += l.spike_cost;
+    metabolism += l.metabolism;
+    flow_out += l.flow_out;
+    flow_in += l.flow_in;
+    overflow += l.overflow;
+    transfers += l.transfers;
+    final_total = l.total_after;
+    ++steps;
+  }
+  double error() const {
+    return final_total - (initial_total + inflow - spike_cost - metabolism - overflow - transfers);
+  }
+};
+
 /// State of the homeostasis service (MODEL.md step 6).
 struct HomeostasisState {
   double synaptic_gain = 1.0;            ///< global gain g on recurrent synaptic input
@@ -78,6 +116,11 @@ struct SensoryInput {
   std::vector<float> gray;   ///< pending gray values, row-major, one per sensory node
   bool pending = false;
   std::int64_t frames_applied = 0;
+  /// Audio input: the last `audio_bands` sensory nodes are driven by mel bands
+  /// (sensory.audio_bands); the mapper exists once samples were pushed.
+  int audio_bands = 0;
+  std::shared_ptr<sensory::AudioMapper> audio;
+  std::int64_t audio_frames_applied = 0;
 };
 
 /// Performance counters since construction (or the last reset).

@@ -20,6 +20,7 @@
 #include "spikegraph/services/service.hpp"
 #include "spikegraph/sensory/frames.hpp"
 #include "spikegraph/sim/events.hpp"
+#include "spikegraph/sim/metrics.hpp"
 #include "spikegraph/sim/records.hpp"
 #include "spikegraph/state/arrays.hpp"
 
@@ -114,9 +115,40 @@ class Simulation {
   int sensory_grid_width() const { return sensory_.grid_width; }
   std::int64_t frames_applied() const { return sensory_.frames_applied; }
 
+  /// Give audio (MODEL.md step 1): mono samples at `sample_rate` Hz (full scale
+  /// -1..1) are cut into one STFT window per step (sensory.audio_window long, one
+  /// step of samples apart), and each window's mel-band values drive the audio
+  /// sensory nodes at that step (sensory/audio.hpp). Samples may come in any block
+  /// sizes; steps without queued audio leave the audio nodes as they are. Throws
+  /// InputError when the network has no audio nodes (sensory.audio_bands = 0), for
+  /// a NaN sample or a sample rate that differs from earlier blocks (reset_audio
+  /// first); nothing changes then.
+  void push_audio(const float* samples, std::size_t count, double sample_rate);
+  /// Band vectors queued for the coming steps.
+  std::size_t audio_frames_pending() const;
+  /// Steps at which audio drove the audio nodes.
+  std::int64_t audio_frames_applied() const { return sensory_.audio_frames_applied; }
+  /// Drop queued audio and buffered samples (the next block may use another rate).
+  void reset_audio();
+
   /// Timing per phase, spikes, synaptic events, memory.
   PerfStats perf() const;
   void reset_perf();
+
+  /// Graph management and analysis (sim/metrics.hpp, graph/analysis.hpp), on the
+  /// current graph with the alive flags and learned weights. validate() checks the
+  /// graph, the by-target index, dead-node edges and every state array for NaN/inf;
+  /// it reports and never throws.
+  ValidationReport validate();
+  /// Structure metrics; analysis_options(config()) gives the configured options.
+  GraphMetrics graph_metrics(const AnalysisOptions& options);
+  /// Rates, branching ratio, energy distribution and ledger totals now.
+  ActivityMetrics activity_metrics();
+  /// Samples of the "metrics" service (metrics.interval > 0), oldest first.
+  const std::vector<MetricsSample>& metrics_history() const { return metrics_history_; }
+  void clear_metrics_history() { metrics_history_.clear(); }
+  /// Energy ledger summed over every completed step with energy.enabled.
+  const LedgerTotals& ledger_totals() const { return ledger_totals_; }
 
   /// Checkpoint: write the complete state (configuration, the current graph, every
   /// backend and service state, the step counter, the spike/monitor/ledger/
@@ -129,7 +161,7 @@ class Simulation {
   /// Rebuild a simulation from a checkpoint: continuing it gives the spikes of the
   /// uninterrupted run, bit for bit. Throws IoError for a missing, truncated,
   /// corrupt or wrong-version file, ConfigError for a configuration this build does
-  /// not know. Subscribers, perf counters and services replaced by the embedder
+  /// not know. Subscribers, perf counters, the metrics history and services replaced by the embedder
   /// are not part of a checkpoint.
   static std::unique_ptr<Simulation> load(const std::string& path);
   static std::unique_ptr<Simulation> load(const io::SnapshotReader& checkpoint);
@@ -162,6 +194,8 @@ class Simulation {
   EnergyLedger ledger_;
   std::vector<EnergyLedger> ledger_history_;
   HomeostasisState homeostasis_;
+  LedgerTotals ledger_totals_;
+  std::vector<MetricsSample> metrics_history_;
   double neuromodulator_ = 0.0;
   EventState events_;
   SensoryInput sensory_;
