@@ -28,11 +28,11 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "backend/state_sections.hpp"
 #include "delivery_plan.hpp"
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/config/schema.hpp"
@@ -529,10 +529,7 @@ class StepEngine final : public Backend {
                      "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)");
   }
 
-  std::vector<std::string> state_names() const override {
-    return {"v", "threshold", "drive", "energy", "refractory", "last_spike", "alive", "phase",
-            "trace_pre", "trace_post", "rate"};
-  }
+  std::vector<std::string> state_names() const override { return backend_state::node_state_names(); }
 
   ArrayRef state(const std::string& name) override {
     if (name == "v") return ref(v_);
@@ -555,96 +552,62 @@ class StepEngine final : public Backend {
   /// loads into the other.
   void save_state(io::SnapshotWriter& out) const override {
     const std::size_t n = n_;
-    out.add_text("backend/precision", sizeof(Real) == 4 ? "float32" : "float64");
-    add_array(out, "backend/v", v_);
-    add_array(out, "backend/threshold", threshold_);
-    add_array(out, "backend/drive", drive_);
-    add_array(out, "backend/energy", energy_);
-    add_array(out, "backend/refractory", refractory_);
-    add_array(out, "backend/last_spike", last_spike_);
-    add_array(out, "backend/alive", alive_);
-    add_array(out, "backend/phase", phase_);
-    add_array(out, "backend/trace_pre", trace_pre_);
-    add_array(out, "backend/trace_post", trace_post_);
-    add_array(out, "backend/rate", rate_);
-    out.add("backend/spiked", download(spiked_, n));
-    out.add("backend/spikes", spikes_);  // the last step's spikes, delivered at the next step
-    out.add_scalar("backend/ring_slots", static_cast<std::uint64_t>(ring_slots_));
-    out.add("backend/ring", download(ring_, ring_.size()));
-    out.add("backend/weights", own_weights_ ? download(weights_, graph_->num_edges()) : std::vector<float>{});
-    out.add("backend/eligibility", download(eligibility_, eligibility_.size()));
-    out.add_scalar("backend/gain", static_cast<double>(gain_));
-    out.add_scalar("backend/signal", signal_);
+    // Device-only arrays are downloaded; the managed node state is read in place.
+    const std::vector<std::uint8_t> spiked = download(spiked_, n);
+    const std::vector<Real> ring = download(ring_, ring_.size());
+    const std::vector<float> weights = own_weights_ ? download(weights_, graph_->num_edges()) : std::vector<float>{};
+    const std::vector<float> eligibility = download(eligibility_, eligibility_.size());
+    using backend_state::span;
+    backend_state::StateSpans<Real> s;
+    s.v = shared_span(v_);
+    s.threshold = shared_span(threshold_);
+    s.drive = shared_span(drive_);
+    s.energy = shared_span(energy_);
+    s.refractory = shared_span(refractory_);
+    s.last_spike = shared_span(last_spike_);
+    s.alive = shared_span(alive_);
+    s.phase = shared_span(phase_);
+    s.trace_pre = shared_span(trace_pre_);
+    s.trace_post = shared_span(trace_post_);
+    s.rate = shared_span(rate_);
+    s.spiked = span(spiked);
+    s.spikes = span(spikes_);
+    s.ring_slots = ring_slots_;
+    s.ring = span(ring);
+    s.weights = span(weights);
+    s.eligibility = span(eligibility);
+    s.gain = static_cast<double>(gain_);
+    s.signal = signal_;
+    backend_state::write_backend_state(out, s);
   }
 
   void load_state(const io::SnapshotReader& in) override {
     const std::size_t n = n_;
-    const std::string precision = in.text("backend/precision");
-    if (precision != (sizeof(Real) == 4 ? "float32" : "float64")) {
-      throw IoError("load checkpoint '" + in.source() + "': state was saved in " + precision +
-                    ", this simulation runs in " + (sizeof(Real) == 4 ? "float32" : "float64"));
-    }
-    const auto slots = in.scalar<std::uint64_t>("backend/ring_slots");
-    if (slots != ring_slots_) {
-      throw IoError("load checkpoint '" + in.source() + "': the delay ring has " + std::to_string(slots) +
-                    " slots, this network needs " + std::to_string(ring_slots_));
-    }
-    // Read everything into temporaries first: a bad section changes nothing.
-    auto v = in.array<Real>("backend/v", n);
-    auto threshold = in.array<Real>("backend/threshold", n);
-    auto drive = in.array<Real>("backend/drive", n);
-    auto energy = in.array<Real>("backend/energy", n);
-    auto refractory = in.array<std::uint16_t>("backend/refractory", n);
-    auto last_spike = in.array<std::int32_t>("backend/last_spike", n);
-    auto alive = in.array<std::uint8_t>("backend/alive", n);
-    auto phase = in.array<std::int32_t>("backend/phase", n);
-    auto trace_pre = in.array<Real>("backend/trace_pre", n);
-    auto trace_post = in.array<Real>("backend/trace_post", n);
-    auto rate = in.array<Real>("backend/rate", n);
-    auto spiked = in.array<std::uint8_t>("backend/spiked", n);
-    auto spikes = in.array<index_t>("backend/spikes");
-    auto ring = in.array<Real>("backend/ring", ring_.size());
-    auto weights = in.array<float>("backend/weights", own_weights_ ? graph_->num_edges() : 0);
-    auto eligibility = in.array<float>("backend/eligibility", eligibility_.size());
-    const auto gain = in.scalar<double>("backend/gain");
-    const auto signal = in.scalar<double>("backend/signal");
-    for (std::size_t k = 0; k < spikes.size(); ++k) {
-      if (spikes[k] >= n) {
-        throw IoError("load checkpoint '" + in.source() + "': backend/spikes[" + std::to_string(k) + "] = " +
-                      std::to_string(spikes[k]) + " is out of range (corrupt)");
-      }
-      // The device list has room for n ids and its kernels need distinct ones.
-      if (k > 0 && spikes[k] <= spikes[k - 1]) {
-        throw IoError("load checkpoint '" + in.source() + "': backend/spikes is not strictly ascending (corrupt)");
-      }
-    }
-    for (std::size_t k = 0; k < weights.size(); ++k) {
-      if (!(weights[k] >= 0.0f) || weights[k] > std::numeric_limits<float>::max()) {
-        throw IoError("load checkpoint '" + in.source() + "': backend/weights[" + std::to_string(k) +
-                      "] is not a finite weight >= 0 (corrupt)");
-      }
-    }
-    copy_in(v_, v);
-    copy_in(threshold_, threshold);
-    copy_in(drive_, drive);
-    copy_in(energy_, energy);
-    copy_in(refractory_, refractory);
-    copy_in(last_spike_, last_spike);
-    copy_in(alive_, alive);
-    copy_in(phase_, phase);
-    copy_in(trace_pre_, trace_pre);
-    copy_in(trace_post_, trace_post);
-    copy_in(rate_, rate);
+    backend_state::State<Real> s = backend_state::read_backend_state<Real>(
+        in, {n, ring_slots_, own_weights_ ? graph_->num_edges() : 0, eligibility_.size()});
+    copy_in(v_, s.v);
+    copy_in(threshold_, s.threshold);
+    copy_in(drive_, s.drive);
+    copy_in(energy_, s.energy);
+    copy_in(refractory_, s.refractory);
+    copy_in(last_spike_, s.last_spike);
+    copy_in(alive_, s.alive);
+    copy_in(phase_, s.phase);
+    copy_in(trace_pre_, s.trace_pre);
+    copy_in(trace_post_, s.trace_post);
+    copy_in(rate_, s.rate);
     prefetch_state();
-    exec_.to_device(spiked_.data(), spiked.data(), n);
-    exec_.to_device(ring_.data(), ring.data(), ring.size() * sizeof(Real));
-    exec_.to_device(spike_list_[current_list_].data(), spikes.data(), spikes.size() * sizeof(index_t));
-    spikes_.swap(spikes);
-    if (own_weights_) exec_.to_device(weights_.data(), weights.data(), weights.size() * sizeof(float));
-    if (!eligibility.empty()) exec_.to_device(eligibility_.data(), eligibility.data(), eligibility.size() * sizeof(float));
+    exec_.to_device(spiked_.data(), s.spiked.data(), n);
+    exec_.to_device(ring_.data(), s.ring.data(), s.ring.size() * sizeof(Real));
+    exec_.to_device(spike_list_[current_list_].data(), s.spikes.data(), s.spikes.size() * sizeof(index_t));
+    spikes_.swap(s.spikes);
+    if (own_weights_) exec_.to_device(weights_.data(), s.weights.data(), s.weights.size() * sizeof(float));
+    if (!s.eligibility.empty()) {
+      exec_.to_device(eligibility_.data(), s.eligibility.data(), s.eligibility.size() * sizeof(float));
+    }
     weights_on_host_ = eligibility_on_host_ = false;
-    gain_ = static_cast<Real>(gain);
-    signal_ = signal;
+    gain_ = static_cast<Real>(s.gain);
+    signal_ = s.signal;
     build_flow_index();  // from the loaded weights and alive flags
     exec_.synchronize();
   }
@@ -699,8 +662,8 @@ class StepEngine final : public Backend {
   }
 
   template <class T>
-  static void add_array(io::SnapshotWriter& out, const std::string& name, const Shared<T>& b) {
-    out.add(name, dtype_of<T>(), b.data(), b.size());
+  static backend_state::Span<T> shared_span(const Shared<T>& b) {
+    return {b.data(), b.size()};
   }
 
   template <class T>

@@ -3,6 +3,7 @@
 // random numbers are keyed by (seed, stream, element, step), so the step counter
 // and the seed in the configuration are the whole "RNG position".
 #include <cmath>
+#include <iterator>
 #include <sstream>
 
 #include "spikegraph/core/error.hpp"
@@ -15,25 +16,27 @@ namespace spikegraph {
 
 namespace {
 
-constexpr int kLedgerFields = 10;
+// The double fields of the ledger records, in file order: one list serves saving and
+// loading. A per-step ledger is stored as its step (as a double) then these fields.
+constexpr double EnergyLedger::*kLedgerDoubles[] = {
+    &EnergyLedger::total_before, &EnergyLedger::inflow,  &EnergyLedger::spike_cost,
+    &EnergyLedger::metabolism,   &EnergyLedger::flow_out, &EnergyLedger::flow_in,
+    &EnergyLedger::overflow,     &EnergyLedger::transfers, &EnergyLedger::total_after};
+constexpr std::size_t kLedgerFields = 1 + std::size(kLedgerDoubles);
+constexpr double LedgerTotals::*kTotalsDoubles[] = {
+    &LedgerTotals::initial_total, &LedgerTotals::inflow,   &LedgerTotals::spike_cost,
+    &LedgerTotals::metabolism,    &LedgerTotals::flow_out, &LedgerTotals::flow_in,
+    &LedgerTotals::overflow,      &LedgerTotals::transfers, &LedgerTotals::final_total};
 
 void put_ledger(const EnergyLedger& l, std::vector<double>& out) {
-  out.insert(out.end(), {static_cast<double>(l.step), l.total_before, l.inflow, l.spike_cost, l.metabolism,
-                         l.flow_out, l.flow_in, l.overflow, l.transfers, l.total_after});
+  out.push_back(static_cast<double>(l.step));
+  for (auto field : kLedgerDoubles) out.push_back(l.*field);
 }
 
 EnergyLedger get_ledger(const double* f) {
   EnergyLedger l;
   l.step = static_cast<std::int64_t>(f[0]);
-  l.total_before = f[1];
-  l.inflow = f[2];
-  l.spike_cost = f[3];
-  l.metabolism = f[4];
-  l.flow_out = f[5];
-  l.flow_in = f[6];
-  l.overflow = f[7];
-  l.transfers = f[8];
-  l.total_after = f[9];
+  for (std::size_t k = 0; k < std::size(kLedgerDoubles); ++k) l.*kLedgerDoubles[k] = f[1 + k];
   return l;
 }
 
@@ -84,9 +87,9 @@ void Simulation::save_to(io::SnapshotWriter& out) const {
   out.add_scalar("record/spike_start_step", spike_record_.start_step);
   const LedgerTotals& lt = ledger_totals_;
   out.add_scalar("record/ledger_total_steps", lt.steps);
-  out.add("record/ledger_totals", std::vector<double>{lt.initial_total, lt.inflow, lt.spike_cost, lt.metabolism,
-                                                      lt.flow_out, lt.flow_in, lt.overflow, lt.transfers,
-                                                      lt.final_total});
+  std::vector<double> totals;
+  for (auto field : kTotalsDoubles) totals.push_back(lt.*field);
+  out.add("record/ledger_totals", totals);
   out.add_text("record/monitor_variables", join_lines(monitor_record_.variables));
   out.add("record/monitor_nodes", monitor_record_.nodes);
   out.add_scalar("record/monitor_every", monitor_record_.every_steps);
@@ -216,16 +219,8 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) {
   if (spikes.start_step < 0 || spikes.start_step > sim->step_) corrupt(in, "record/spike_start_step");
   LedgerTotals& lt = sim->ledger_totals_;
   lt.steps = in.scalar<std::int64_t>("record/ledger_total_steps");
-  const auto totals = in.array<double>("record/ledger_totals", 9);
-  lt.initial_total = totals[0];
-  lt.inflow = totals[1];
-  lt.spike_cost = totals[2];
-  lt.metabolism = totals[3];
-  lt.flow_out = totals[4];
-  lt.flow_in = totals[5];
-  lt.overflow = totals[6];
-  lt.transfers = totals[7];
-  lt.final_total = totals[8];
+  const auto totals = in.array<double>("record/ledger_totals", std::size(kTotalsDoubles));
+  for (std::size_t k = 0; k < totals.size(); ++k) lt.*kTotalsDoubles[k] = totals[k];
   MonitorRecord& mon = sim->monitor_record_;
   const auto variables = split_lines(in.text("record/monitor_variables"));
   const auto mon_nodes = in.array<index_t>("record/monitor_nodes");

@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <limits>
 #include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
+#include "../state_sections.hpp"
 #include "flow_rows.hpp"
 #include "parallel.hpp"
 #include "spikegraph/config/schema.hpp"
@@ -426,10 +426,7 @@ class CpuBackend final : public Backend {
                      "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)");
   }
 
-  std::vector<std::string> state_names() const override {
-    return {"v", "threshold", "drive", "energy", "refractory", "last_spike", "alive", "phase",
-            "trace_pre", "trace_post", "rate"};
-  }
+  std::vector<std::string> state_names() const override { return backend_state::node_state_names(); }
 
   ArrayRef state(const std::string& name) override {
     if (name == "v") return ref(v_);
@@ -449,92 +446,54 @@ class CpuBackend final : public Backend {
   }
 
   void save_state(io::SnapshotWriter& out) const override {
-    out.add_text("backend/precision", sizeof(Real) == 4 ? "float32" : "float64");
-    out.add("backend/v", v_);
-    out.add("backend/threshold", threshold_);
-    out.add("backend/drive", drive_);
-    out.add("backend/energy", energy_);
-    out.add("backend/refractory", refractory_);
-    out.add("backend/last_spike", last_spike_);
-    out.add("backend/alive", alive_);
-    out.add("backend/phase", phase_);
-    out.add("backend/trace_pre", trace_pre_);
-    out.add("backend/trace_post", trace_post_);
-    out.add("backend/rate", rate_);
-    out.add("backend/spiked", spiked_);
-    out.add("backend/spikes", spikes_);  // the last step's spikes, delivered at the next step
-    out.add_scalar("backend/ring_slots", static_cast<std::uint64_t>(ring_slots_));
-    out.add("backend/ring", ring_);
-    out.add("backend/weights", weights_);
-    out.add("backend/eligibility", eligibility_);
-    out.add_scalar("backend/gain", static_cast<double>(gain_));
-    out.add_scalar("backend/signal", signal_);
+    using backend_state::span;
+    backend_state::StateSpans<Real> s;
+    s.v = span(v_);
+    s.threshold = span(threshold_);
+    s.drive = span(drive_);
+    s.energy = span(energy_);
+    s.refractory = span(refractory_);
+    s.last_spike = span(last_spike_);
+    s.alive = span(alive_);
+    s.phase = span(phase_);
+    s.trace_pre = span(trace_pre_);
+    s.trace_post = span(trace_post_);
+    s.rate = span(rate_);
+    s.spiked = span(spiked_);
+    s.spikes = span(spikes_);
+    s.ring_slots = ring_slots_;
+    s.ring = span(ring_);
+    s.weights = span(weights_);
+    s.eligibility = span(eligibility_);
+    s.gain = static_cast<double>(gain_);
+    s.signal = signal_;
+    backend_state::write_backend_state(out, s);
   }
 
   void load_state(const io::SnapshotReader& in) override {
-    const std::size_t n = graph_->num_nodes();
-    const std::string precision = in.text("backend/precision");
-    if (precision != (sizeof(Real) == 4 ? "float32" : "float64")) {
-      throw IoError("load checkpoint '" + in.source() + "': state was saved in " + precision +
-                    ", this simulation runs in " + (sizeof(Real) == 4 ? "float32" : "float64"));
-    }
-    const auto slots = in.scalar<std::uint64_t>("backend/ring_slots");
-    if (slots != ring_slots_) {
-      throw IoError("load checkpoint '" + in.source() + "': the delay ring has " + std::to_string(slots) +
-                    " slots, this network needs " + std::to_string(ring_slots_));
-    }
-    // Read everything into temporaries first: a bad section changes nothing.
-    auto v = in.array<Real>("backend/v", n);
-    auto threshold = in.array<Real>("backend/threshold", n);
-    auto drive = in.array<Real>("backend/drive", n);
-    auto energy = in.array<Real>("backend/energy", n);
-    auto refractory = in.array<std::uint16_t>("backend/refractory", n);
-    auto last_spike = in.array<std::int32_t>("backend/last_spike", n);
-    auto alive = in.array<std::uint8_t>("backend/alive", n);
-    auto phase = in.array<std::int32_t>("backend/phase", n);
-    auto trace_pre = in.array<Real>("backend/trace_pre", n);
-    auto trace_post = in.array<Real>("backend/trace_post", n);
-    auto rate = in.array<Real>("backend/rate", n);
-    auto spiked = in.array<std::uint8_t>("backend/spiked", n);
-    auto spikes = in.array<index_t>("backend/spikes");
-    auto ring = in.array<Real>("backend/ring", ring_.size());
-    auto weights = in.array<float>("backend/weights", weights_.size());
-    auto eligibility = in.array<float>("backend/eligibility", eligibility_.size());
-    const auto gain = in.scalar<double>("backend/gain");
-    const auto signal = in.scalar<double>("backend/signal");
-    for (std::size_t k = 0; k < spikes.size(); ++k) {
-      if (spikes[k] >= n) {
-        throw IoError("load checkpoint '" + in.source() + "': backend/spikes[" + std::to_string(k) + "] = " +
-                      std::to_string(spikes[k]) + " is out of range (corrupt)");
-      }
-    }
-    for (std::size_t k = 0; k < weights.size(); ++k) {
-      if (!(weights[k] >= 0.0f) || weights[k] > std::numeric_limits<float>::max()) {
-        throw IoError("load checkpoint '" + in.source() + "': backend/weights[" + std::to_string(k) +
-                      "] is not a finite weight >= 0 (corrupt)");
-      }
-    }
-    v_.swap(v);
-    threshold_.swap(threshold);
-    drive_.swap(drive);
-    energy_.swap(energy);
-    refractory_.swap(refractory);
-    last_spike_.swap(last_spike);
-    alive_.swap(alive);
-    phase_.swap(phase);
-    trace_pre_.swap(trace_pre);
-    trace_post_.swap(trace_post);
-    rate_.swap(rate);
-    spiked_.swap(spiked);
-    spikes_.swap(spikes);
-    ring_.swap(ring);
+    backend_state::State<Real> s = backend_state::read_backend_state<Real>(
+        in, {graph_->num_nodes(), ring_slots_, weights_.size(), eligibility_.size()});
+    v_.swap(s.v);
+    threshold_.swap(s.threshold);
+    drive_.swap(s.drive);
+    energy_.swap(s.energy);
+    refractory_.swap(s.refractory);
+    last_spike_.swap(s.last_spike);
+    alive_.swap(s.alive);
+    phase_.swap(s.phase);
+    trace_pre_.swap(s.trace_pre);
+    trace_post_.swap(s.trace_post);
+    rate_.swap(s.rate);
+    spiked_.swap(s.spiked);
+    spikes_.swap(s.spikes);
+    ring_.swap(s.ring);
     if (!weights_.empty()) {
-      weights_.swap(weights);
+      weights_.swap(s.weights);
       weight_ = weights_.data();
     }
-    eligibility_.swap(eligibility);
-    gain_ = static_cast<Real>(gain);
-    signal_ = signal;
+    eligibility_.swap(s.eligibility);
+    gain_ = static_cast<Real>(s.gain);
+    signal_ = s.signal;
     build_flow_index();  // from the loaded weights and alive flags
   }
 
