@@ -19,6 +19,7 @@ latency and the per-step host round trips (spike list, ledger) are not traffic.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -68,14 +69,29 @@ def modelled_bytes(kind: str, nodes: int, edges: int, events_per_step: float, sl
     return total
 
 
-def time_run(sim: sg.Simulation, warmup_ms: float, duration_ms: float, repeats: int) -> dict[str, Any]:
+def profiled_steps(sim: sg.Simulation, steps: int) -> None:
+    """Runs `steps` steps between cuProfilerStart and cuProfilerStop, so that a profiler
+    started with ``--profile-from-start off`` (ncu, nsys) records just those kernels."""
+    cuda = ctypes.CDLL("libcuda.so.1")
+    if cuda.cuProfilerStart() != 0:
+        raise RuntimeError("cuProfilerStart failed")
+    sim.run(steps * sim.dt)
+    cuda.cuProfilerStop()
+
+
+def time_run(sim: sg.Simulation, warmup_ms: float, duration_ms: float, repeats: int,
+             profile_steps: int = 0) -> dict[str, Any]:
     sim.run(warmup_ms)
+    if profile_steps > 0 and sim.backend == "cuda":
+        profiled_steps(sim, profile_steps)
     sim.clear_spikes()
     per_step: list[float] = []
     phases: dict[str, list[float]] = {}
     events = 0
     steps = 0
     spikes = 0
+    to_host = 0
+    to_device = 0
     for _ in range(repeats):
         sim.reset_perf()
         sim.run(duration_ms)
@@ -86,11 +102,16 @@ def time_run(sim: sg.Simulation, warmup_ms: float, duration_ms: float, repeats: 
         events += p["synaptic_events"]
         spikes += p["spikes"]
         steps += p["steps"]
+        to_host += p["bytes_to_host"]
+        to_device += p["bytes_to_device"]
     return {
         "ms_per_step": statistics.median(per_step),
         "ms_per_step_min": min(per_step),
         "phase_ms_per_step": {k: statistics.median(v) for k, v in phases.items()},
         "events_per_step": events / steps,
+        "spikes_per_step": spikes / steps,
+        "bytes_to_host_per_step": to_host / steps,
+        "bytes_to_device_per_step": to_device / steps,
         "mean_rate_hz": spikes / sim.current_network.num_nodes / (steps * sim.dt * 1e-3),
         "state_bytes": sim.perf()["state_bytes"],
     }
@@ -113,7 +134,7 @@ def run_pair(
         sim = sg.Simulation(net, c)
         build_s = time.perf_counter() - t0
         duration = args.duration_ms if backend == "cuda" or kind == "b1" else args.cpu_b3_duration_ms
-        row = time_run(sim, min(args.warmup_ms, duration), duration, args.repeats)
+        row = time_run(sim, min(args.warmup_ms, duration), duration, args.repeats, args.profile_steps)
         slots = int(np.max(net.delays)) + 1 if net.num_edges else 1  # delays in steps
         traffic = modelled_bytes(kind, net.num_nodes, net.num_edges, row["events_per_step"], slots)
         row.update({
@@ -123,6 +144,9 @@ def run_pair(
             "syn_events_per_s": row["events_per_step"] / (row["ms_per_step"] * 1e-3),
         })
         row["fraction_of_peak"] = row["achieved_gbps"] / peak if backend == "cuda" and peak == peak else None
+        energy_ms = row["phase_ms_per_step"].get("energy", 0.0)
+        if kind == "b3" and energy_ms > 0:  # the flow's two edge sweeps, modelled bytes / phase time
+            row["energy_edge_gbps"] = net.num_edges * ENERGY_EDGE_BYTES / (energy_ms * 1e-3) / 1e9
         rows.append(row)
         records.append((sim.spikes.steps.copy(), sim.spikes.nodes.copy()))
         phases = ", ".join(f"{k} {v:.3f}" for k, v in row["phase_ms_per_step"].items())
@@ -130,7 +154,11 @@ def run_pair(
         print(f"  {backend:<5}{sim.threads:>3} thr: {row['ms_per_step']:.3f} ms/step "
               f"(min {row['ms_per_step_min']:.3f}), {row['mean_rate_hz']:.1f} Hz, "
               f"{row['syn_events_per_s'] / 1e9:.3f} G events/s, modelled {row['achieved_gbps']:.1f} GB/s"
-              f"{peak_text}, setup {build_s:.1f} s\n    per phase (ms/step): {phases}", flush=True)
+              f"{peak_text}, setup {build_s:.1f} s\n    per phase (ms/step): {phases}\n"
+              f"    per step: {row['spikes_per_step']:.0f} spikes, {row['bytes_to_host_per_step']:.0f} B to the host, "
+              f"{row['bytes_to_device_per_step']:.0f} B to the device"
+              + (f"; energy edge sweeps {row['energy_edge_gbps']:.0f} GB/s" if "energy_edge_gbps" in row else ""),
+              flush=True)
         del sim
     if len(rows) == 2 and rows[0]["ms_per_step"] > 0:
         same_length = args.cpu_b3_duration_ms == args.duration_ms or kind == "b1"
@@ -182,5 +210,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model time per repeat of B3 on the CPU (slow at 10^8 edges; 0: skip)")
     p.add_argument("--cpu-threads", type=int, default=0, help="CPU backend threads (0: all)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--profile-steps", type=int, default=0,
+                   help="after the warm-up, run this many GPU steps between cuProfilerStart/Stop "
+                        "(for ncu/nsys --profile-from-start off)")
     p.add_argument("--json")
     p.set_defaults(func=run)

@@ -97,6 +97,8 @@ void register_simulation(nb::module_& m) {
         d["graph_bytes"] = p.graph_bytes;
         d["state_bytes"] = p.state_bytes;
         d["record_bytes"] = p.record_bytes;
+        d["bytes_to_host"] = p.bytes_to_host;
+        d["bytes_to_device"] = p.bytes_to_device;
         return d;
       })
       .def("reset_perf", &Simulation::reset_perf)

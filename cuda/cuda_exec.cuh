@@ -26,6 +26,7 @@
 #include <string>
 
 #include "buffer.hpp"
+#include "spikegraph/backend/backend.hpp"
 #include "spikegraph/core/error.hpp"
 
 namespace spikegraph::gpu {
@@ -146,12 +147,17 @@ class CudaExec {
   }
 
   void to_device(void* dst, const void* src, std::size_t bytes) {
-    if (bytes) check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_), "copy to the device");
+    if (!bytes) return;
+    check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_), "copy to the device");
+    transfers_.to_device_bytes += bytes;
+    ++transfers_.to_device_copies;
   }
   /// Synchronous: the data is on the host when this returns.
   void to_host(void* dst, const void* src, std::size_t bytes) {
     if (!bytes) return;
     check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_), "copy to the host");
+    transfers_.to_host_bytes += bytes;
+    ++transfers_.to_host_copies;
     check_cuda(cudaStreamSynchronize(stream_), "copy to the host");
   }
   void device_copy(void* dst, const void* src, std::size_t bytes) {
@@ -175,6 +181,8 @@ class CudaExec {
     check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
     if (!concurrent_managed_) check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   }
+  /// Bytes and calls of to_device / to_host so far.
+  const TransferStats& transfers() const { return transfers_; }
 
  private:
   static constexpr unsigned kThreads = 256;
@@ -191,6 +199,7 @@ class CudaExec {
   bool concurrent_managed_ = false;
   cudaStream_t stream_ = nullptr;
   Buffer<unsigned char> temp_;  // CUB's scratch, grown as needed
+  TransferStats transfers_;
 };
 
 }  // namespace spikegraph::gpu

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "buffer.hpp"
+#include "spikegraph/backend/backend.hpp"
 #include "spikegraph/core/error.hpp"
 
 namespace spikegraph::gpu {
@@ -86,8 +87,18 @@ class HostExec {
     ++launches_;
   }
 
-  void to_device(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
-  void to_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+  void to_device(void* dst, const void* src, std::size_t bytes) {
+    if (!bytes) return;
+    copy(dst, src, bytes);
+    transfers_.to_device_bytes += bytes;
+    ++transfers_.to_device_copies;
+  }
+  void to_host(void* dst, const void* src, std::size_t bytes) {
+    if (!bytes) return;
+    copy(dst, src, bytes);
+    transfers_.to_host_bytes += bytes;
+    ++transfers_.to_host_copies;
+  }
   void device_copy(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
   void zero(void* dst, std::size_t bytes) {
     if (bytes) std::memset(dst, 0, bytes);
@@ -98,6 +109,8 @@ class HostExec {
 
   /// Kernel launches so far (tests check that work was done on the "device").
   std::size_t launches() const { return launches_; }
+  /// Bytes and calls of to_device / to_host so far (what would cross the bus).
+  const TransferStats& transfers() const { return transfers_; }
 
  private:
   static void copy(void* dst, const void* src, std::size_t bytes) {
@@ -105,6 +118,7 @@ class HostExec {
   }
   Order order_;
   std::size_t launches_ = 0;
+  TransferStats transfers_;
 };
 
 }  // namespace spikegraph::gpu

@@ -630,6 +630,8 @@ class StepEngine final : public Backend {
     return b;
   }
 
+  TransferStats transfers() const override { return exec_.transfers(); }
+
   /// Steps delivered by each path so far (tests check both paths ran).
   std::size_t sparse_steps() const { return sparse_steps_; }
   std::size_t dense_steps() const { return dense_steps_; }

@@ -168,3 +168,38 @@ TEST_CASE("cuda: state views are zero-copy and coherent between calls", "[cuda-b
   const auto counts = sim.spike_counts();
   for (auto k : counts) CHECK(k >= 1);
 }
+
+// Small enough for compute-sanitizer (memcheck, racecheck, cuda/device_check.sh): every
+// phase, both delivery paths, stimuli and structure steps in a few thousand launches.
+TEST_CASE("cuda = cpu, small: every phase and both delivery paths", "[cuda-backend][cuda-small]") {
+  const auto policy = GENERATE(DeliveryPolicy::sparse, DeliveryPolicy::dense);
+  INFO("policy " << static_cast<int>(policy));
+  const auto b1 = sgtest::brunel(500, 50, 15);
+  const config::Config bc = sgtest::b1_config("float32");
+  Coordinator cpu_b1(b1, bc, sgtest::cpu_factory());
+  Coordinator gpu_b1(b1, bc, on_device(policy));
+  const TransferStats before = gpu_b1.backend->transfers();
+  cpu_b1.run(300);
+  gpu_b1.run(300);
+  // Per step: the spike count and ids to the host; row offsets to the device (sparse).
+  const TransferStats after = gpu_b1.backend->transfers();
+  CHECK(after.to_host_bytes - before.to_host_bytes == 4 * (300 + gpu_b1.spikes.size()));
+  CHECK(cpu_b1.spikes.size() > 50);
+  require_identical(cpu_b1, gpu_b1);  // (reads the weights: 4 bytes per edge to the host)
+
+  config::Config c = config::Config::from_toml(config::default_run_toml(), "<default run>");
+  c = sgtest::with(c, "[graph]\nsensory_side = 8\nworkspace_side = 4\noscillators = 4\nrelays = 4\nhighways = 2\n"
+                      "[learning]\nrule = 'eligibility'\n[structure]\nenabled = true\ninterval = 10\n"
+                      "spare_nodes = 8\ndeath_energy = 1.0\nprune_weight = 0.1\n");
+  const auto g = make_default_network(c);
+  Coordinator cpu(g, c, sgtest::cpu_factory());
+  Coordinator gpu(g, c, on_device(policy));
+  for (Coordinator* x : {&cpu, &gpu}) {
+    x->backend->set_neuromodulator(0.5);
+    x->stimulus(5, Stimulus::Kind::input, 3.0, {20, 21, 20});
+    x->stimulus(6, Stimulus::Kind::add_drive, 0.2, {15, 16});
+    x->run(60);
+  }
+  CHECK(cpu.spikes.size() > 20);
+  require_identical(cpu, gpu);
+}

@@ -346,7 +346,9 @@ class Simulation:
         ``seconds_total`` and ``phase_seconds`` (wall time inside the engine, per phase),
         ``ms_per_step`` and ``phase_ms_per_step``, ``spikes`` and ``synaptic_events``
         (spikes x out-degree delivered) with their rates per wall second, and memory:
-        ``graph_bytes``, ``state_bytes``, ``record_bytes`` and their sum ``memory_bytes``."""
+        ``graph_bytes``, ``state_bytes``, ``record_bytes`` and their sum ``memory_bytes``;
+        host/device traffic of a GPU backend's explicit copies: ``bytes_to_host``,
+        ``bytes_to_device`` and their per-step means (zeros on the CPU backend)."""
         p: dict[str, Any] = dict(self._sim.perf())
         steps, seconds = int(p["steps"]), float(p["seconds_total"])
         p["ms_per_step"] = 1e3 * seconds / steps if steps else 0.0
@@ -354,6 +356,8 @@ class Simulation:
         p["spikes_per_second"] = p["spikes"] / seconds if seconds > 0 else 0.0
         p["synaptic_events_per_second"] = p["synaptic_events"] / seconds if seconds > 0 else 0.0
         p["memory_bytes"] = int(p["graph_bytes"]) + int(p["state_bytes"]) + int(p["record_bytes"])
+        p["bytes_to_host_per_step"] = p["bytes_to_host"] / steps if steps else 0.0
+        p["bytes_to_device_per_step"] = p["bytes_to_device"] / steps if steps else 0.0
         return p
 
     def reset_perf(self) -> None:

@@ -109,10 +109,25 @@ TEST_CASE("cuda backend (emulated) = cpu: Brunel B1-like, both delivery paths, f
   const config::Config c = b1_config(precision);
   Coordinator cpu(g, c, cpu_factory());
   Coordinator gpu(g, c, emulated(policy));
+  const TransferStats before = gpu.backend->transfers();
   cpu.run(1500);
   gpu.run(1500);
+  // What crosses the bus per step: the spike count (4 bytes) and the ids (4 per spike)
+  // to the host; the sparse delivery's row offsets (4 per delivered spike) to the device.
+  const TransferStats after = gpu.backend->transfers();
   CHECK(cpu.spikes.size() > 600);  // an active network, not a silent one
   require_identical(cpu, gpu);
+  CHECK(cpu.backend->transfers().to_host_bytes == 0);
+  CHECK(after.to_host_bytes - before.to_host_bytes == 4 * (1500 + gpu.spikes.size()));
+  const std::uint64_t uploaded = after.to_device_bytes - before.to_device_bytes;
+  if (policy == DeliveryPolicy::dense) {  // once: the by-target index the dense path walks
+    const TargetIndex& in = g->by_target();
+    CHECK(uploaded == in.in_offsets.size() * sizeof(offset_t) + (in.in_edges.size() + in.in_sources.size()) * 4);
+  }
+  if (policy == DeliveryPolicy::sparse) {
+    CHECK(uploaded > 0);
+    CHECK(uploaded <= 4 * gpu.spikes.size());
+  }
   const auto& engine = dynamic_cast<const gpu::StepEngine<HostExec, float>*>(gpu.backend.get());
   if (engine && policy != DeliveryPolicy::automatic) {
     CHECK((policy == DeliveryPolicy::sparse ? engine->dense_steps() : engine->sparse_steps()) == 0);

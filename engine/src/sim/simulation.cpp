@@ -54,6 +54,7 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
     auto* flags = static_cast<std::uint8_t*>(alive.data);
     for (std::size_t i = alive.size - static_cast<std::size_t>(spare); i < alive.size; ++i) flags[i] = 0;
   }
+  transfers_at_reset_ = backend_->transfers();  // perf counts the traffic of steps, not of the upload
 }
 
 Simulation::~Simulation() = default;
@@ -282,6 +283,9 @@ PerfStats Simulation::perf() const {
                    spike_record_.nodes.capacity() * sizeof(index_t);
   for (const auto& v : monitor_record_.values) p.record_bytes += v.capacity() * sizeof(double);
   p.record_bytes += ledger_history_.capacity() * sizeof(EnergyLedger);
+  const TransferStats t = backend_->transfers();
+  p.bytes_to_host = t.to_host_bytes - transfers_at_reset_.to_host_bytes;
+  p.bytes_to_device = t.to_device_bytes - transfers_at_reset_.to_device_bytes;
   return p;
 }
 
@@ -291,6 +295,7 @@ void Simulation::reset_perf() {
   spike_total_ = 0;
   event_total_ = 0;
   perf_steps_ = 0;
+  transfers_at_reset_ = backend_->transfers();
 }
 
 }  // namespace spikegraph

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,16 @@ class Config;
 
 /// Floating-point type of the node state.
 enum class Precision { float32, float64 };
+
+/// Explicit copies between host memory and a device's memory since a backend was
+/// built (bytes and calls). Backends whose state is in host memory report zeros; page
+/// migrations of managed memory (the GPU backend's state views) are not counted.
+struct TransferStats {
+  std::uint64_t to_host_bytes = 0;
+  std::uint64_t to_device_bytes = 0;
+  std::uint64_t to_host_copies = 0;
+  std::uint64_t to_device_copies = 0;
+};
 
 class Backend {
  public:
@@ -100,6 +111,8 @@ class Backend {
   virtual void state_written(const std::string& name) { (void)name; }
   /// Bytes of state held by the backend (excluding the graph).
   virtual std::size_t memory_bytes() const = 0;
+  /// Host/device traffic so far (see TransferStats); zeros by default.
+  virtual TransferStats transfers() const { return {}; }
 
   /// Checkpoints: write everything needed to continue bit-identically, beyond the
   /// graph and the configuration (state arrays, live weights, delay rings, the last

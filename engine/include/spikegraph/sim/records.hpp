@@ -134,6 +134,8 @@ struct PerfStats {
   std::size_t graph_bytes = 0;
   std::size_t state_bytes = 0;
   std::size_t record_bytes = 0;
+  std::uint64_t bytes_to_host = 0;    ///< device-to-host copies (GPU backends; 0 on the CPU)
+  std::uint64_t bytes_to_device = 0;  ///< host-to-device copies (GPU backends; 0 on the CPU)
 };
 
 }  // namespace spikegraph

@@ -189,6 +189,7 @@ class Simulation {
   std::uint64_t spike_total_ = 0;
   std::uint64_t event_total_ = 0;
   std::int64_t perf_steps_ = 0;
+  TransferStats transfers_at_reset_;  // backend traffic when perf was last reset
   SpikeRecord spike_record_;
   MonitorRecord monitor_record_;
   EnergyLedger ledger_;
