@@ -134,7 +134,8 @@ def run_pair(
         sim = sg.Simulation(net, c)
         build_s = time.perf_counter() - t0
         duration = args.duration_ms if backend == "cuda" or kind == "b1" else args.cpu_b3_duration_ms
-        row = time_run(sim, min(args.warmup_ms, duration), duration, args.repeats, args.profile_steps)
+        repeats = args.repeats if backend == "cuda" or kind == "b1" else args.cpu_b3_repeats
+        row = time_run(sim, args.warmup_ms, duration, repeats, args.profile_steps)
         slots = int(np.max(net.delays)) + 1 if net.num_edges else 1  # delays in steps
         traffic = modelled_bytes(kind, net.num_nodes, net.num_edges, row["events_per_step"], slots)
         row.update({
@@ -148,27 +149,28 @@ def run_pair(
         if kind == "b3" and energy_ms > 0:  # the flow's two edge sweeps, modelled bytes / phase time
             row["energy_edge_gbps"] = net.num_edges * ENERGY_EDGE_BYTES / (energy_ms * 1e-3) / 1e9
         rows.append(row)
-        records.append((sim.spikes.steps.copy(), sim.spikes.nodes.copy()))
+        records.append((sim.spikes.steps.copy(), sim.spikes.nodes.copy(), sim.step))
+        sweep_gbps = row.get("energy_edge_gbps")
+        sweep_text = f"; energy edge sweeps {sweep_gbps:.0f} GB/s" if sweep_gbps else ""
         phases = ", ".join(f"{k} {v:.3f}" for k, v in row["phase_ms_per_step"].items())
         peak_text = f" = {100 * row['fraction_of_peak']:.1f}% of peak" if row["fraction_of_peak"] else ""
         print(f"  {backend:<5}{sim.threads:>3} thr: {row['ms_per_step']:.3f} ms/step "
               f"(min {row['ms_per_step_min']:.3f}), {row['mean_rate_hz']:.1f} Hz, "
               f"{row['syn_events_per_s'] / 1e9:.3f} G events/s, modelled {row['achieved_gbps']:.1f} GB/s"
               f"{peak_text}, setup {build_s:.1f} s\n    per phase (ms/step): {phases}\n"
-              f"    per step: {row['spikes_per_step']:.0f} spikes, {row['bytes_to_host_per_step']:.0f} B to the host, "
-              f"{row['bytes_to_device_per_step']:.0f} B to the device"
-              + (f"; energy edge sweeps {row['energy_edge_gbps']:.0f} GB/s" if "energy_edge_gbps" in row else ""),
-              flush=True)
+              f"    per step: {row['spikes_per_step']:.0f} spikes, {row['bytes_to_host_per_step']:.0f} B "
+              f"to the host, {row['bytes_to_device_per_step']:.0f} B to the device{sweep_text}", flush=True)
         del sim
-    if len(rows) == 2 and rows[0]["ms_per_step"] > 0:
-        same_length = args.cpu_b3_duration_ms == args.duration_ms or kind == "b1"
-        agree = same_length and all(np.array_equal(a, b) for a, b in zip(records[0], records[1]))
-        print(f"  cuda vs cpu: {rows[1]['ms_per_step'] / rows[0]['ms_per_step']:.1f}x faster on cuda; "
-              + ("identical spikes" if agree else
-                 ("spikes differ!" if same_length else "spikes not compared (different durations)")),
-              flush=True)
+    if len(rows) == 2 and rows[1]["ms_per_step"] > 0:
+        # Both ran from the same state; the shorter run's steps are compared spike for spike.
+        end = min(records[0][2], records[1][2])
+        (s0, n0, _), (s1, n1, _) = records
+        agree = np.array_equal(s0[s0 < end], s1[s1 < end]) and np.array_equal(n0[s0 < end], n1[s1 < end])
+        print(f"  cuda vs cpu: {rows[0]['ms_per_step'] / rows[1]['ms_per_step']:.1f}x faster on cuda; "
+              + (f"identical spikes over {end} steps" if agree else "spikes differ!"), flush=True)
         for r in rows:
-            r["spikes_identical"] = agree if same_length else None
+            r["spikes_identical"] = agree
+            r["steps_compared"] = end
     return rows
 
 
@@ -206,8 +208,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration-ms", type=float, default=50.0, help="timed model time per repeat")
     p.add_argument("--warmup-ms", type=float, default=20.0)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--cpu-b3-duration-ms", type=float, default=5.0,
+    p.add_argument("--cpu-b3-duration-ms", type=float, default=20.0,
                    help="model time per repeat of B3 on the CPU (slow at 10^8 edges; 0: skip)")
+    p.add_argument("--cpu-b3-repeats", type=int, default=2,
+                   help="repeats of B3 on the CPU (spikes are compared with the GPU over the same steps)")
     p.add_argument("--cpu-threads", type=int, default=0, help="CPU backend threads (0: all)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--profile-steps", type=int, default=0,

@@ -52,6 +52,28 @@ __global__ void for_each_kernel(std::size_t n, F body) {
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) body(i);
 }
 
+/// The kernel of for_each_row: F::kLanes consecutive threads per row (a divisor of 32,
+/// so a row's lanes are in one warp). Every thread of the grid takes part in the
+/// shuffles (rows past the end with zeros), so the full-warp mask is exact.
+template <class F>
+__global__ void for_each_row_kernel(std::size_t rows, F body) {
+  constexpr unsigned kLanes = F::kLanes;
+  static_assert(32 % kLanes == 0, "a row's lanes must lie in one warp");
+  const std::size_t t = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::size_t row = t / kLanes;
+  const unsigned lane = threadIdx.x % kLanes;
+  typename F::Lanes acc{};
+  if (row < rows) acc = body.lane(row, lane);
+  // The tree of HostExec::for_each_row and kernels::combine_flow_lanes: lane l adds
+  // lane l + w for w = kLanes/2 ... 1 (lanes >= w compute values nobody reads).
+  for (unsigned w = kLanes / 2; w > 0; w /= 2) {
+    typename F::Lanes other;
+    for (int k = 0; k < F::Lanes::kCount; ++k) other.v[k] = __shfl_down_sync(0xffffffffu, acc.v[k], w, kLanes);
+    acc.add(other);
+  }
+  if (lane == 0 && row < rows) body.finish(row, acc);
+}
+
 class CudaExec {
  public:
   struct DeviceAlloc {
@@ -107,13 +129,28 @@ class CudaExec {
     if (stream_) cudaStreamDestroy(stream_);
   }
 
-  /// Runs body(i) for i in [0, n) on the device.
+  /// Runs body(i) for i in [0, n) on the device. Small launches (the ledger's block
+  /// sums: a thread per 1024 nodes, each a long sequential loop) use blocks of one
+  /// warp, so that they spread over the multiprocessors.
   template <class F>
   void for_each(std::size_t n, const F& body) {
     if (n == 0) return;
-    const std::size_t blocks = std::min<std::size_t>((n + kThreads - 1) / kThreads, kMaxBlocks);
-    for_each_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream_>>>(n, body);
+    const unsigned threads = n < kSmallLaunch ? 32u : kThreads;
+    const std::size_t blocks = std::min<std::size_t>((n + threads - 1) / threads, kMaxBlocks);
+    for_each_kernel<<<static_cast<unsigned>(blocks), threads, 0, stream_>>>(n, body);
     after_launch("kernel launch");
+  }
+
+  /// For each row of [0, rows), F::kLanes threads compute body.lane(row, lane), joined
+  /// by warp shuffles in HostExec::for_each_row's tree, then body.finish(row, total).
+  template <class F>
+  void for_each_row(std::size_t rows, const F& body) {
+    if (rows == 0) return;
+    const std::size_t threads = rows * F::kLanes;
+    const std::size_t blocks = (threads + kThreads - 1) / kThreads;
+    if (blocks > 0x7FFFFFFFu) throw BackendError("cuda backend: too many rows for one launch");
+    for_each_row_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream_>>>(rows, body);
+    after_launch("kernel launch (rows)");
   }
 
   /// out[0..*count) = the in[i] with flags[i] != 0, ascending i (*count on the device).
@@ -186,6 +223,7 @@ class CudaExec {
 
  private:
   static constexpr unsigned kThreads = 256;
+  static constexpr std::size_t kSmallLaunch = 32768;
   static constexpr std::size_t kMaxBlocks = std::size_t{1} << 20;
 
   void after_launch(const char* what) {

@@ -5,6 +5,9 @@
 #   build       one Release tree with CUDA on (all cores): the engine, spikegraph-sim, the
 #               C++ tests, the device tests and, where Python's headers and nanobind exist,
 #               the Python module (used in place: no second build of the engine)
+#   pyprobe     whether engine errors reach this Python as exceptions (cuda/python_probe.py);
+#               where they do not, a backtrace, and a variant of the module linked with
+#               the C++ runtime inside it, which the later stages then use
 #   cuda_tests  the device tests (spikegraph_cuda_tests): they must run, not skip
 #   sanitize    compute-sanitizer memcheck and racecheck on the small device test case
 #   ctest       the whole C++ suite ("auto" picks the GPU where a test does not choose)
@@ -37,7 +40,7 @@ SUMMARY=$OUT/summary.tsv
 : >"$LOG"
 : >"$SUMMARY"
 stages=("$@")
-((${#stages[@]})) || stages=(info build cuda_tests sanitize ctest pytest bench profile)
+((${#stages[@]})) || stages=(info build pyprobe cuda_tests sanitize ctest pytest bench profile)
 t_start=$(date +%s)
 
 say() { printf '%s\n' "$*" | tee -a "$LOG"; }
@@ -91,7 +94,7 @@ fi
 PYDIR=$BUILD/python  # the package in place: python/spikegraph + the built module
 if wants build; then
   catch2=()
-  if [[ -d $ROOT/.device/catch2/usr/lib/cmake/Catch2 ]] && ! dpkg -s catch2 >/dev/null 2>&1; then
+  if [[ -d $ROOT/.device/catch2/usr/lib/cmake/Catch2 ]]; then
     catch2=(-DCatch2_DIR="$ROOT/.device/catch2/usr/lib/cmake/Catch2")
   fi
   common=(-S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPIKEGRAPH_CUDA=ON -DSPIKEGRAPH_TESTS=ON
@@ -110,6 +113,30 @@ if wants build; then
     cp "$BUILD/engine/spikegraph-sim" "$PYDIR/bin/"
     printf '#!/bin/sh\nexec %s -m spikegraph "$@"\n' "$(command -v "$PY")" >"$PYDIR/bin/spikegraph"
     chmod +x "$PYDIR/bin/spikegraph"
+    # A variant of the module linked with the C++ runtime and unwinder inside it
+    # (-static-libstdc++ -static-libgcc): the pyprobe stage uses it where exceptions
+    # thrown by the engine do not reach this interpreter through the shared runtime.
+    so=$(basename "$BUILD"/bindings/_core*.so)
+    link=$(cd "$BUILD" && ninja -t commands "bindings/$so" | tail -n 1)
+    mkdir -p "$BUILD/bindings/static"
+    link=${link/-o bindings\/$so/-o bindings/static/$so}
+    (cd "$BUILD" && eval "${link/ -shared / -shared -static-libstdc++ -static-libgcc }") &&
+      rm -rf "$PYDIR-static" && cp -r "$PYDIR" "$PYDIR-static" && cp "$BUILD/bindings/static/$so" "$PYDIR-static/spikegraph/"
+  fi
+fi
+if wants pyprobe && [[ -d $PYDIR/spikegraph ]]; then
+  # Which variant of the module this interpreter can use (see cuda/python_probe.py).
+  run env 30 bash -c 'env | grep -E "^(LD_|PYTHON|CUDA)" | sort; ldd '"$PYDIR"'/spikegraph/_core*.so'
+  if ! PYTHONPATH="$PYDIR" run pyprobe 60 "$PY" -X faulthandler "$ROOT/cuda/python_probe.py"; then
+    if command -v cuda-gdb >/dev/null; then
+      PYTHONPATH="$PYDIR" run backtrace 120 cuda-gdb -batch -ex run -ex bt -ex 'info sharedlibrary' \
+        --args "$PY" "$ROOT/cuda/python_probe.py"
+    fi
+    if [[ -d $PYDIR-static ]] && PYTHONPATH="$PYDIR-static" run pyprobe_static 60 "$PY" -X faulthandler \
+      "$ROOT/cuda/python_probe.py"; then
+      say "=== the module with the static C++ runtime works here: pytest and the benchmark use it"
+      PYDIR=$PYDIR-static
+    fi
   fi
 fi
 export PYTHONPATH="$PYDIR:$ROOT${PYTHONPATH:+:$PYTHONPATH}"

@@ -61,6 +61,28 @@ class HostExec {
     ++launches_;
   }
 
+  /// For each row r in [0, rows): body.lane(r, l) for the kLanes lanes l, joined
+  /// member by member as a halving tree (lane l += lane l + w, w = kLanes/2 ... 1),
+  /// then body.finish(r, lane 0): what CudaExec::for_each_row does with one thread per
+  /// lane and warp shuffles.
+  template <class F>
+  void for_each_row(std::size_t rows, const F& body) {
+    auto one = [&](std::size_t r) {
+      typename F::Lanes lanes[F::kLanes];
+      for (unsigned l = 0; l < F::kLanes; ++l) lanes[l] = body.lane(r, l);
+      for (unsigned w = F::kLanes / 2; w > 0; w /= 2) {
+        for (unsigned l = 0; l < w; ++l) lanes[l].add(lanes[l + w]);
+      }
+      body.finish(r, lanes[0]);
+    };
+    if (order_ == Order::forward) {
+      for (std::size_t r = 0; r < rows; ++r) one(r);
+    } else {
+      for (std::size_t r = rows; r-- > 0;) one(r);
+    }
+    ++launches_;
+  }
+
   /// out[0..count) = the in[i] with flags[i] != 0, in ascending i; *count on the device.
   void select_flagged(const std::uint32_t* in, const std::uint8_t* flags, std::uint32_t* out, std::uint32_t* count,
                       std::size_t n) {

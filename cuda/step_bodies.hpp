@@ -291,60 +291,130 @@ struct ChangeDrive {
 
 // ---------------------------------------------------------------- energy
 
-/// Pass 1 of the energy phase, one thread per ledger block (CPU: update_energy's
-/// first for_blocks): spike cost and metabolism in place, the block's sums in node order.
+/// The partial sums one lane of a row keeps (for_each_row in the executors): N sums
+/// that lanes combine member by member, lane l += lane l + w for w = 8, 4, 2, 1 (the
+/// tree of kernels::combine_flow_lanes).
+template <class Real, int N>
+struct RowLanes {
+  static constexpr int kCount = N;
+  Real v[N];
+  SG_HD void add(const RowLanes& o) {
+    for (int k = 0; k < N; ++k) v[k] += o.v[k];
+  }
+};
+
+// The ledger's per-block sums are sequential in node order (the CPU's order), so each
+// block is one thread. What each node contributes is computed first, one thread per
+// node (coalesced, in parallel); the block threads then only add arrays of terms,
+// with no stores inside their loops, so loads of many terms are in flight at once.
+// A term t computed as 0 + t adds exactly like t: a float sum that starts at +0 never
+// becomes -0, so the sums equal the CPU's running sums bit for bit.
+
+/// Pass 1 of the energy phase, one thread per node (CPU: update_energy's first
+/// for_blocks, per node): spike cost and metabolism in place; the node's terms of the
+/// ledger (energy before, cost, metabolism) for EnergySpendBlocks.
 template <class Real>
-struct EnergySpendBlocks {
+struct EnergySpendNodes {
   kernels::EnergyParams<Real> ep;
-  std::size_t nodes;
   Real* energy;
   const std::uint8_t* alive;
   const std::uint8_t* spiked;
+  Real* before;      ///< the energy before (term of kBefore)
+  Real* cost;        ///< term of kCost
+  Real* metabolism;  ///< term of kMetabolism
+
+  SG_HD void operator()(std::size_t i) const {
+    if (!alive[i]) return;  // dead nodes are not part of the sums (EnergySpendBlocks skips them)
+    Real c = 0, m = 0;
+    before[i] = energy[i];
+    energy[i] = kernels::spend_energy(ep, energy[i], spiked[i] != 0, c, m);
+    cost[i] = c;
+    metabolism[i] = m;
+  }
+};
+
+/// Pass 1, one thread per ledger block: the block's sums of the spend terms, in node
+/// order over alive nodes.
+template <class Real>
+struct EnergySpendBlocks {
+  std::size_t nodes;
+  const std::uint8_t* alive;
+  const Real* before;
+  const Real* cost_terms;
+  const Real* metabolism_terms;
   double* sums;  ///< kColumns per block, zeroed before
 
   SG_HD void operator()(std::size_t b) const {
-    double* s = sums + b * kColumns;
     const std::size_t lo = b * kLedgerBlock;
     const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
+    double total = 0;
     Real cost = 0, metabolism = 0;
     for (std::size_t i = lo; i < hi; ++i) {
       if (!alive[i]) continue;
-      s[kBefore] += energy[i];
-      energy[i] = kernels::spend_energy(ep, energy[i], spiked[i] != 0, cost, metabolism);
+      total += before[i];
+      cost += cost_terms[i];
+      metabolism += metabolism_terms[i];
     }
-    s[kCost] += cost;
-    s[kMetabolism] += metabolism;
+    double* s = sums + b * kColumns;
+    s[kBefore] = total;
+    s[kCost] = cost;
+    s[kMetabolism] = metabolism;
   }
 };
 
-/// The energy phase without flow, one thread per ledger block: the clamp (CPU:
-/// update_energy's second for_blocks).
+/// The energy phase without flow, one thread per node: the clamp (CPU: update_energy's
+/// second for_blocks, per node) and its overflow term.
 template <class Real>
-struct EnergyClampBlocks {
+struct EnergyClampNodes {
   kernels::EnergyParams<Real> ep;
-  std::size_t nodes;
   Real* energy;
   const std::uint8_t* alive;
+  Real* overflow;  ///< term of kOverflow
+
+  SG_HD void operator()(std::size_t i) const {
+    if (!alive[i]) return;
+    Real o = 0;
+    energy[i] = kernels::clamp_energy(ep, energy[i], o);
+    overflow[i] = o;
+  }
+};
+
+/// The sums after the clamp or the flow, one thread per ledger block: inflow (when
+/// `inflow` is set), overflow and the total after, in node order over alive nodes.
+template <class Real>
+struct EnergyAfterBlocks {
+  std::size_t nodes;
+  const std::uint8_t* alive;
+  const Real* inflow;  ///< null without flow
+  const Real* overflow_terms;
+  const Real* energy_after;
   double* sums;
 
   SG_HD void operator()(std::size_t b) const {
-    double* s = sums + b * kColumns;
     const std::size_t lo = b * kLedgerBlock;
     const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
+    double in = 0, after = 0;
     Real overflow = 0;
-    for (std::size_t i = lo; i < hi; ++i) {
-      if (!alive[i]) continue;
-      energy[i] = kernels::clamp_energy(ep, energy[i], overflow);
-      s[kAfter] += energy[i];
+    for (std::size_t j = lo; j < hi; ++j) {
+      if (!alive[j]) continue;
+      if (inflow) in += inflow[j];
+      overflow += overflow_terms[j];
+      after += energy_after[j];
     }
-    s[kOverflow] += overflow;
+    double* s = sums + b * kColumns;
+    if (inflow) s[kFlowIn] = in;
+    s[kOverflow] = overflow;
+    s[kAfter] = after;
   }
 };
 
-/// Flow pass 1, one thread per source (CPU: flow_pass_out's node loop): the row sums
-/// of kernels::flow_out_row (its 16-lane order), the scale and the total outflow.
+/// Flow pass 1, kFlowLanes threads per source (CPU: flow_pass_out's node loop): lane l
+/// takes the row's terms l, l + 16, ... (kernels::flow_out_lane), the lanes are joined in
+/// the tree of kernels::flow_out_row, then the scale and the total outflow.
 template <class Real>
-struct FlowOutNodes {
+struct FlowOutRows {
+  using Lanes = RowLanes<Real, 2>;  // the row's weight sum and drop sum
+  static constexpr unsigned kLanes = kernels::kFlowLanes;
   kernels::EnergyParams<Real> ep;
   const offset_t* out_offsets;
   const index_t* target;
@@ -356,19 +426,23 @@ struct FlowOutNodes {
   kernels::FlowSource<Real>* sources;
   Real* flow_out;
 
-  SG_HD void operator()(std::size_t s) const {
-    const Real e_s = energy[s];
-    Real scale = 0, out = 0;
+  SG_HD Lanes lane(std::size_t s, unsigned l) const {
+    Lanes x{};
     if (alive[s]) {
       const offset_t first = out_offsets[s];
       const auto count = static_cast<std::uint32_t>(out_offsets[s + 1] - first);
-      Real weight_sum, drop_sum;
-      kernels::flow_out_row(target + first, weight + first, carries + first, count, energy, e_s, weight_sum,
-                            drop_sum);
-      scale = kernels::flow_scale(ep, weight_sum, type[s] == kHighway);
-      out = scale * drop_sum;
+      kernels::flow_out_lane(target + first, weight + first, carries + first, count, l, energy, energy[s], x.v[0],
+                             x.v[1]);
     }
-    sources[s] = kernels::FlowSource<Real>{e_s, scale};
+    return x;
+  }
+  SG_HD void finish(std::size_t s, const Lanes& row) const {
+    Real scale = 0, out = 0;
+    if (alive[s]) {
+      scale = kernels::flow_scale(ep, row.v[0], type[s] == kHighway);
+      out = scale * row.v[1];
+    }
+    sources[s] = kernels::FlowSource<Real>{energy[s], scale};
     flow_out[s] = out;
   }
 };
@@ -384,15 +458,17 @@ struct FlowOutBlocks {
     const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
     double out_sum = 0.0;
     for (std::size_t s = lo; s < hi; ++s) out_sum += flow_out[s];
-    sums[b * kColumns + kFlowOut] += out_sum;
+    sums[b * kColumns + kFlowOut] = out_sum;
   }
 };
 
-/// Flow pass 2, one thread per target (CPU: flow_pass_in's node loop): the inflow of
-/// kernels::flow_in_row, the new energy after the clamp, and the node's inflow and
-/// clamp terms for the block sums.
+/// Flow pass 2, kFlowLanes threads per target (CPU: flow_pass_in's node loop): the
+/// inflow of kernels::flow_in_row (lane by lane, joined in its tree), the new energy
+/// after the clamp, and the node's inflow and clamp terms for EnergyAfterBlocks.
 template <class Real>
-struct FlowInNodes {
+struct FlowInRows {
+  using Lanes = RowLanes<Real, 1>;
+  static constexpr unsigned kLanes = kernels::kFlowLanes;
   kernels::EnergyParams<Real> ep;
   const offset_t* in_offsets;
   const index_t* in_sources;
@@ -405,47 +481,24 @@ struct FlowInNodes {
   Real* inflow;
   Real* overflow;
 
-  SG_HD void operator()(std::size_t j) const {
+  SG_HD Lanes lane(std::size_t j, unsigned l) const {
+    Lanes x{};
+    if (alive[j]) {  // dead sources have scale 0; inhibitory edges have flow weight 0
+      const offset_t first = in_offsets[j];
+      const auto count = static_cast<std::uint32_t>(in_offsets[j + 1] - first);
+      x.v[0] = kernels::flow_in_lane(in_sources + first, in_flow_weight + first, count, l, sources, energy[j]);
+    }
+    return x;
+  }
+  SG_HD void finish(std::size_t j, const Lanes& row) const {
     if (!alive[j]) {
       energy_next[j] = energy[j];
       return;
     }
-    // Dead sources have scale 0; inhibitory edges have flow weight 0.
-    const offset_t first = in_offsets[j];
-    const auto count = static_cast<std::uint32_t>(in_offsets[j + 1] - first);
-    const Real in = kernels::flow_in_row(in_sources + first, in_flow_weight + first, count, sources, energy[j]);
-    // The clamp's own term (energy - clamped); added to the block's running overflow in
-    // node order by FlowInBlocks, which gives the CPU's sum: starting from +0 a float
-    // sum never becomes -0, so a term computed as 0 + t adds exactly like t.
     Real o = 0;
-    energy_next[j] = kernels::clamp_energy(ep, energy[j] - flow_out[j] + in, o);
-    inflow[j] = in;
+    energy_next[j] = kernels::clamp_energy(ep, energy[j] - flow_out[j] + row.v[0], o);
+    inflow[j] = row.v[0];
     overflow[j] = o;
-  }
-};
-
-/// Flow pass 2, one thread per ledger block: inflow, overflow and the total after, in
-/// node order over alive nodes.
-template <class Real>
-struct FlowInBlocks {
-  std::size_t nodes;
-  const std::uint8_t* alive;
-  const Real* inflow;
-  const Real* overflow_terms;
-  const Real* energy_next;
-  double* sums;
-  SG_HD void operator()(std::size_t b) const {
-    double* s = sums + b * kColumns;
-    const std::size_t lo = b * kLedgerBlock;
-    const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
-    Real overflow = 0;
-    for (std::size_t j = lo; j < hi; ++j) {
-      if (!alive[j]) continue;
-      s[kFlowIn] += inflow[j];
-      overflow += overflow_terms[j];
-      s[kAfter] += energy_next[j];
-    }
-    s[kOverflow] += overflow;
   }
 };
 

@@ -135,6 +135,9 @@ class StepEngine final : public Backend {
       flow_sources_.resize(n, "flow sources");
       inflow_.resize(n, "inflow");
       overflow_.resize(n, "overflow terms");
+      spend_before_.resize(n, "energy terms");
+      spend_cost_.resize(n, "spike cost terms");
+      spend_metabolism_.resize(n, "metabolism terms");
       ledger_total_.resize(kColumns, "ledger");
     }
     upload_graph(graph);
@@ -275,16 +278,18 @@ class StepEngine final : public Backend {
     block_sums_.reserve(std::max<std::size_t>(blocks, 1) * kColumns, "ledger blocks");
     exec_.zero(block_sums_.data(), blocks * kColumns * sizeof(double));
     const kernels::EnergyParams<Real> ep = params_.energy;
-    EnergySpendBlocks<Real> spend{};
-    spend.ep = ep;
-    spend.nodes = n_;
-    spend.energy = energy_.data();
-    spend.alive = alive_.data();
-    spend.spiked = spiked_.data();
-    spend.sums = block_sums_.data();
-    exec_.for_each(blocks, spend);
+    // Per node, then per ledger block (the blocks' sums in node order, as on the CPU).
+    exec_.for_each(n_, EnergySpendNodes<Real>{ep, energy_.data(), alive_.data(), spiked_.data(), spend_before_.data(),
+                                              spend_cost_.data(), spend_metabolism_.data()});
+    exec_.for_each(blocks, EnergySpendBlocks<Real>{n_, alive_.data(), spend_before_.data(), spend_cost_.data(),
+                                                   spend_metabolism_.data(), block_sums_.data()});
+    EnergyAfterBlocks<Real> after{};
+    after.nodes = n_;
+    after.alive = alive_.data();
+    after.overflow_terms = overflow_.data();
+    after.sums = block_sums_.data();
     if (flow) {
-      FlowOutNodes<Real> out{};
+      FlowOutRows<Real> out{};
       out.ep = ep;
       out.out_offsets = out_offsets_.data();
       out.target = edge_target_.data();
@@ -295,9 +300,9 @@ class StepEngine final : public Backend {
       out.energy = energy_.data();
       out.sources = flow_sources_.data();
       out.flow_out = flow_out_.data();
-      exec_.for_each(n_, out);
+      exec_.for_each_row(n_, out);
       exec_.for_each(blocks, FlowOutBlocks<Real>{n_, flow_out_.data(), block_sums_.data()});
-      FlowInNodes<Real> in{};
+      FlowInRows<Real> in{};
       in.ep = ep;
       in.in_offsets = in_offsets_.data();
       in.in_sources = in_sources_.data();
@@ -309,25 +314,17 @@ class StepEngine final : public Backend {
       in.energy_next = energy_next_.data();
       in.inflow = inflow_.data();
       in.overflow = overflow_.data();
-      exec_.for_each(n_, in);
-      FlowInBlocks<Real> sums{};
-      sums.nodes = n_;
-      sums.alive = alive_.data();
-      sums.inflow = inflow_.data();
-      sums.overflow_terms = overflow_.data();
-      sums.energy_next = energy_next_.data();
-      sums.sums = block_sums_.data();
-      exec_.for_each(blocks, sums);
+      exec_.for_each_row(n_, in);
+      after.inflow = inflow_.data();
+      after.energy_after = energy_next_.data();
+      exec_.for_each(blocks, after);
       // Copied, not swapped: views of "energy" handed out earlier must stay valid.
       exec_.device_copy(energy_.data(), energy_next_.data(), energy_.bytes());
     } else {
-      EnergyClampBlocks<Real> clamp{};
-      clamp.ep = ep;
-      clamp.nodes = n_;
-      clamp.energy = energy_.data();
-      clamp.alive = alive_.data();
-      clamp.sums = block_sums_.data();
-      exec_.for_each(blocks, clamp);
+      exec_.for_each(n_, EnergyClampNodes<Real>{ep, energy_.data(), alive_.data(), overflow_.data()});
+      after.inflow = nullptr;
+      after.energy_after = energy_.data();
+      exec_.for_each(blocks, after);
     }
     exec_.for_each(kColumns, LedgerTotal{block_sums_.data(), blocks, ledger_total_.data()});
     double total[kColumns];
@@ -621,6 +618,7 @@ class StepEngine final : public Backend {
                     trace_post_.bytes() + rate_.bytes();
     b += spiked_.bytes() + ring_.bytes() + iota_.bytes() + spike_list_[0].bytes() + spike_list_[1].bytes();
     b += energy_next_.bytes() + flow_out_.bytes() + flow_sources_.bytes() + inflow_.bytes() + overflow_.bytes();
+    b += spend_before_.bytes() + spend_cost_.bytes() + spend_metabolism_.bytes();
     b += block_sums_.bytes() + weights_.bytes() + eligibility_.bytes() + out_carries_.bytes() +
          in_flow_weight_.bytes() + edge_slot_.bytes() + in_flags_.bytes();
     b += row_start_.bytes() + keys_[0].bytes() + keys_[1].bytes() + order_[0].bytes() + order_[1].bytes() +
@@ -801,6 +799,7 @@ class StepEngine final : public Backend {
   bool weights_on_host_ = false, eligibility_on_host_ = false;
   // Energy scratch.
   Dev<Real> energy_next_, flow_out_, inflow_, overflow_;
+  Dev<Real> spend_before_, spend_cost_, spend_metabolism_;  // the spend pass's ledger terms per node
   Dev<kernels::FlowSource<Real>> flow_sources_;
   Dev<double> block_sums_, ledger_total_;
   // Delivery scratch.

@@ -41,7 +41,7 @@ def summary_values(text: str) -> dict[str, str]:
 def small_toml(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "small.toml"
     path.write_text(
-        "[sim]\ndt = 0.1\nseed = 3\nthreads = 2\n\n"
+        "[sim]\ndt = 0.1\nseed = 3\nbackend = \"cpu\"\nthreads = 2\n\n"
         "[network]\nn = 600\nk_in = 40\n\n"
         "[node.dynamic]\ntau_m = 20.0\nthreshold = 20.0\nv_reset = 10.0\nenergy_coupling = 0.0\n"
         "poisson_rate = 10000.0\npoisson_weight = 0.1\n\n"
@@ -64,7 +64,7 @@ def test_run_prints_summary_and_writes_npz(tmp_path: Path, capsys: pytest.Captur
     assert int(values["edges"]) > 4000  # Poisson(10) out-degrees of the non-workspace nodes
     assert values["model time"] == "50.0 ms (50 steps)"
     assert re.fullmatch(r"\d+\.\d{3} Hz", values["mean rate"])
-    assert re.match(r"\d+\.\d+ \(cpu backend, \d+ threads?, float32\)", values["ms per step"])
+    assert re.match(r"\d+\.\d+ \((cpu|cuda) backend, \d+ threads?, float32\)", values["ms per step"])
     assert values["spikes file"] == str(out_file)
     count = int(values["spikes"])
     rate = float(values["mean rate"].split()[0])

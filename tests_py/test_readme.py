@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -21,6 +22,8 @@ OPTIONAL = {"imageio", "imageio_ffmpeg", "h5py", "matplotlib", "networkx"}
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index: int, capsys: pytest.CaptureFixture[str]) -> None:
+    if ".mp4" in BLOCKS[index] and importlib.util.find_spec("imageio_ffmpeg") is None:
+        pytest.skip("needs the optional package imageio_ffmpeg (video files)")
     try:
         exec(compile(BLOCKS[index], f"README.md python block {index}", "exec"), {})
     except ImportError as e:  # skipped where an optional package is missing, directly or via spikegraph

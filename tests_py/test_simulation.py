@@ -931,7 +931,8 @@ def test_simulation_misc(small_net: sg.Network, tmp_path: Path) -> None:
     assert sim.config["sim.seed"] == 5  # a copy
     assert sim.service_names() == ["neural", "events", "recording"]
     assert (
-        repr(sim) == "Simulation(nodes=300, edges=9000, step=0, backend='cpu', threads=" + f"{sim.threads})"
+        repr(sim)
+        == f"Simulation(nodes=300, edges=9000, step=0, backend='{sim.backend}', threads={sim.threads})"
     )
     config = sg.Config({"sim.seed": 3})
     sg.Simulation(small_net, config)

@@ -69,6 +69,16 @@ TEST_CASE("flow rows: lane k % 16, lanes from +0, halving tree", "[backend][ener
     CHECK(same_bits(ws, lanes_w[0]));
     CHECK(same_bits(ds, lanes_d[0]));
     CHECK(same_bits(k::flow_in_row(r.ids.data(), r.weights.data(), count, r.sources.data(), e_s), lanes_in[0]));
+    // One lane at a time (the GPU's thread per lane), joined by the same tree.
+    float by_w[16], by_d[16], by_in[16];
+    for (unsigned l = 0; l < 16; ++l) {
+      k::flow_out_lane(r.ids.data(), r.weights.data(), r.carries.data(), count, l, r.energy.data(), e_s, by_w[l],
+                       by_d[l]);
+      by_in[l] = k::flow_in_lane(r.ids.data(), r.weights.data(), count, l, r.sources.data(), e_s);
+    }
+    CHECK(same_bits(k::combine_flow_lanes(by_w), ws));
+    CHECK(same_bits(k::combine_flow_lanes(by_d), ds));
+    CHECK(same_bits(k::combine_flow_lanes(by_in), lanes_in[0]));
   }
 }
 

@@ -97,6 +97,36 @@ SG_HD inline void flow_out_row(const std::uint32_t* targets, const float* weight
   drop_sum = combine_flow_lanes(d_lanes);
 }
 
+/// Lane `lane` of flow_out_row on its own: the terms k = lane, lane + kFlowLanes, ...
+/// in row order, from +0. flow_out_row equals these 16 lanes joined by
+/// combine_flow_lanes, bit for bit (a GPU gives each lane its own thread).
+template <class Real>
+SG_HD inline void flow_out_lane(const std::uint32_t* targets, const float* weights, const std::uint8_t* carries,
+                                std::uint32_t count, unsigned lane, const Real* energy, Real source_energy,
+                                Real& weight_lane, Real& drop_lane) {
+  Real w_sum = Real(0), d_sum = Real(0);
+  for (std::uint32_t k = lane; k < count; k += kFlowLanes) {
+    const Real w = carries[k] ? static_cast<Real>(weights[k]) : Real(0);
+    const Real diff = source_energy - energy[targets[k]];
+    w_sum += w;
+    d_sum += w * (diff > Real(0) ? diff : Real(0));
+  }
+  weight_lane = w_sum;
+  drop_lane = d_sum;
+}
+
+/// Lane `lane` of flow_in_row on its own (as flow_out_lane).
+template <class Real>
+SG_HD inline Real flow_in_lane(const std::uint32_t* sources, const float* flow_weights, std::uint32_t count,
+                               unsigned lane, const FlowSource<Real>* source_state, Real target_energy) {
+  Real sum = Real(0);
+  for (std::uint32_t k = lane; k < count; k += kFlowLanes) {
+    const FlowSource<Real> s = source_state[sources[k]];
+    sum += edge_flow(s.scale, static_cast<Real>(flow_weights[k]), s.energy, target_energy);
+  }
+  return sum;
+}
+
 /// Inflow pass over one target row (`count` in-edges, by source): the sum of
 /// edge_flow(scale_s, w, E_s, E_j) in lane order.
 template <class Real>
