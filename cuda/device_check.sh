@@ -5,9 +5,9 @@
 #   build       one Release tree with CUDA on (all cores): the engine, spikegraph-sim, the
 #               C++ tests, the device tests and, where Python's headers and nanobind exist,
 #               the Python module (used in place: no second build of the engine)
-#   pyprobe     whether engine errors reach this Python as exceptions (cuda/python_probe.py);
-#               where they do not, a backtrace, and a variant of the module linked with
-#               the C++ runtime inside it, which the later stages then use
+#   pyprobe     whether engine errors reach this Python as exceptions (cuda/python_probe.py),
+#               with a backtrace where they do not, and which C++-runtime-carrying
+#               modules the test run imports
 #   cuda_tests  the device tests (spikegraph_cuda_tests): they must run, not skip
 #   sanitize    compute-sanitizer memcheck and racecheck on the small device test case
 #   ctest       the whole C++ suite ("auto" picks the GPU where a test does not choose)
@@ -36,7 +36,7 @@ BUILD=${SPIKEGRAPH_DEVICE_BUILD:-$ROOT/build/device}
 JOBS=${JOBS:-$(nproc)}
 PY=${PYTHON:-python3}
 LOG=$OUT/check.log
-SUMMARY=$OUT/summary.tsv
+SUMMARY=$(mktemp)
 : >"$LOG"
 : >"$SUMMARY"
 stages=("$@")
@@ -113,31 +113,17 @@ if wants build; then
     cp "$BUILD/engine/spikegraph-sim" "$PYDIR/bin/"
     printf '#!/bin/sh\nexec %s -m spikegraph "$@"\n' "$(command -v "$PY")" >"$PYDIR/bin/spikegraph"
     chmod +x "$PYDIR/bin/spikegraph"
-    # A variant of the module linked with the C++ runtime and unwinder inside it
-    # (-static-libstdc++ -static-libgcc): the pyprobe stage uses it where exceptions
-    # thrown by the engine do not reach this interpreter through the shared runtime.
-    so=$(basename "$BUILD"/bindings/_core*.so)
-    link=$(cd "$BUILD" && ninja -t commands "bindings/$so" | tail -n 1)
-    mkdir -p "$BUILD/bindings/static"
-    link=${link/-o bindings\/$so/-o bindings/static/$so}
-    (cd "$BUILD" && eval "${link/ -shared / -shared -static-libstdc++ -static-libgcc }") &&
-      rm -rf "$PYDIR-static" && cp -r "$PYDIR" "$PYDIR-static" && cp "$BUILD/bindings/static/$so" "$PYDIR-static/spikegraph/"
   fi
 fi
 if wants pyprobe && [[ -d $PYDIR/spikegraph ]]; then
   # Which variant of the module this interpreter can use (see cuda/python_probe.py).
   run env 30 bash -c 'env | grep -E "^(LD_|PYTHON|CUDA)" | sort; ldd '"$PYDIR"'/spikegraph/_core*.so'
-  if ! PYTHONPATH="$PYDIR" run pyprobe 60 "$PY" -X faulthandler "$ROOT/cuda/python_probe.py"; then
-    if command -v cuda-gdb >/dev/null; then
-      PYTHONPATH="$PYDIR" run backtrace 120 cuda-gdb -batch -ex run -ex bt -ex 'info sharedlibrary' \
-        --args "$PY" "$ROOT/cuda/python_probe.py"
-    fi
-    if [[ -d $PYDIR-static ]] && PYTHONPATH="$PYDIR-static" run pyprobe_static 60 "$PY" -X faulthandler \
-      "$ROOT/cuda/python_probe.py"; then
-      say "=== the module with the static C++ runtime works here: pytest and the benchmark use it"
-      PYDIR=$PYDIR-static
-    fi
+  if ! PYTHONPATH="$PYDIR" run pyprobe 60 "$PY" -X faulthandler "$ROOT/cuda/python_probe.py" &&
+    command -v cuda-gdb >/dev/null; then
+    PYTHONPATH="$PYDIR" run backtrace 120 cuda-gdb -batch -ex run -ex bt --args "$PY" "$ROOT/cuda/python_probe.py"
   fi
+  # What the test run imports besides (modules that bring their own C++ runtime).
+  PYTHONPATH="$PYDIR" run pytest_imports 60 "$PY" -c "import sys, pytest; pytest.main(['-q', '--co', '-p', 'no:cacheprovider', '$ROOT/tests_py/test_config.py']); print('imported:', sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'jax', 'jaxlib', 'tensorflow', 'cupy')))"
 fi
 export PYTHONPATH="$PYDIR:$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$PYDIR/bin:$PATH"
@@ -182,6 +168,13 @@ if ((${#pids[@]})); then
     say "" "=== $name (side by side), its log's end:"
     tail -n 40 "$OUT/$name.log" | tee -a "$LOG"
   done
+fi
+
+if wants pytest && grep -q "crashed while running" "$OUT/pytest.log" 2>/dev/null; then
+  # Workers crashed: once more without the plugins this interpreter installs besides
+  # pytest's own (one of them may load another C++ runtime into the process).
+  PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 run pytest_no_plugins 300 "$PY" -m pytest -q -rf -p no:cacheprovider \
+    -p xdist.plugin -n "$((JOBS > 2 ? JOBS / 2 : 1))" -m 'not validation' -o addopts= "$ROOT/tests_py"
 fi
 
 if wants bench; then

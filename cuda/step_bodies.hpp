@@ -310,6 +310,20 @@ struct RowLanes {
 // A term t computed as 0 + t adds exactly like t: a float sum that starts at +0 never
 // becomes -0, so the sums equal the CPU's running sums bit for bit.
 
+/// Calls add(load(i)) for i = lo .. hi-1 in order, loading kSumChunk terms before adding
+/// them: the loads of a chunk are in flight together, while the sums keep node order.
+constexpr std::size_t kSumChunk = 16;
+template <class Term, class Load, class Add>
+SG_HD inline void sum_in_order(std::size_t lo, std::size_t hi, const Load& load, const Add& add) {
+  std::size_t i = lo;
+  for (; i + kSumChunk <= hi; i += kSumChunk) {
+    Term t[kSumChunk];
+    for (std::size_t k = 0; k < kSumChunk; ++k) t[k] = load(i + k);
+    for (std::size_t k = 0; k < kSumChunk; ++k) add(t[k]);
+  }
+  for (; i < hi; ++i) add(load(i));
+}
+
 /// Pass 1 of the energy phase, one thread per node (CPU: update_energy's first
 /// for_blocks, per node): spike cost and metabolism in place; the node's terms of the
 /// ledger (energy before, cost, metabolism) for EnergySpendBlocks.
@@ -324,7 +338,10 @@ struct EnergySpendNodes {
   Real* metabolism;  ///< term of kMetabolism
 
   SG_HD void operator()(std::size_t i) const {
-    if (!alive[i]) return;  // dead nodes are not part of the sums (EnergySpendBlocks skips them)
+    if (!alive[i]) {  // not part of the sums (EnergySpendBlocks skips them); written so that it may load them
+      before[i] = cost[i] = metabolism[i] = Real(0);
+      return;
+    }
     Real c = 0, m = 0;
     before[i] = energy[i];
     energy[i] = kernels::spend_energy(ep, energy[i], spiked[i] != 0, c, m);
@@ -349,12 +366,19 @@ struct EnergySpendBlocks {
     const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
     double total = 0;
     Real cost = 0, metabolism = 0;
-    for (std::size_t i = lo; i < hi; ++i) {
-      if (!alive[i]) continue;
-      total += before[i];
-      cost += cost_terms[i];
-      metabolism += metabolism_terms[i];
-    }
+    struct Term {
+      bool alive;
+      Real before, cost, metabolism;
+    };
+    sum_in_order<Term>(
+        lo, hi,
+        [&](std::size_t i) { return Term{alive[i] != 0, before[i], cost_terms[i], metabolism_terms[i]}; },
+        [&](const Term& t) {
+          if (!t.alive) return;
+          total += t.before;
+          cost += t.cost;
+          metabolism += t.metabolism;
+        });
     double* s = sums + b * kColumns;
     s[kBefore] = total;
     s[kCost] = cost;
@@ -372,9 +396,8 @@ struct EnergyClampNodes {
   Real* overflow;  ///< term of kOverflow
 
   SG_HD void operator()(std::size_t i) const {
-    if (!alive[i]) return;
     Real o = 0;
-    energy[i] = kernels::clamp_energy(ep, energy[i], o);
+    if (alive[i]) energy[i] = kernels::clamp_energy(ep, energy[i], o);
     overflow[i] = o;
   }
 };
@@ -395,12 +418,21 @@ struct EnergyAfterBlocks {
     const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
     double in = 0, after = 0;
     Real overflow = 0;
-    for (std::size_t j = lo; j < hi; ++j) {
-      if (!alive[j]) continue;
-      if (inflow) in += inflow[j];
-      overflow += overflow_terms[j];
-      after += energy_after[j];
-    }
+    struct Term {
+      bool alive;
+      Real in, overflow, after;
+    };
+    sum_in_order<Term>(
+        lo, hi,
+        [&](std::size_t j) {
+          return Term{alive[j] != 0, inflow ? inflow[j] : Real(0), overflow_terms[j], energy_after[j]};
+        },
+        [&](const Term& t) {
+          if (!t.alive) return;
+          if (inflow) in += t.in;
+          overflow += t.overflow;
+          after += t.after;
+        });
     double* s = sums + b * kColumns;
     if (inflow) s[kFlowIn] = in;
     s[kOverflow] = overflow;
@@ -457,7 +489,7 @@ struct FlowOutBlocks {
     const std::size_t lo = b * kLedgerBlock;
     const std::size_t hi = lo + kLedgerBlock < nodes ? lo + kLedgerBlock : nodes;
     double out_sum = 0.0;
-    for (std::size_t s = lo; s < hi; ++s) out_sum += flow_out[s];
+    sum_in_order<Real>(lo, hi, [&](std::size_t s) { return flow_out[s]; }, [&](Real t) { out_sum += t; });
     sums[b * kColumns + kFlowOut] = out_sum;
   }
 };
@@ -493,6 +525,7 @@ struct FlowInRows {
   SG_HD void finish(std::size_t j, const Lanes& row) const {
     if (!alive[j]) {
       energy_next[j] = energy[j];
+      inflow[j] = overflow[j] = Real(0);  // not part of the sums; written so that EnergyAfterBlocks may load them
       return;
     }
     Real o = 0;

@@ -105,12 +105,23 @@ SG_HD inline void flow_out_lane(const std::uint32_t* targets, const float* weigh
                                 std::uint32_t count, unsigned lane, const Real* energy, Real source_energy,
                                 Real& weight_lane, Real& drop_lane) {
   Real w_sum = Real(0), d_sum = Real(0);
-  for (std::uint32_t k = lane; k < count; k += kFlowLanes) {
-    const Real w = carries[k] ? static_cast<Real>(weights[k]) : Real(0);
-    const Real diff = source_energy - energy[targets[k]];
+  auto add = [&](Real w, Real target_energy) {
+    const Real diff = source_energy - target_energy;
     w_sum += w;
     d_sum += w * (diff > Real(0) ? diff : Real(0));
+  };
+  std::uint32_t k = lane;
+  // Four terms' loads first, then their sums in order: more loads in flight per thread.
+  for (; k + 3 * kFlowLanes < count; k += 4 * kFlowLanes) {
+    Real w[4], e[4];
+    for (unsigned u = 0; u < 4; ++u) {
+      const std::uint32_t x = k + u * kFlowLanes;
+      w[u] = carries[x] ? static_cast<Real>(weights[x]) : Real(0);
+      e[u] = energy[targets[x]];
+    }
+    for (unsigned u = 0; u < 4; ++u) add(w[u], e[u]);
   }
+  for (; k < count; k += kFlowLanes) add(carries[k] ? static_cast<Real>(weights[k]) : Real(0), energy[targets[k]]);
   weight_lane = w_sum;
   drop_lane = d_sum;
 }
@@ -120,7 +131,18 @@ template <class Real>
 SG_HD inline Real flow_in_lane(const std::uint32_t* sources, const float* flow_weights, std::uint32_t count,
                                unsigned lane, const FlowSource<Real>* source_state, Real target_energy) {
   Real sum = Real(0);
-  for (std::uint32_t k = lane; k < count; k += kFlowLanes) {
+  std::uint32_t k = lane;
+  for (; k + 3 * kFlowLanes < count; k += 4 * kFlowLanes) {  // loads first, as in flow_out_lane
+    FlowSource<Real> s[4];
+    Real w[4];
+    for (unsigned u = 0; u < 4; ++u) {
+      const std::uint32_t x = k + u * kFlowLanes;
+      s[u] = source_state[sources[x]];
+      w[u] = static_cast<Real>(flow_weights[x]);
+    }
+    for (unsigned u = 0; u < 4; ++u) sum += edge_flow(s[u].scale, w[u], s[u].energy, target_energy);
+  }
+  for (; k < count; k += kFlowLanes) {
     const FlowSource<Real> s = source_state[sources[k]];
     sum += edge_flow(s.scale, static_cast<Real>(flow_weights[k]), s.energy, target_energy);
   }
