@@ -151,6 +151,27 @@ TEST_CASE("cuda: a checkpoint saved on the device continues on the cpu, and back
   CHECK(same_state(dev, *on_dev));
 }
 
+TEST_CASE("cuda: a checkpoint saved on the cpu continues on the device", "[cuda-backend]") {
+  config::Config c = config::Config::from_toml(config::default_run_toml(), "<default run>");
+  c = sgtest::with(c, "[learning]\nrule = 'eligibility'\n[structure]\nenabled = true\ninterval = 50\n"
+                      "spare_nodes = 16\ndeath_energy = 1.0\n");
+  const auto g = make_default_network(c);
+  Simulation cpu(g, with_backend(c, "cpu", 2));
+  cpu.set_neuromodulator(0.3);
+  cpu.run_steps(120);
+  io::SnapshotWriter out;
+  cpu.save_to(out);
+  const auto saved = io::SnapshotReader::from_bytes(out.bytes(), "<cpu checkpoint>");
+  auto on_dev = Simulation::load(retarget(saved, "cuda"));
+  REQUIRE(on_dev->backend().name() == "cuda");
+  cpu.run_steps(100);
+  on_dev->run_steps(100);
+  CHECK(cpu.spikes().size() > 100);
+  CHECK(cpu.spikes().nodes == on_dev->spikes().nodes);
+  CHECK(cpu.spikes().steps == on_dev->spikes().steps);
+  CHECK(same_state(cpu, *on_dev));
+}
+
 TEST_CASE("cuda: state views are zero-copy and coherent between calls", "[cuda-backend]") {
   const auto g = sgtest::small_graph(4, {});
   config::Config c = sgtest::with(config::Config(), "[sim]\nbackend = 'cuda'\n[node.dynamic]\ntau_m = 20.0\n"
