@@ -8,6 +8,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/config/toml.hpp"
 #include "spikegraph/core/error.hpp"
+#include "spikegraph/state/node_state.hpp"
 
 namespace spikegraph::bindings {
 
@@ -105,6 +106,24 @@ void register_config(nb::module_& m) {
     }
     return out;
   }, "Every configuration key: key, type, default, unit, doc, range or choices.");
+  m.def("node_state_info", []() {
+    static const char* const kTypes[] = {"real", "uint8", "uint16", "int32"};
+    static const char* const kNewborn[] = {"kept", "0", "-1", "v_rest", "threshold"};
+    nb::list out;
+    for (const auto& row : kNodeVars) {
+      nb::dict d;
+      d["name"] = row.name;
+      d["type"] = kTypes[static_cast<int>(row.type)];
+      d["unit"] = row.unit;
+      d["meaning"] = row.meaning;
+      d["written_by"] = row.written_by;
+      d["newborn"] = kNewborn[static_cast<int>(row.newborn)];
+      d["monitorable"] = row.monitorable;
+      out.append(d);
+    }
+    return out;
+  }, "The node state table: name, type (real = the simulation's precision), unit, meaning, "
+     "the phase that writes it, a newborn node's value, whether the monitor may sample it.");
   m.def("schema_markdown", &config::schema_markdown);
   m.def("default_run_toml", []() { return std::string(config::default_run_toml()); });
   m.def("parse_toml", [](const std::string& text, const std::string& name) {

@@ -6,8 +6,8 @@
 // - Every CUDA call goes through check_cuda, which throws spikegraph::BackendError
 //   with the operation and CUDA's error name and text: GPU failures are exceptions,
 //   never aborts.
-// - Memory: Buffer<T> is cudaMalloc'ed device memory, Shared<T> is managed memory
-//   (cudaMallocManaged), both released in their destructors.
+// - Memory: Buffer<T> is cudaMalloc'ed device memory, SharedAlloc managed memory
+//   (cudaMallocManaged, the node state's arrays), both released with their buffers.
 // - All work goes to one stream of the device; synchronize() waits for it (and, on
 //   devices without concurrent managed access, for the whole device, so the host may
 //   touch managed memory afterwards).
@@ -25,7 +25,7 @@
 #include <cstdio>
 #include <string>
 
-#include "buffer.hpp"
+#include "backend/buffer.hpp"
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/core/error.hpp"
 
@@ -103,9 +103,9 @@ class CudaExec {
     static void release(void* p) noexcept { cudaFree(p); }
   };
   template <class T>
-  using Buffer = gpu::Buffer<T, DeviceAlloc>;
-  template <class T>
-  using Shared = gpu::Buffer<T, ManagedAlloc>;
+  using Buffer = spikegraph::Buffer<T, DeviceAlloc>;
+  /// The allocation policy of memory both sides use (the node state table's arrays).
+  using SharedAlloc = ManagedAlloc;
 
   static constexpr const char* kName = "cuda";
   /// The device ordinal.

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "buffer.hpp"
+#include "backend/buffer.hpp"
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/core/error.hpp"
 
@@ -27,21 +27,12 @@ namespace spikegraph::gpu {
 
 class HostExec {
  public:
-  struct HostAlloc {
-    static void* allocate(std::size_t bytes, const char* what) {
-      // 64-byte aligned like device allocations (and enough for any element type).
-      void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-      if (!p) throw BackendError(std::string("cuda-emulated backend: out of memory allocating '") + what + "'");
-      return p;
-    }
-    static void release(void* p) noexcept { std::free(p); }
-  };
+  using HostAlloc = spikegraph::HostAlloc;
   /// Device memory (here: host memory).
   template <class T>
-  using Buffer = gpu::Buffer<T, HostAlloc>;
-  /// Memory both sides use (state views): host memory as well.
-  template <class T>
-  using Shared = gpu::Buffer<T, HostAlloc>;
+  using Buffer = spikegraph::Buffer<T, HostAlloc>;
+  /// The allocation policy of memory both sides use (the node state table's arrays).
+  using SharedAlloc = HostAlloc;
 
   static constexpr const char* kName = "cuda-emulated";
 

@@ -32,6 +32,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backend/node_arrays.hpp"
 #include "backend/state_sections.hpp"
 #include "delivery_plan.hpp"
 #include "spikegraph/backend/backend.hpp"
@@ -49,14 +50,16 @@ template <class Exec, class Real>
 class StepEngine final : public Backend {
   template <class T>
   using Dev = typename Exec::template Buffer<T>;
-  template <class T>
-  using Shared = typename Exec::template Shared<T>;
 
  public:
   /// Builds the state of `graph` (which must outlive the engine) on the device.
   /// `options` are the executor's (the device, or the host loop order).
   StepEngine(const Graph& graph, const config::Config& cfg, DeliveryPolicy policy, typename Exec::Options options)
-      : exec_(options), graph_(&graph), params_(make_model_params<Real>(cfg)), policy_(policy) {
+      : exec_(options),
+        graph_(&graph),
+        params_(make_model_params<Real>(cfg)),
+        policy_(policy),
+        nodes_(graph.num_nodes()) {
     const index_t n = graph.num_nodes();
     n_ = n;
     // Room for the delays of edges that structural plasticity may add later.
@@ -82,43 +85,8 @@ class StepEngine final : public Backend {
     }
     upload_vector(poisson_tables_, tables, "poisson tables");
 
-    // Node state, initialised on the host exactly as the CPU backend does.
-    alloc_shared(v_, "v");
-    alloc_shared(threshold_, "threshold");
-    alloc_shared(drive_, "drive");
-    alloc_shared(energy_, "energy");
-    alloc_shared(refractory_, "refractory");
-    alloc_shared(last_spike_, "last_spike");
-    alloc_shared(alive_, "alive");
-    alloc_shared(phase_, "phase");
-    alloc_shared(trace_pre_, "trace_pre");
-    alloc_shared(trace_post_, "trace_post");
-    alloc_shared(rate_, "rate");
-    const auto init_key = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::initial_state));
-    const auto osc_key = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::oscillator_phase));
-    std::array<Real, kNodeTypeCount> type_drive{};
-    for (int t = 0; t < kNodeTypeCount; ++t) {
-      type_drive[t] = static_cast<Real>(cfg.real(std::string("node.") + node_type_name(static_cast<NodeType>(t)) + ".drive"));
-    }
-    const auto& types = graph.node_type();
-    for (index_t i = 0; i < n; ++i) {
-      const auto& p = params_.neuron[types[i]];
-      const double u = kernels::draw_uniform(init_key, i, 0);
-      v_.data()[i] = params_.init_v_min == params_.init_v_max
-                         ? params_.init_v_min
-                         : static_cast<Real>(params_.init_v_min + (params_.init_v_max - params_.init_v_min) * u);
-      threshold_.data()[i] = p.threshold;
-      drive_.data()[i] = type_drive[types[i]];
-      energy_.data()[i] = params_.initial_energy;
-      refractory_.data()[i] = 0;
-      last_spike_.data()[i] = -1;
-      alive_.data()[i] = 1;
-      const std::int32_t period = params_.oscillator_period[types[i]];
-      phase_.data()[i] = period > 0 ? static_cast<std::int32_t>(kernels::draw_u32(osc_key, i, 0) % period) : 0;
-      trace_pre_.data()[i] = Real(0);
-      trace_post_.data()[i] = Real(0);
-      rate_.data()[i] = Real(0);
-    }
+    // Node state (managed memory), initialised on the host exactly as on the CPU.
+    initialise_node_state(nodes_, graph, params_, cfg);
     prefetch_state();
 
     spiked_.resize(n, "spiked");
@@ -191,7 +159,7 @@ class StepEngine final : public Backend {
       b.kind = edge_kind_.data();
       b.weight = weights_.data();
       b.type = node_type_.data();
-      b.energy = energy_.data();
+      b.energy = energy_;
       b.base_slot = base_slot;
       b.slots = ring_slots_;
       b.nodes = n_;
@@ -218,7 +186,7 @@ class StepEngine final : public Backend {
       x.kind = edge_kind_.data();
       x.weight = weights_.data();
       x.type = node_type_.data();
-      x.energy = energy_.data();
+      x.energy = energy_;
       x.base_slot = base_slot;
       x.slots = ring_slots_;
       x.nodes = n_;
@@ -251,16 +219,16 @@ class StepEngine final : public Backend {
     b.step = t;
     b.gain = gain_;
     b.type = node_type_.data();
-    b.v = v_.data();
-    b.refractory = refractory_.data();
-    b.threshold = threshold_.data();
-    b.drive = drive_.data();
-    b.energy = energy_.data();
+    b.v = v_;
+    b.refractory = refractory_;
+    b.threshold = threshold_;
+    b.drive = drive_;
+    b.energy = energy_;
     b.input = ring_.data() + slot * n_;
-    b.alive = alive_.data();
-    b.phase = phase_.data();
+    b.alive = alive_;
+    b.phase = phase_;
     b.spiked = spiked_.data();
-    b.last_spike = last_spike_.data();
+    b.last_spike = last_spike_;
     exec_.for_each(n_, b);
     // The spike list in ascending node order (an order-preserving selection), then to the host.
     std::uint32_t* list = spike_list_[current_list_].data();
@@ -279,13 +247,13 @@ class StepEngine final : public Backend {
     exec_.zero(block_sums_.data(), blocks * kColumns * sizeof(double));
     const kernels::EnergyParams<Real> ep = params_.energy;
     // Per node, then per ledger block (the blocks' sums in node order, as on the CPU).
-    exec_.for_each(n_, EnergySpendNodes<Real>{ep, energy_.data(), alive_.data(), spiked_.data(), spend_before_.data(),
+    exec_.for_each(n_, EnergySpendNodes<Real>{ep, energy_, alive_, spiked_.data(), spend_before_.data(),
                                               spend_cost_.data(), spend_metabolism_.data()});
-    exec_.for_each(blocks, EnergySpendBlocks<Real>{n_, alive_.data(), spend_before_.data(), spend_cost_.data(),
+    exec_.for_each(blocks, EnergySpendBlocks<Real>{n_, alive_, spend_before_.data(), spend_cost_.data(),
                                                    spend_metabolism_.data(), block_sums_.data()});
     EnergyAfterBlocks<Real> after{};
     after.nodes = n_;
-    after.alive = alive_.data();
+    after.alive = alive_;
     after.overflow_terms = overflow_.data();
     after.sums = block_sums_.data();
     if (flow) {
@@ -296,8 +264,8 @@ class StepEngine final : public Backend {
       out.weight = weights_.data();
       out.carries = out_carries_.data();
       out.type = node_type_.data();
-      out.alive = alive_.data();
-      out.energy = energy_.data();
+      out.alive = alive_;
+      out.energy = energy_;
       out.sources = flow_sources_.data();
       out.flow_out = flow_out_.data();
       exec_.for_each_row(n_, out);
@@ -309,8 +277,8 @@ class StepEngine final : public Backend {
       in.in_flow_weight = in_flow_weight_.data();
       in.sources = flow_sources_.data();
       in.flow_out = flow_out_.data();
-      in.alive = alive_.data();
-      in.energy = energy_.data();
+      in.alive = alive_;
+      in.energy = energy_;
       in.energy_next = energy_next_.data();
       in.inflow = inflow_.data();
       in.overflow = overflow_.data();
@@ -319,11 +287,11 @@ class StepEngine final : public Backend {
       after.energy_after = energy_next_.data();
       exec_.for_each(blocks, after);
       // Copied, not swapped: views of "energy" handed out earlier must stay valid.
-      exec_.device_copy(energy_.data(), energy_next_.data(), energy_.bytes());
+      exec_.device_copy(energy_, energy_next_.data(), energy_next_.bytes());
     } else {
-      exec_.for_each(n_, EnergyClampNodes<Real>{ep, energy_.data(), alive_.data(), overflow_.data()});
+      exec_.for_each(n_, EnergyClampNodes<Real>{ep, energy_, alive_, overflow_.data()});
       after.inflow = nullptr;
-      after.energy_after = energy_.data();
+      after.energy_after = energy_;
       exec_.for_each(blocks, after);
     }
     exec_.for_each(kColumns, LedgerTotal{block_sums_.data(), blocks, ledger_total_.data()});
@@ -341,11 +309,11 @@ class StepEngine final : public Backend {
 
   void update_learning(step_t) override {
     const kernels::LearningParams<Real> lp = params_.learning;
-    exec_.for_each(n_, DecayTraces<Real>{lp.decay_plus, lp.decay_minus, trace_pre_.data(), trace_post_.data()});
+    exec_.for_each(n_, DecayTraces<Real>{lp.decay_plus, lp.decay_minus, trace_pre_, trace_post_});
     const std::size_t count = spikes_.size();
     const index_t* spikes = spike_list_[current_list_].data();
     if (graph_->edge_plastic().empty()) {
-      exec_.for_each(count, AddSpikesToTraces<Real>{spikes, trace_pre_.data(), trace_post_.data()});
+      exec_.for_each(count, AddSpikesToTraces<Real>{spikes, trace_pre_, trace_post_});
       exec_.synchronize();
       return;
     }
@@ -379,9 +347,9 @@ class StepEngine final : public Backend {
     dep.target = edge_target_.data();
     dep.plastic = edge_plastic_.data();
     dep.edge_slot = edge_slot_.data();
-    dep.alive = alive_.data();
-    dep.energy = energy_.data();
-    dep.trace_post = trace_post_.data();
+    dep.alive = alive_;
+    dep.energy = energy_;
+    dep.trace_post = trace_post_;
     exec_.for_each(count * kRowThreads, dep);
     Potentiation<Real> pot{};
     pot.wt = wt;
@@ -389,16 +357,16 @@ class StepEngine final : public Backend {
     pot.in_offsets = in_offsets_.data();
     pot.in_edges = in_edges_.data();
     pot.in_sources = in_sources_.data();
-    pot.alive = alive_.data();
-    pot.energy = energy_.data();
-    pot.trace_pre = trace_pre_.data();
+    pot.alive = alive_;
+    pot.energy = energy_;
+    pot.trace_pre = trace_pre_;
     exec_.for_each(count * kRowThreads, pot);
-    exec_.for_each(count, AddSpikesToTraces<Real>{spikes, trace_pre_.data(), trace_post_.data()});
+    exec_.for_each(count, AddSpikesToTraces<Real>{spikes, trace_pre_, trace_post_});
     exec_.synchronize();
   }
 
   void update_rates(step_t) override {
-    exec_.for_each(n_, UpdateRates<Real>{params_.homeostasis, alive_.data(), spiked_.data(), rate_.data()});
+    exec_.for_each(n_, UpdateRates<Real>{params_.homeostasis, alive_, spiked_.data(), rate_});
     exec_.synchronize();
   }
 
@@ -408,9 +376,9 @@ class StepEngine final : public Backend {
     a.lo = threshold_lo_[kDynamic];
     a.hi = threshold_hi_[kDynamic];
     a.type = node_type_.data();
-    a.alive = alive_.data();
-    a.rate = rate_.data();
-    a.threshold = threshold_.data();
+    a.alive = alive_;
+    a.rate = rate_;
+    a.threshold = threshold_;
     exec_.for_each(n_, a);
     exec_.synchronize();
   }
@@ -438,7 +406,7 @@ class StepEngine final : public Backend {
     c.sequential = sequential;
     c.add = add;
     c.value = static_cast<Real>(value);
-    c.drive = drive_.data();
+    c.drive = drive_;
     exec_.for_each(sequential ? 1 : count, c);
     exec_.synchronize();
   }
@@ -526,24 +494,9 @@ class StepEngine final : public Backend {
                      "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)");
   }
 
-  std::vector<std::string> state_names() const override { return backend_state::node_state_names(); }
+  std::vector<std::string> state_names() const override { return node_var_names(); }
 
-  ArrayRef state(const std::string& name) override {
-    if (name == "v") return ref(v_);
-    if (name == "threshold") return ref(threshold_);
-    if (name == "drive") return ref(drive_);
-    if (name == "energy") return ref(energy_);
-    if (name == "refractory") return ref(refractory_);
-    if (name == "last_spike") return ref(last_spike_);
-    if (name == "alive") return ref(alive_);
-    if (name == "phase") return ref(phase_);
-    if (name == "trace_pre") return ref(trace_pre_);
-    if (name == "trace_post") return ref(trace_post_);
-    if (name == "rate") return ref(rate_);
-    std::string all;
-    for (const auto& s : state_names()) all += (all.empty() ? "" : ", ") + s;
-    throw InputError("state: unknown variable '" + name + "' (known: " + all + ")");
-  }
+  ArrayRef state(const std::string& name) override { return nodes_.ref(name); }
 
   /// The CPU backend's sections, bit for bit, so that a checkpoint of either backend
   /// loads into the other.
@@ -556,17 +509,7 @@ class StepEngine final : public Backend {
     const std::vector<float> eligibility = download(eligibility_, eligibility_.size());
     using backend_state::span;
     backend_state::StateSpans<Real> s;
-    s.v = shared_span(v_);
-    s.threshold = shared_span(threshold_);
-    s.drive = shared_span(drive_);
-    s.energy = shared_span(energy_);
-    s.refractory = shared_span(refractory_);
-    s.last_spike = shared_span(last_spike_);
-    s.alive = shared_span(alive_);
-    s.phase = shared_span(phase_);
-    s.trace_pre = shared_span(trace_pre_);
-    s.trace_post = shared_span(trace_post_);
-    s.rate = shared_span(rate_);
+    s.nodes = nodes_.refs();
     s.spiked = span(spiked);
     s.spikes = span(spikes_);
     s.ring_slots = ring_slots_;
@@ -582,17 +525,7 @@ class StepEngine final : public Backend {
     const std::size_t n = n_;
     backend_state::State<Real> s = backend_state::read_backend_state<Real>(
         in, {n, ring_slots_, own_weights_ ? graph_->num_edges() : 0, eligibility_.size()});
-    copy_in(v_, s.v);
-    copy_in(threshold_, s.threshold);
-    copy_in(drive_, s.drive);
-    copy_in(energy_, s.energy);
-    copy_in(refractory_, s.refractory);
-    copy_in(last_spike_, s.last_spike);
-    copy_in(alive_, s.alive);
-    copy_in(phase_, s.phase);
-    copy_in(trace_pre_, s.trace_pre);
-    copy_in(trace_post_, s.trace_post);
-    copy_in(rate_, s.rate);
+    nodes_.assign(s.nodes);
     prefetch_state();
     exec_.to_device(spiked_.data(), s.spiked.data(), n);
     exec_.to_device(ring_.data(), s.ring.data(), s.ring.size() * sizeof(Real));
@@ -613,9 +546,7 @@ class StepEngine final : public Backend {
   /// device copy of the graph's own arrays (targets, delays, kinds, plastic flags,
   /// offsets, the by-target index), like the CPU backend excludes the graph.
   std::size_t memory_bytes() const override {
-    std::size_t b = v_.bytes() + threshold_.bytes() + drive_.bytes() + energy_.bytes() + refractory_.bytes() +
-                    last_spike_.bytes() + alive_.bytes() + phase_.bytes() + trace_pre_.bytes() +
-                    trace_post_.bytes() + rate_.bytes();
+    std::size_t b = nodes_.bytes();
     b += spiked_.bytes() + ring_.bytes() + iota_.bytes() + spike_list_[0].bytes() + spike_list_[1].bytes();
     b += energy_next_.bytes() + flow_out_.bytes() + flow_sources_.bytes() + inflow_.bytes() + overflow_.bytes();
     b += spend_before_.bytes() + spend_cost_.bytes() + spend_metabolism_.bytes();
@@ -637,38 +568,8 @@ class StepEngine final : public Backend {
   const Exec& exec() const { return exec_; }
 
  private:
-  template <class T>
-  static ArrayRef ref(Shared<T>& b) {
-    return ArrayRef{b.data(), b.size(), dtype_of<T>()};
-  }
-
-  template <class T>
-  void alloc_shared(Shared<T>& b, const char* what) {
-    b.resize(n_, what);
-  }
-
   void prefetch_state() {
-    exec_.prefetch(v_.data(), v_.bytes());
-    exec_.prefetch(threshold_.data(), threshold_.bytes());
-    exec_.prefetch(drive_.data(), drive_.bytes());
-    exec_.prefetch(energy_.data(), energy_.bytes());
-    exec_.prefetch(refractory_.data(), refractory_.bytes());
-    exec_.prefetch(last_spike_.data(), last_spike_.bytes());
-    exec_.prefetch(alive_.data(), alive_.bytes());
-    exec_.prefetch(phase_.data(), phase_.bytes());
-    exec_.prefetch(trace_pre_.data(), trace_pre_.bytes());
-    exec_.prefetch(trace_post_.data(), trace_post_.bytes());
-    exec_.prefetch(rate_.data(), rate_.bytes());
-  }
-
-  template <class T>
-  static backend_state::Span<T> shared_span(const Shared<T>& b) {
-    return {b.data(), b.size()};
-  }
-
-  template <class T>
-  static void copy_in(Shared<T>& b, const std::vector<T>& values) {
-    if (!values.empty()) std::memcpy(b.data(), values.data(), values.size() * sizeof(T));
+    for (const ArrayRef& a : nodes_.refs()) exec_.prefetch(a.data, a.size * dtype_size(a.dtype));
   }
 
   template <class T>
@@ -735,7 +636,7 @@ class StepEngine final : public Backend {
     b.target = edge_target_.data();
     b.kind = edge_kind_.data();
     b.plastic = edge_plastic_.data();
-    b.alive = alive_.data();
+    b.alive = alive_;
     b.weight = weights_.data();
     b.out_carries = energy ? out_carries_.data() : nullptr;
     b.in_flow_weight = energy ? in_flow_weight_.data() : nullptr;
@@ -758,13 +659,20 @@ class StepEngine final : public Backend {
   Real gain_ = Real(1);
   double signal_ = 0.0;
 
-  // Node state (managed: the host views of state()).
-  Shared<Real> v_, threshold_, drive_, energy_;
-  Shared<std::uint16_t> refractory_;
-  Shared<std::int32_t> last_spike_;
-  Shared<std::uint8_t> alive_;
-  Shared<std::int32_t> phase_;
-  Shared<Real> trace_pre_, trace_post_, rate_;
+  // Node state (the state table's arrays in managed memory: the host views of
+  // state()) and typed pointers into it, fixed for the engine's life.
+  NodeArrays<Real, typename Exec::SharedAlloc> nodes_;
+  Real* v_ = nodes_.template get<NodeVar::v>();
+  Real* threshold_ = nodes_.template get<NodeVar::threshold>();
+  Real* drive_ = nodes_.template get<NodeVar::drive>();
+  Real* energy_ = nodes_.template get<NodeVar::energy>();
+  std::uint16_t* refractory_ = nodes_.template get<NodeVar::refractory>();
+  std::int32_t* last_spike_ = nodes_.template get<NodeVar::last_spike>();
+  std::uint8_t* alive_ = nodes_.template get<NodeVar::alive>();
+  std::int32_t* phase_ = nodes_.template get<NodeVar::phase>();
+  Real* trace_pre_ = nodes_.template get<NodeVar::trace_pre>();
+  Real* trace_post_ = nodes_.template get<NodeVar::trace_post>();
+  Real* rate_ = nodes_.template get<NodeVar::rate>();
   // Device state.
   Dev<std::uint8_t> spiked_;
   Dev<Real> ring_;  // [slot][node]

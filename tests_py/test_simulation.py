@@ -625,6 +625,20 @@ def test_state_views_dtypes_and_names(small_net: sg.Network) -> None:
         sim.state("voltage")
 
 
+def test_state_info_is_the_engines_table(small_net: sg.Network) -> None:
+    rows = sg.state_info()
+    sim = sg.Simulation(small_net, {"sim": {"precision": "float64", "threads": 1}})
+    assert [r["name"] for r in rows] == sim.state_names()
+    fixed = {"uint8": np.uint8, "uint16": np.uint16, "int32": np.int32}
+    for r in rows:
+        assert sim.state(r["name"]).dtype == fixed.get(r["type"], np.float64), r
+        assert r["meaning"] and r["written_by"] and r["newborn"]
+    monitor = next(p for p in sg.schema() if p["key"] == "monitor.variables")
+    assert monitor["choices"] == [r["name"] for r in rows if r["monitorable"]]
+    units = {r["name"]: r["unit"] for r in rows}
+    assert units["v"] == "mV" and units["rate"] == "Hz" and units["refractory"] == "steps"
+
+
 def test_state_views_are_zero_copy(lif: ConfigFactory, isolated: NetFactory) -> None:
     sim = sg.Simulation(isolated(4), lif("float32"))
     v = sim.v

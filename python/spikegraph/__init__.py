@@ -10,7 +10,7 @@ from typing import Any
 
 from . import _core, analysis, audio, interchange, io, networks, plot, sources
 from .checkpoint import checkpoint_info
-from .config import Config, default_run_config, schema
+from .config import Config, default_run_config, schema, state_info
 from .errors import (
     BackendError,
     ConfigError,
@@ -62,4 +62,5 @@ __all__ = [
     "read_spike_file",
     "schema",
     "sources",
+    "state_info",
 ]

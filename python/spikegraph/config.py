@@ -161,6 +161,14 @@ def schema() -> list[dict[str, Any]]:
     return list(_core.schema())
 
 
+def state_info() -> list[dict[str, Any]]:
+    """The node state variables ``Simulation.state(name)`` gives, from the engine's
+    table: ``name``, ``type`` ("real" follows ``sim.precision``), ``unit``,
+    ``meaning``, ``written_by`` (the phase that changes it), ``newborn`` (a node born
+    by structural plasticity starts with it) and ``monitorable``."""
+    return [dict(row) for row in _core.node_state_info()]
+
+
 def default_run_config() -> Config:
     """The configuration of the built-in default run (``spikegraph run``)."""
     return Config.from_toml_string(_core.default_run_toml(), "<default run>")

@@ -90,7 +90,7 @@ TEST_CASE("cuda host executor: stable sort by key, ordered selection, both loop 
   seen.clear();
   forward.for_each(3, [&](std::size_t i) { seen.push_back(i); });
   CHECK(seen == std::vector<std::size_t>{0, 1, 2});
-  gpu::Buffer<int, HostExec::HostAlloc> a(3, "a"), b;
+  Buffer<int, HostExec::HostAlloc> a(3, "a"), b;
   CHECK((a.size() == 3 && a.bytes() == 12 && b.empty() && b.data() == nullptr));
   b = std::move(a);
   CHECK((b.size() == 3 && a.empty()));

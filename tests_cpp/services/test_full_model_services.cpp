@@ -9,6 +9,7 @@
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/generators.hpp"
 #include "spikegraph/sim/simulation.hpp"
+#include "spikegraph/state/node_state.hpp"
 #include "support/test_util.hpp"
 
 using sgtest::config_of;
@@ -65,10 +66,27 @@ TEST_CASE("structure: births fill spare slots, pay the cost, add edges; refused 
   REQUIRE(sim.graph().num_nodes() == 5);
   CHECK(state_of(sim, "alive") == std::vector<double>{1, 1, 1, 0, 0});
   set(sim, "energy", {4.0, 3.5, 1.0, 0.0, 0.0});
+  // Leftovers in the spare slots: a newborn starts as the state table's newborn column says.
+  for (const auto& row : spikegraph::kNodeVars) {
+    if (row.newborn != spikegraph::NewbornValue::keep) set(sim, row.name, {0, 0, 0, 7, 7});
+  }
   const auto events = collect(sim, 10);
   REQUIRE(events.size() == 1);
   CHECK(events[0].parents == std::vector<spikegraph::index_t>{0, 1});
   CHECK(events[0].children == std::vector<spikegraph::index_t>{3, 4});
+  for (const auto& row : spikegraph::kNodeVars) {
+    INFO(row.name);
+    const auto x = state_of(sim, row.name);
+    switch (row.newborn) {
+      case spikegraph::NewbornValue::keep: break;
+      case spikegraph::NewbornValue::zero: CHECK(x[3] == 0.0); break;
+      case spikegraph::NewbornValue::minus_one: CHECK(x[3] == -1.0); break;
+      case spikegraph::NewbornValue::rest: CHECK(x[3] == sim.config().real("node.dynamic.v_rest")); break;
+      case spikegraph::NewbornValue::base_threshold:
+        CHECK(x[3] == Approx(sim.config().real("node.dynamic.threshold")));
+        break;
+    }
+  }
   CHECK(events[0].added_edges == 6);
   const auto e = state_of(sim, "energy");
   CHECK(e[0] == Approx(2.5));

@@ -6,6 +6,7 @@
 // changes anything.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -16,14 +17,9 @@
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/core/types.hpp"
 #include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/state/node_state.hpp"
 
 namespace spikegraph::backend_state {
-
-/// The node state arrays every backend exposes through Backend::state(), in order.
-inline std::vector<std::string> node_state_names() {
-  return {"v", "threshold", "drive", "energy", "refractory", "last_spike", "alive", "phase",
-          "trace_pre", "trace_post", "rate"};
-}
 
 template <class T>
 struct Span {
@@ -38,12 +34,7 @@ Span<T> span(const std::vector<T>& v) {
 /// Where a backend's state is, for writing.
 template <class Real>
 struct StateSpans {
-  Span<Real> v, threshold, drive, energy;
-  Span<std::uint16_t> refractory;
-  Span<std::int32_t> last_spike;
-  Span<std::uint8_t> alive;
-  Span<std::int32_t> phase;
-  Span<Real> trace_pre, trace_post, rate;
+  std::array<ArrayRef, kNodeVarCount> nodes;  ///< the node state table's arrays ("backend/<name>")
   Span<std::uint8_t> spiked;   ///< per node: spiked at the last step
   Span<index_t> spikes;        ///< the last step's spikes, ascending, delivered at the next step
   std::uint64_t ring_slots = 0;
@@ -57,12 +48,7 @@ struct StateSpans {
 /// The same, read back into host vectors.
 template <class Real>
 struct State {
-  std::vector<Real> v, threshold, drive, energy;
-  std::vector<std::uint16_t> refractory;
-  std::vector<std::int32_t> last_spike;
-  std::vector<std::uint8_t> alive;
-  std::vector<std::int32_t> phase;
-  std::vector<Real> trace_pre, trace_post, rate;
+  std::array<std::vector<unsigned char>, kNodeVarCount> nodes;  ///< each table array's bytes
   std::vector<std::uint8_t> spiked;
   std::vector<index_t> spikes;
   std::vector<Real> ring;
@@ -91,17 +77,10 @@ void write_backend_state(io::SnapshotWriter& out, const StateSpans<Real>& s) {
     out.add(name, dtype_of<T>(), sp.data, sp.size);
   };
   out.add_text("backend/precision", precision_name<Real>());
-  add("backend/v", s.v);
-  add("backend/threshold", s.threshold);
-  add("backend/drive", s.drive);
-  add("backend/energy", s.energy);
-  add("backend/refractory", s.refractory);
-  add("backend/last_spike", s.last_spike);
-  add("backend/alive", s.alive);
-  add("backend/phase", s.phase);
-  add("backend/trace_pre", s.trace_pre);
-  add("backend/trace_post", s.trace_post);
-  add("backend/rate", s.rate);
+  for (const auto& row : kNodeVars) {
+    const ArrayRef& a = s.nodes[static_cast<std::size_t>(row.id)];
+    out.add(std::string("backend/") + row.name, a.dtype, a.data, a.size);
+  }
   add("backend/spiked", s.spiked);
   add("backend/spikes", s.spikes);
   out.add_scalar("backend/ring_slots", s.ring_slots);
@@ -128,17 +107,12 @@ State<Real> read_backend_state(const io::SnapshotReader& in, const Shape& shape)
   }
   const std::size_t n = shape.nodes;
   State<Real> s;
-  s.v = in.array<Real>("backend/v", n);
-  s.threshold = in.array<Real>("backend/threshold", n);
-  s.drive = in.array<Real>("backend/drive", n);
-  s.energy = in.array<Real>("backend/energy", n);
-  s.refractory = in.array<std::uint16_t>("backend/refractory", n);
-  s.last_spike = in.array<std::int32_t>("backend/last_spike", n);
-  s.alive = in.array<std::uint8_t>("backend/alive", n);
-  s.phase = in.array<std::int32_t>("backend/phase", n);
-  s.trace_pre = in.array<Real>("backend/trace_pre", n);
-  s.trace_post = in.array<Real>("backend/trace_post", n);
-  s.rate = in.array<Real>("backend/rate", n);
+  for (const auto& row : kNodeVars) {
+    const DType dtype = node_var_dtype(row, sizeof(Real) == 8);
+    std::vector<unsigned char>& bytes = s.nodes[static_cast<std::size_t>(row.id)];
+    bytes.resize(n * dtype_size(dtype));
+    in.read_into(std::string("backend/") + row.name, dtype, bytes.data(), n);
+  }
   s.spiked = in.array<std::uint8_t>("backend/spiked", n);
   s.spikes = in.array<index_t>("backend/spikes");
   s.ring = in.array<Real>("backend/ring", static_cast<std::size_t>(slots) * n);

@@ -7,6 +7,7 @@
 #include "spikegraph/config/toml.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/core/types.hpp"
+#include "spikegraph/state/node_state.hpp"
 
 namespace spikegraph::config {
 
@@ -95,10 +96,11 @@ std::vector<ParamSpec> build_schema() {
                            "floating-point type of node state (float64 matches NEST/Brian2 bit for bit more often)"));
   // --- recording
   s.push_back(bool_param("record.spikes", true, "append every spike (step, node) to the spike record"));
-  s.push_back(array_param("monitor.variables", T::String,
-                          {"v", "threshold", "drive", "energy", "refractory", "last_spike", "trace_pre",
-                           "trace_post", "rate"},
-                          -kInf, kInf,
+  std::vector<std::string> monitorable;  // from the node state table
+  for (const auto& row : kNodeVars) {
+    if (row.monitorable) monitorable.emplace_back(row.name);
+  }
+  s.push_back(array_param("monitor.variables", T::String, std::move(monitorable), -kInf, kInf,
                           "state variables sampled by the monitor"));
   s.push_back(array_param("monitor.nodes", T::Int, {}, 0, 4294967294.0, "node ids sampled by the monitor"));
   s.push_back(real_param("monitor.interval", 1.0, 0.0, kInf, "ms", "monitor sampling period", true));

@@ -16,6 +16,7 @@
 #include "spikegraph/sim/events.hpp"
 #include "spikegraph/sim/metrics.hpp"
 #include "spikegraph/sim/records.hpp"
+#include "spikegraph/state/node_state.hpp"
 
 namespace spikegraph {
 
@@ -146,16 +147,19 @@ class StructureService final : public Service {
   }
 
  private:
-  // A newborn starts at rest with its type's threshold and no history.
+  // A newborn starts at rest with its type's threshold and no history: each state
+  // variable as the state table's newborn column says (energy and alive are set by
+  // the birth itself).
   void reset_node(Backend& b, index_t c) const {
-    write_element(b.state("v"), c, v_rest_);
-    write_element(b.state("threshold"), c, threshold_);
-    write_element(b.state("drive"), c, 0.0);
-    write_element(b.state("trace_pre"), c, 0.0);
-    write_element(b.state("trace_post"), c, 0.0);
-    write_element(b.state("rate"), c, 0.0);
-    static_cast<std::uint16_t*>(b.state("refractory").data)[c] = 0;
-    static_cast<std::int32_t*>(b.state("last_spike").data)[c] = -1;
+    for (const NodeVarInfo& row : kNodeVars) {
+      switch (row.newborn) {
+        case NewbornValue::keep: break;
+        case NewbornValue::zero: write_element(b.state(row.name), c, 0.0); break;
+        case NewbornValue::minus_one: write_element(b.state(row.name), c, -1.0); break;
+        case NewbornValue::rest: write_element(b.state(row.name), c, v_rest_); break;
+        case NewbornValue::base_threshold: write_element(b.state(row.name), c, threshold_); break;
+      }
+    }
   }
 
   // Rebuild the graph without pruned edges and edges of dead nodes, with the new

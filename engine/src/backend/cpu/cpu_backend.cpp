@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../node_arrays.hpp"
 #include "../state_sections.hpp"
 #include "flow_rows.hpp"
 #include "parallel.hpp"
@@ -103,38 +104,20 @@ template <class Real>
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const Graph& graph, const config::Config& cfg, int threads)
-      : graph_(&graph), params_(make_model_params<Real>(cfg)), threads_(std::max(1, threads)) {
+      : graph_(&graph),
+        params_(make_model_params<Real>(cfg)),
+        threads_(std::max(1, threads)),
+        nodes_(graph.num_nodes()) {
     const index_t n = graph.num_nodes();
     // Room for the delays of edges that structural plasticity may add later.
     std::int64_t max_delay = graph.max_delay();
     if (cfg.boolean("structure.enabled")) max_delay = std::max(max_delay, cfg.steps("structure.child_delay", 1));
     ring_slots_ = static_cast<std::size_t>(max_delay) + 1;
-    v_.resize(n);
-    threshold_.resize(n);
-    drive_.resize(n);
-    energy_.assign(n, params_.initial_energy);
-    refractory_.assign(n, 0);
-    last_spike_.assign(n, -1);
-    alive_.assign(n, 1);
-    phase_.assign(n, 0);
+    initialise_node_state(nodes_, graph, params_, cfg);
     spiked_.assign(n, 0);
     ring_.assign(ring_slots_ * n, Real(0));
     poisson_key_ = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::poisson_input));
-    const auto init_key = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::initial_state));
-    const auto osc_key = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::oscillator_phase));
     const auto& types = graph.node_type();
-    for (index_t i = 0; i < n; ++i) {
-      const auto& p = params_.neuron[types[i]];
-      const double u = kernels::draw_uniform(init_key, i, 0);
-      v_[i] = params_.init_v_min == params_.init_v_max
-                  ? params_.init_v_min
-                  : static_cast<Real>(params_.init_v_min + (params_.init_v_max - params_.init_v_min) * u);
-      threshold_[i] = p.threshold;
-      const std::string pre = std::string("node.") + node_type_name(static_cast<NodeType>(types[i])) + ".";
-      drive_[i] = static_cast<Real>(cfg.real(pre + "drive"));
-      const std::int32_t period = params_.oscillator_period[types[i]];
-      if (period > 0) phase_[i] = static_cast<std::int32_t>(kernels::draw_u32(osc_key, i, 0) % period);
-    }
     for (index_t i = 0; i < n;) {
       index_t j = i;
       while (j < n && types[j] == types[i]) ++j;
@@ -142,9 +125,6 @@ class CpuBackend final : public Backend {
       i = j;
     }
     thread_spikes_.resize(static_cast<std::size_t>(threads_));
-    trace_pre_.assign(n, Real(0));
-    trace_post_.assign(n, Real(0));
-    rate_.assign(n, Real(0));
     weight_ = graph.edge_weight().data();
     if (!graph.edge_plastic().empty()) {
       // Plastic edges change: the backend works on its own copy of the weights.
@@ -233,7 +213,7 @@ class CpuBackend final : public Backend {
       flow_pass_out(blocks);
       flow_pass_in(blocks);
       // Copied, not swapped: views of "energy" handed out earlier must stay valid.
-      std::copy(energy_next_.begin(), energy_next_.end(), energy_.begin());
+      std::copy(energy_next_.begin(), energy_next_.end(), energy_);
     } else {
       for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
         double* sums = &block_sums_[b * kColumns];
@@ -426,39 +406,14 @@ class CpuBackend final : public Backend {
                      "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)");
   }
 
-  std::vector<std::string> state_names() const override { return backend_state::node_state_names(); }
+  std::vector<std::string> state_names() const override { return node_var_names(); }
 
-  ArrayRef state(const std::string& name) override {
-    if (name == "v") return ref(v_);
-    if (name == "threshold") return ref(threshold_);
-    if (name == "drive") return ref(drive_);
-    if (name == "energy") return ref(energy_);
-    if (name == "refractory") return ref(refractory_);
-    if (name == "last_spike") return ref(last_spike_);
-    if (name == "alive") return ref(alive_);
-    if (name == "phase") return ref(phase_);
-    if (name == "trace_pre") return ref(trace_pre_);
-    if (name == "trace_post") return ref(trace_post_);
-    if (name == "rate") return ref(rate_);
-    std::string all;
-    for (const auto& s : state_names()) all += (all.empty() ? "" : ", ") + s;
-    throw InputError("state: unknown variable '" + name + "' (known: " + all + ")");
-  }
+  ArrayRef state(const std::string& name) override { return nodes_.ref(name); }
 
   void save_state(io::SnapshotWriter& out) const override {
     using backend_state::span;
     backend_state::StateSpans<Real> s;
-    s.v = span(v_);
-    s.threshold = span(threshold_);
-    s.drive = span(drive_);
-    s.energy = span(energy_);
-    s.refractory = span(refractory_);
-    s.last_spike = span(last_spike_);
-    s.alive = span(alive_);
-    s.phase = span(phase_);
-    s.trace_pre = span(trace_pre_);
-    s.trace_post = span(trace_post_);
-    s.rate = span(rate_);
+    s.nodes = nodes_.refs();
     s.spiked = span(spiked_);
     s.spikes = span(spikes_);
     s.ring_slots = ring_slots_;
@@ -473,17 +428,7 @@ class CpuBackend final : public Backend {
   void load_state(const io::SnapshotReader& in) override {
     backend_state::State<Real> s = backend_state::read_backend_state<Real>(
         in, {graph_->num_nodes(), ring_slots_, weights_.size(), eligibility_.size()});
-    v_.swap(s.v);
-    threshold_.swap(s.threshold);
-    drive_.swap(s.drive);
-    energy_.swap(s.energy);
-    refractory_.swap(s.refractory);
-    last_spike_.swap(s.last_spike);
-    alive_.swap(s.alive);
-    phase_.swap(s.phase);
-    trace_pre_.swap(s.trace_pre);
-    trace_post_.swap(s.trace_post);
-    rate_.swap(s.rate);
+    nodes_.assign(s.nodes);
     spiked_.swap(s.spiked);
     spikes_.swap(s.spikes);
     ring_.swap(s.ring);
@@ -499,10 +444,8 @@ class CpuBackend final : public Backend {
 
   std::size_t memory_bytes() const override {
     std::size_t b = 0;
-    b += v_.capacity() * sizeof(Real) * 3 + energy_.capacity() * sizeof(Real);
-    b += refractory_.capacity() * 2 + last_spike_.capacity() * 4 + alive_.capacity() + phase_.capacity() * 4;
-    b += (trace_pre_.capacity() + trace_post_.capacity() + rate_.capacity() + energy_next_.capacity() +
-          flow_out_.capacity()) * sizeof(Real);
+    b += nodes_.bytes();
+    b += (energy_next_.capacity() + flow_out_.capacity()) * sizeof(Real);
     b += flow_sources_.capacity() * sizeof(kernels::FlowSource<Real>);
     b += (weights_.capacity() + eligibility_.capacity() + in_flow_weight_.capacity()) * sizeof(float);
     b += edge_slot_.capacity() * sizeof(index_t) + in_flags_.capacity() + out_carries_.capacity();
@@ -545,11 +488,11 @@ class CpuBackend final : public Backend {
           const auto count = static_cast<std::uint32_t>(off[s + 1] - off[s]);
           Real weight_sum, drop_sum;
           if constexpr (std::is_same_v<Real, float>) {
-            flow_rows_->out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count, energy_.data(),
+            flow_rows_->out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count, energy_,
                                 e_s, weight_sum, drop_sum);
           } else {
             kernels::flow_out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count,
-                                  energy_.data(), e_s, weight_sum, drop_sum);
+                                  energy_, e_s, weight_sum, drop_sum);
           }
           scale = kernels::flow_scale(ep, weight_sum, types[s] == highway);
           out = scale * drop_sum;
@@ -727,9 +670,9 @@ class CpuBackend final : public Backend {
   template <bool kCoupled>
   void update_block(step_t, const kernels::NeuronParams<Real>& params, bool ignores, std::size_t b0,
                     std::size_t len, Real* input, const std::uint32_t* counts) {
-    update_nodes<Real, kCoupled>(v_.data() + b0, refractory_.data() + b0, threshold_.data() + b0,
-                                 drive_.data() + b0, energy_.data() + b0, input + b0, counts,
-                                 alive_.data() + b0, spiked_.data() + b0, len, params, ignores, gain_);
+    update_nodes<Real, kCoupled>(v_ + b0, refractory_ + b0, threshold_ + b0,
+                                 drive_ + b0, energy_ + b0, input + b0, counts,
+                                 alive_ + b0, spiked_.data() + b0, len, params, ignores, gain_);
   }
 
   void update_oscillators(std::uint8_t type, std::size_t begin, std::size_t end, Real* input) {
@@ -775,11 +718,20 @@ class CpuBackend final : public Backend {
   int threads_;
   std::size_t ring_slots_ = 1;
   kernels::RngKey poisson_key_{};
-  std::vector<Real> v_, threshold_, drive_, energy_;
-  std::vector<std::uint16_t> refractory_;
-  std::vector<std::int32_t> last_spike_;
-  std::vector<std::uint8_t> alive_;
-  std::vector<std::int32_t> phase_;
+  // Node state (the state table's arrays) and typed pointers into it, fixed for the
+  // backend's life (loading a checkpoint copies into the same arrays).
+  NodeArrays<Real, HostAlloc> nodes_;
+  Real* v_ = nodes_.template get<NodeVar::v>();
+  Real* threshold_ = nodes_.template get<NodeVar::threshold>();
+  Real* drive_ = nodes_.template get<NodeVar::drive>();
+  Real* energy_ = nodes_.template get<NodeVar::energy>();
+  std::uint16_t* refractory_ = nodes_.template get<NodeVar::refractory>();
+  std::int32_t* last_spike_ = nodes_.template get<NodeVar::last_spike>();
+  std::uint8_t* alive_ = nodes_.template get<NodeVar::alive>();
+  std::int32_t* phase_ = nodes_.template get<NodeVar::phase>();
+  Real* trace_pre_ = nodes_.template get<NodeVar::trace_pre>();
+  Real* trace_post_ = nodes_.template get<NodeVar::trace_post>();
+  Real* rate_ = nodes_.template get<NodeVar::rate>();
   std::vector<std::uint8_t> spiked_;
   std::vector<Real> ring_;
   std::vector<Segment> segments_;
@@ -787,8 +739,7 @@ class CpuBackend final : public Backend {
   std::vector<index_t> delivering_;  // spiked at the previous step, sent by deliver()
   std::vector<std::vector<index_t>> thread_spikes_;
   std::size_t last_events_ = 0;
-  // Learning and homeostasis state.
-  std::vector<Real> trace_pre_, trace_post_, rate_;
+  // Learning state.
   std::vector<float> weights_;      // own copy when plastic edges exist
   const float* weight_ = nullptr;   // the weights delivery and flow use
   std::vector<float> eligibility_;  // per edge, with learning.rule = "eligibility"

@@ -1,8 +1,8 @@
-// Private (CUDA backend): a typed, move-only array whose memory comes from an
-// allocation policy. The CUDA executor uses it with cudaMalloc (device memory) and
-// cudaMallocManaged (state the host reads and writes through Backend::state views);
-// the host executor of the tests with plain host memory. Plain C++: compiled by
-// nvcc and by the host compiler alike.
+// Private (backends): a typed, move-only array whose memory comes from an allocation
+// policy. The CPU backend uses it with HostAlloc (below) for its node state; the CUDA
+// executor with cudaMalloc (device memory) and cudaMallocManaged (state the host reads
+// and writes through Backend::state views); the CUDA backend's host executor of the
+// tests with HostAlloc. Plain C++: compiled by nvcc and by the host compiler alike.
 //
 // A policy provides
 //   static void* allocate(std::size_t bytes, const char* what);  // throws on failure
@@ -11,9 +11,23 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
-namespace spikegraph::gpu {
+#include "spikegraph/core/error.hpp"
+
+namespace spikegraph {
+
+/// Host memory, 64-byte aligned (a cache line; enough for any element type).
+struct HostAlloc {
+  static void* allocate(std::size_t bytes, const char* what) {
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw BackendError(std::string("out of memory allocating '") + what + "'");
+    return p;
+  }
+  static void release(void* p) noexcept { std::free(p); }
+};
 
 template <class T, class Alloc>
 class Buffer {
@@ -67,4 +81,4 @@ class Buffer {
   std::size_t size_ = 0;
 };
 
-}  // namespace spikegraph::gpu
+}  // namespace spikegraph

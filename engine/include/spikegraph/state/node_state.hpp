@@ -1,0 +1,100 @@
+// spikegraph/state/node_state.hpp
+// The per-node state variables, declared once. Every backend allocates one array per
+// row of this table (n elements of the row's type); Backend::state() and
+// state_names(), the checkpoint sections "backend/<name>", a newborn node's reset
+// (structural plasticity), the monitor's choices, memory accounting and the Python
+// views all come from it. Adding a state variable is one row here (and an enumerator
+// of NodeVar) plus the code that uses it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "spikegraph/state/arrays.hpp"
+
+namespace spikegraph {
+
+/// The node state variables, in the order of the table (and of state_names()).
+enum class NodeVar : std::uint8_t {
+  v,
+  threshold,
+  drive,
+  energy,
+  refractory,
+  last_spike,
+  alive,
+  phase,
+  trace_pre,
+  trace_post,
+  rate,
+};
+constexpr int kNodeVarCount = 11;
+
+/// Element type of a variable: `real` is the simulation's precision (sim.precision:
+/// float32 or float64), the others are fixed.
+enum class VarType : std::uint8_t { real, u8, u16, i32 };
+
+/// What a node born by structural plasticity starts with.
+enum class NewbornValue : std::uint8_t {
+  keep,           ///< set by the structure service itself (energy, alive) or irrelevant (phase)
+  zero,           ///< 0
+  minus_one,      ///< -1 ("never")
+  rest,           ///< the newborn type's v_rest
+  base_threshold  ///< the newborn type's configured threshold
+};
+
+/// One row of the table.
+struct NodeVarInfo {
+  NodeVar id;
+  const char* name;
+  VarType type;
+  const char* unit;        ///< "" for dimensionless values and flags
+  const char* meaning;     ///< one line, for docs, errors and Python's state_info()
+  const char* written_by;  ///< the phase (or service) that changes it during a run
+  NewbornValue newborn;
+  bool monitorable;        ///< may be named in monitor.variables
+};
+
+/// The table, indexed by NodeVar.
+inline constexpr std::array<NodeVarInfo, kNodeVarCount> kNodeVars{{
+    {NodeVar::v, "v", VarType::real, "mV", "membrane potential", "neuron_update", NewbornValue::rest, true},
+    {NodeVar::threshold, "threshold", VarType::real, "mV", "firing threshold (adapted by homeostasis)",
+     "homeostasis", NewbornValue::base_threshold, true},
+    {NodeVar::drive, "drive", VarType::real, "mV", "constant input per step (sensory input, stimuli)", "sensory",
+     NewbornValue::zero, true},
+    {NodeVar::energy, "energy", VarType::real, "", "energy (spent by spikes and metabolism, moved along edges)",
+     "energy", NewbornValue::keep, true},
+    {NodeVar::refractory, "refractory", VarType::u16, "steps", "refractory steps left", "neuron_update",
+     NewbornValue::zero, true},
+    {NodeVar::last_spike, "last_spike", VarType::i32, "steps", "step of the last spike (-1: never)",
+     "neuron_update", NewbornValue::minus_one, true},
+    {NodeVar::alive, "alive", VarType::u8, "", "1 for a live node, 0 for a dead or unborn one", "structure",
+     NewbornValue::keep, false},
+    {NodeVar::phase, "phase", VarType::i32, "steps", "step within an oscillator's period", "neuron_update",
+     NewbornValue::keep, false},
+    {NodeVar::trace_pre, "trace_pre", VarType::real, "", "presynaptic STDP trace", "learning", NewbornValue::zero,
+     true},
+    {NodeVar::trace_post, "trace_post", VarType::real, "", "postsynaptic STDP trace", "learning",
+     NewbornValue::zero, true},
+    {NodeVar::rate, "rate", VarType::real, "Hz", "firing-rate estimate (homeostasis)", "homeostasis",
+     NewbornValue::zero, true},
+}};
+
+/// The row of `v`.
+constexpr const NodeVarInfo& node_var(NodeVar v) { return kNodeVars[static_cast<int>(v)]; }
+
+/// The row named `name`, or null.
+const NodeVarInfo* find_node_var(const std::string& name);
+
+/// The names in table order.
+std::vector<std::string> node_var_names();
+
+/// The dtype of a variable in a simulation of the given precision (real: f32 or f64).
+DType node_var_dtype(const NodeVarInfo& info, bool double_precision);
+
+/// "unknown variable 'x' (known: v, threshold, ...)", for errors.
+std::string unknown_node_var_message(const std::string& name);
+
+}  // namespace spikegraph

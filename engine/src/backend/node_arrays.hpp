@@ -1,0 +1,153 @@
+// Private (backends): a backend's node state, one array of n elements per row of the
+// state table (spikegraph/state/node_state.hpp), in memory from an allocation policy
+// (HostAlloc on the CPU, managed memory on a GPU), and the initial state every
+// backend starts from. Nothing here names a variable except through the table, so a
+// new row is allocated, exposed, checkpointed and counted without changes here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "buffer.hpp"
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/graph/graph.hpp"
+#include "spikegraph/kernels/rng.hpp"
+#include "spikegraph/sim/model_params.hpp"
+#include "spikegraph/state/node_state.hpp"
+
+namespace spikegraph {
+
+/// The C++ element type of a VarType (`real` is Real).
+template <class Real, VarType T>
+struct VarElement;
+template <class Real>
+struct VarElement<Real, VarType::real> {
+  using type = Real;
+};
+template <class Real>
+struct VarElement<Real, VarType::u8> {
+  using type = std::uint8_t;
+};
+template <class Real>
+struct VarElement<Real, VarType::u16> {
+  using type = std::uint16_t;
+};
+template <class Real>
+struct VarElement<Real, VarType::i32> {
+  using type = std::int32_t;
+};
+/// The C++ element type of node variable V.
+template <class Real, NodeVar V>
+using NodeVarType = typename VarElement<Real, node_var(V).type>::type;
+
+template <class Real, class Alloc>
+class NodeArrays {
+ public:
+  NodeArrays() = default;
+  /// Arrays of `nodes` elements for every row of the table (contents undefined).
+  explicit NodeArrays(std::size_t nodes) : nodes_(nodes) {
+    for (const auto& row : kNodeVars) {
+      buffers_[index(row.id)].resize(nodes * dtype_size(dtype(row)), row.name);
+    }
+  }
+
+  /// Typed pointer to variable V.
+  template <NodeVar V>
+  NodeVarType<Real, V>* get() {
+    return reinterpret_cast<NodeVarType<Real, V>*>(buffers_[index(V)].data());
+  }
+  template <NodeVar V>
+  const NodeVarType<Real, V>* get() const {
+    return reinterpret_cast<const NodeVarType<Real, V>*>(buffers_[index(V)].data());
+  }
+
+  /// The array of `v` as a typed reference (what Backend::state() hands out).
+  ArrayRef ref(NodeVar v) {
+    return ArrayRef{buffers_[index(v)].data(), nodes_, dtype(node_var(v))};
+  }
+  /// The array named `name`; InputError naming the known ones otherwise.
+  ArrayRef ref(const std::string& name) {
+    const NodeVarInfo* row = find_node_var(name);
+    if (!row) throw InputError(unknown_node_var_message(name));
+    return ref(row->id);
+  }
+  /// Read-only view of every array, in table order (for checkpoints).
+  std::array<ArrayRef, kNodeVarCount> refs() const {
+    std::array<ArrayRef, kNodeVarCount> out;
+    for (const auto& row : kNodeVars) {
+      out[index(row.id)] = ArrayRef{const_cast<unsigned char*>(buffers_[index(row.id)].data()), nodes_, dtype(row)};
+    }
+    return out;
+  }
+
+  /// Overwrite every array with `bytes[k]` (the table's arrays in order, each
+  /// nodes() elements: what backend_state::read_backend_state checked and returns).
+  void assign(const std::array<std::vector<unsigned char>, kNodeVarCount>& bytes) {
+    for (std::size_t k = 0; k < buffers_.size(); ++k) {
+      if (!bytes[k].empty()) std::memcpy(buffers_[k].data(), bytes[k].data(), bytes[k].size());
+    }
+  }
+
+  std::size_t nodes() const { return nodes_; }
+  std::size_t bytes() const {
+    std::size_t b = 0;
+    for (const auto& buffer : buffers_) b += buffer.bytes();
+    return b;
+  }
+  static DType dtype(const NodeVarInfo& row) { return node_var_dtype(row, sizeof(Real) == 8); }
+
+ private:
+  static constexpr std::size_t index(NodeVar v) { return static_cast<std::size_t>(v); }
+  std::array<Buffer<unsigned char, Alloc>, kNodeVarCount> buffers_;
+  std::size_t nodes_ = 0;
+};
+
+/// Every backend's initial node state: v drawn uniformly in [init.v_min, init.v_max]
+/// (counter-based, per node), each type's threshold and drive, energy.initial, no
+/// refractory time and no spike yet, alive, oscillators at a random phase of their
+/// period, traces and rates at 0.
+template <class Real, class Alloc>
+void initialise_node_state(NodeArrays<Real, Alloc>& s, const Graph& graph, const ModelParams<Real>& params,
+                           const config::Config& cfg) {
+  const auto init_key = kernels::make_key(params.seed, static_cast<std::uint64_t>(kernels::RngStream::initial_state));
+  const auto osc_key = kernels::make_key(params.seed, static_cast<std::uint64_t>(kernels::RngStream::oscillator_phase));
+  std::array<Real, kNodeTypeCount> type_drive{};
+  for (int t = 0; t < kNodeTypeCount; ++t) {
+    type_drive[t] = static_cast<Real>(cfg.real(std::string("node.") + node_type_name(static_cast<NodeType>(t)) + ".drive"));
+  }
+  Real* v = s.template get<NodeVar::v>();
+  Real* threshold = s.template get<NodeVar::threshold>();
+  Real* drive = s.template get<NodeVar::drive>();
+  Real* energy = s.template get<NodeVar::energy>();
+  std::uint16_t* refractory = s.template get<NodeVar::refractory>();
+  std::int32_t* last_spike = s.template get<NodeVar::last_spike>();
+  std::uint8_t* alive = s.template get<NodeVar::alive>();
+  std::int32_t* phase = s.template get<NodeVar::phase>();
+  Real* trace_pre = s.template get<NodeVar::trace_pre>();
+  Real* trace_post = s.template get<NodeVar::trace_post>();
+  Real* rate = s.template get<NodeVar::rate>();
+  const auto& types = graph.node_type();
+  for (index_t i = 0; i < graph.num_nodes(); ++i) {
+    const std::uint8_t type = types[i];
+    const double u = kernels::draw_uniform(init_key, i, 0);
+    v[i] = params.init_v_min == params.init_v_max
+               ? params.init_v_min
+               : static_cast<Real>(params.init_v_min + (params.init_v_max - params.init_v_min) * u);
+    threshold[i] = params.neuron[type].threshold;
+    drive[i] = type_drive[type];
+    energy[i] = params.initial_energy;
+    refractory[i] = 0;
+    last_spike[i] = -1;
+    alive[i] = 1;
+    const std::int32_t period = params.oscillator_period[type];
+    phase[i] = period > 0 ? static_cast<std::int32_t>(kernels::draw_u32(osc_key, i, 0) % period) : 0;
+    trace_pre[i] = Real(0);
+    trace_post[i] = Real(0);
+    rate[i] = Real(0);
+  }
+}
+
+}  // namespace spikegraph

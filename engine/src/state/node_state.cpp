@@ -1,0 +1,44 @@
+#include "spikegraph/state/node_state.hpp"
+
+namespace spikegraph {
+
+namespace {
+constexpr bool rows_in_enum_order() {
+  for (int k = 0; k < kNodeVarCount; ++k) {
+    if (static_cast<int>(kNodeVars[static_cast<std::size_t>(k)].id) != k) return false;
+  }
+  return true;
+}
+static_assert(rows_in_enum_order(), "kNodeVars must list the variables in NodeVar order");
+}  // namespace
+
+const NodeVarInfo* find_node_var(const std::string& name) {
+  for (const auto& row : kNodeVars) {
+    if (name == row.name) return &row;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> node_var_names() {
+  std::vector<std::string> names;
+  for (const auto& row : kNodeVars) names.emplace_back(row.name);
+  return names;
+}
+
+DType node_var_dtype(const NodeVarInfo& info, bool double_precision) {
+  switch (info.type) {
+    case VarType::real: return double_precision ? DType::f64 : DType::f32;
+    case VarType::u8: return DType::u8;
+    case VarType::u16: return DType::u16;
+    case VarType::i32: return DType::i32;
+  }
+  return DType::f32;
+}
+
+std::string unknown_node_var_message(const std::string& name) {
+  std::string all;
+  for (const auto& row : kNodeVars) all += (all.empty() ? "" : ", ") + std::string(row.name);
+  return "state: unknown variable '" + name + "' (known: " + all + ")";
+}
+
+}  // namespace spikegraph

@@ -1,0 +1,75 @@
+// The node state table (spikegraph/state/node_state.hpp) drives what every backend
+// holds and exposes: names, dtypes, checkpoint sections, the monitor's choices, a
+// newborn's reset and memory accounting.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/sim/simulation.hpp"
+#include "spikegraph/state/node_state.hpp"
+#include "support/test_util.hpp"
+
+using namespace spikegraph;
+using sgtest::E;
+using sgtest::sim_config;
+using sgtest::small_graph;
+
+TEST_CASE("node state table: every backend array is a row, with the row's dtype", "[state]") {
+  const std::string precision = GENERATE(as<std::string>{}, "float32", "float64");
+  Simulation sim(small_graph(4, {E{0, 1, 0.5}}), sim_config("[sim]\nprecision = \"" + precision + "\"\n"));
+  const auto names = sim.state_names();
+  REQUIRE(names.size() == static_cast<std::size_t>(kNodeVarCount));
+  std::size_t expected_bytes = 0;
+  for (int k = 0; k < kNodeVarCount; ++k) {
+    const NodeVarInfo& row = kNodeVars[static_cast<std::size_t>(k)];
+    INFO(row.name);
+    CHECK(names[static_cast<std::size_t>(k)] == row.name);
+    CHECK(find_node_var(row.name) == &row);
+    const ArrayRef a = sim.state(row.name);
+    CHECK(a.size == 4);
+    CHECK(a.dtype == node_var_dtype(row, precision == "float64"));
+    CHECK(std::string(row.meaning).size() > 5);
+    expected_bytes += a.size * dtype_size(a.dtype);
+  }
+  CHECK(sim.backend().memory_bytes() >= expected_bytes);
+  CHECK(find_node_var("voltage") == nullptr);
+  CHECK_THROWS_WITH(sim.state("voltage"), Catch::Matchers::Contains("unknown variable 'voltage'") &&
+                                              Catch::Matchers::Contains("known: v, threshold"));
+}
+
+TEST_CASE("node state table: checkpoints hold one backend/<name> section per row", "[state][checkpoint]") {
+  Simulation sim(small_graph(3, {E{0, 1, 0.5}}), sim_config());
+  sim.run_steps(5);
+  io::SnapshotWriter out;
+  sim.save_to(out);
+  const auto in = io::SnapshotReader::from_bytes(out.bytes(), "<test>");
+  for (const auto& row : kNodeVars) {
+    INFO(row.name);
+    const std::string section = std::string("backend/") + row.name;
+    REQUIRE(in.has(section));
+    const ArrayRef a = sim.state(row.name);
+    std::vector<unsigned char> bytes(a.size * dtype_size(a.dtype));
+    in.read_into(section, a.dtype, bytes.data(), a.size);
+    CHECK(std::memcmp(bytes.data(), a.data, bytes.size()) == 0);
+  }
+}
+
+TEST_CASE("node state table: the monitor may sample exactly the monitorable rows", "[state][config]") {
+  const config::ParamSpec* spec = nullptr;
+  for (const auto& p : config::schema()) {
+    if (p.key == "monitor.variables") spec = &p;
+  }
+  REQUIRE(spec != nullptr);
+  std::vector<std::string> monitorable;
+  for (const auto& row : kNodeVars) {
+    if (row.monitorable) monitorable.emplace_back(row.name);
+  }
+  CHECK(spec->choices == monitorable);
+  CHECK(std::find(monitorable.begin(), monitorable.end(), "alive") == monitorable.end());
+  CHECK(unknown_node_var_message("x").find("known: v, threshold, drive") != std::string::npos);
+}
