@@ -145,7 +145,7 @@ GraphView standalone_view(const Graph& g, double modulatory_gain, double relay_g
                           const std::optional<F32>& weights, const char* op) {
   GraphView v(g);
   v.modulatory_gain = modulatory_gain;
-  v.relay_gain = relay_gain;
+  v.set_outgoing_gain(relay_gain);
   if (alive) {
     if (alive->shape(0) != g.num_nodes()) {
       throw InputError(std::string(op) + ": alive has " + std::to_string(alive->shape(0)) +

@@ -8,6 +8,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/config/toml.hpp"
 #include "spikegraph/core/error.hpp"
+#include "spikegraph/core/types.hpp"
 #include "spikegraph/state/node_state.hpp"
 
 namespace spikegraph::bindings {
@@ -124,6 +125,28 @@ void register_config(nb::module_& m) {
     return out;
   }, "The node state table: name, type (real = the simulation's precision), unit, meaning, "
      "the phase that writes it, a newborn node's value, whether the monitor may sample it.");
+  m.def("node_types", []() {
+    nb::list out;
+    for (const auto& t : kNodeTypes) {
+      nb::dict d;
+      d["name"] = t.name;
+      d["role"] = t.role;
+      d["leaky"] = t.leaky;
+      d["ignores_input"] = t.ignores_input;
+      d["oscillates"] = t.oscillates;
+      d["scales_outgoing"] = t.scales_outgoing;
+      d["flow_factor"] = static_cast<int>(t.flow_factor);
+      d["adapts_threshold"] = t.adapts_threshold;
+      d["mortal"] = t.mortal;
+      out.append(d);
+    }
+    return out;
+  }, "The node types' traits, in type order (the index stored per node).");
+  m.def("edge_kinds", []() {
+    std::vector<std::string> out;
+    for (int k = 0; k < kEdgeKindCount; ++k) out.emplace_back(edge_kind_name(static_cast<EdgeKind>(k)));
+    return out;
+  }, "The edge kinds' names, in kind order (the index stored per edge).");
   m.def("schema_markdown", &config::schema_markdown);
   m.def("default_run_toml", []() { return std::string(config::default_run_toml()); });
   m.def("parse_toml", [](const std::string& text, const std::string& name) {

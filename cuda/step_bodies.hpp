@@ -46,8 +46,6 @@ constexpr std::size_t kRowThreads = 32;
 constexpr std::uint8_t kInPlastic = 1;
 constexpr std::uint8_t kInCarriesEnergy = 2;
 
-constexpr std::uint8_t kHighway = static_cast<std::uint8_t>(NodeType::highway);
-constexpr std::uint8_t kDynamic = static_cast<std::uint8_t>(NodeType::dynamic);
 constexpr std::uint8_t kInhibitory = static_cast<std::uint8_t>(EdgeKind::inhibitory);
 
 /// Per-node-type parameters of the neuron update and delivery (from ModelParams).
@@ -58,6 +56,9 @@ struct TypeParams {
   std::uint32_t poisson_offset[kNodeTypeCount];    ///< first entry of the type's CDF table
   std::uint8_t ignores_input[kNodeTypeCount];
   Real out_gain[kNodeTypeCount];
+  Real flow_factor[kNodeTypeCount];              ///< c_s of the energy flow
+  std::uint8_t adapts_threshold[kNodeTypeCount];
+  Real threshold_lo[kNodeTypeCount], threshold_hi[kNodeTypeCount];  ///< homeostasis bounds
 };
 
 // ---------------------------------------------------------------- neuron update
@@ -453,6 +454,7 @@ struct FlowOutRows {
   const float* weight;
   const std::uint8_t* carries;
   const std::uint8_t* type;
+  Real flow_factor[kNodeTypeCount];  ///< c_s per type
   const std::uint8_t* alive;
   const Real* energy;
   kernels::FlowSource<Real>* sources;
@@ -471,7 +473,7 @@ struct FlowOutRows {
   SG_HD void finish(std::size_t s, const Lanes& row) const {
     Real scale = 0, out = 0;
     if (alive[s]) {
-      scale = kernels::flow_scale(ep, row.v[0], type[s] == kHighway);
+      scale = kernels::flow_scale(ep, row.v[0], flow_factor[type[s]]);
       out = scale * row.v[1];
     }
     sources[s] = kernels::FlowSource<Real>{energy[s], scale};
@@ -748,14 +750,15 @@ struct UpdateRates {
 template <class Real>
 struct AdaptThresholds {
   kernels::HomeostasisParams<Real> hp;
-  Real lo, hi;
+  TypeParams<Real> tp;
   const std::uint8_t* type;
   const std::uint8_t* alive;
   const Real* rate;
   Real* threshold;
   SG_HD void operator()(std::size_t i) const {
-    if (type[i] != kDynamic || !alive[i]) return;
-    threshold[i] = kernels::adapt_threshold(hp, threshold[i], rate[i], lo, hi);
+    const std::uint8_t t = type[i];
+    if (!tp.adapts_threshold[t] || !alive[i]) return;
+    threshold[i] = kernels::adapt_threshold(hp, threshold[i], rate[i], tp.threshold_lo[t], tp.threshold_hi[t]);
   }
 };
 

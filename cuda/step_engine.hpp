@@ -78,10 +78,11 @@ class StepEngine final : public Backend {
       tp_.poisson_offset[t] = static_cast<std::uint32_t>(tables.size());
       tp_.ignores_input[t] = params_.ignores_input[t];
       tp_.out_gain[t] = params_.out_gain[t];
+      tp_.flow_factor[t] = params_.flow_factor[t];
+      tp_.adapts_threshold[t] = params_.adapts_threshold[t];
+      tp_.threshold_lo[t] = params_.threshold_lo[t];
+      tp_.threshold_hi[t] = params_.threshold_hi[t];
       tables.insert(tables.end(), params_.poisson_table[t].begin(), params_.poisson_table[t].end());
-      const Real t0 = params_.neuron[t].threshold;
-      threshold_lo_[t] = std::min(Real(0.1) * t0, Real(10) * t0);
-      threshold_hi_[t] = std::max(Real(0.1) * t0, Real(10) * t0);
     }
     upload_vector(poisson_tables_, tables, "poisson tables");
 
@@ -264,6 +265,7 @@ class StepEngine final : public Backend {
       out.weight = weights_.data();
       out.carries = out_carries_.data();
       out.type = node_type_.data();
+      for (int t = 0; t < kNodeTypeCount; ++t) out.flow_factor[t] = params_.flow_factor[t];
       out.alive = alive_;
       out.energy = energy_;
       out.sources = flow_sources_.data();
@@ -373,8 +375,7 @@ class StepEngine final : public Backend {
   void adapt_thresholds() override {
     AdaptThresholds<Real> a{};
     a.hp = params_.homeostasis;
-    a.lo = threshold_lo_[kDynamic];
-    a.hi = threshold_hi_[kDynamic];
+    a.tp = tp_;
     a.type = node_type_.data();
     a.alive = alive_;
     a.rate = rate_;
@@ -655,7 +656,6 @@ class StepEngine final : public Backend {
   bool learning_ = false;
   kernels::RngKey poisson_key_{};
   TypeParams<Real> tp_{};
-  std::array<Real, kNodeTypeCount> threshold_lo_{}, threshold_hi_{};
   Real gain_ = Real(1);
   double signal_ = 0.0;
 

@@ -378,3 +378,17 @@ def test_brunel_bad_parameters(kwargs: dict[str, Any], fragment: str | None) -> 
     with pytest.raises(sg.GraphError) as info:
         sg.networks.brunel(**kwargs)
     assert fragment in str(info.value)
+
+
+def test_node_types_and_edge_kinds_come_from_the_engine() -> None:
+    types = ("sensory", "dynamic", "oscillator", "integrator", "relay", "highway", "workspace")
+    assert sg.NODE_TYPES == types
+    assert sg.EDGE_KINDS == ("excitatory", "inhibitory", "modulatory", "gated")
+    traits = {t["name"]: t for t in sg.NODE_TYPE_TRAITS}
+    assert traits["integrator"]["leaky"] is False and traits["dynamic"]["leaky"] is True
+    assert traits["highway"]["flow_factor"] == 2 and traits["relay"]["scales_outgoing"]
+    assert [name for name, t in traits.items() if t["oscillates"]] == ["oscillator"]
+    keys = {p["key"] for p in sg.schema()}
+    for name, t in traits.items():
+        assert (f"node.{name}.gain" in keys) == t["scales_outgoing"]
+        assert (f"node.{name}.period" in keys) == t["oscillates"]

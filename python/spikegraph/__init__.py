@@ -20,7 +20,7 @@ from .errors import (
     SpikegraphError,
 )
 from .io import read_spike_file
-from .network import EDGE_KINDS, NODE_TYPES, Network
+from .network import EDGE_KINDS, NODE_TYPE_TRAITS, NODE_TYPES, Network
 from .simulation import Simulation, Spikes
 
 __version__: str = _core.build_info()["version"]
@@ -39,6 +39,7 @@ def available_backends() -> list[dict[str, Any]]:
 __all__ = [
     "EDGE_KINDS",
     "NODE_TYPES",
+    "NODE_TYPE_TRAITS",
     "BackendError",
     "Config",
     "ConfigError",

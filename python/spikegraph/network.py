@@ -11,16 +11,14 @@ import numpy.typing as npt
 from . import _core
 from .errors import GraphError
 
-NODE_TYPES: tuple[str, ...] = (
-    "sensory",
-    "dynamic",
-    "oscillator",
-    "integrator",
-    "relay",
-    "highway",
-    "workspace",
-)
-EDGE_KINDS: tuple[str, ...] = ("excitatory", "inhibitory", "modulatory", "gated")
+#: The node types' traits, from the engine (index = the type byte stored per node):
+#: name, role, leaky, ignores_input, oscillates, scales_outgoing, flow_factor,
+#: adapts_threshold, mortal.
+NODE_TYPE_TRAITS: tuple[dict[str, Any], ...] = tuple(dict(t) for t in _core.node_types())
+#: The node types' names, in type order.
+NODE_TYPES: tuple[str, ...] = tuple(str(t["name"]) for t in NODE_TYPE_TRAITS)
+#: The edge kinds' names, in kind order (from the engine).
+EDGE_KINDS: tuple[str, ...] = tuple(_core.edge_kinds())
 
 
 def _vector(name: str, values: Any) -> np.ndarray:

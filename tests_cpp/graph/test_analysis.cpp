@@ -381,11 +381,11 @@ TEST_CASE("analysis: spectral radius with gains and complex eigenvalues", "[grap
   // eigenvalues are +-sqrt(w01 * relay * w10 * modulatory).
   const auto two = small_graph(2, {{0, 1, 2.0}, {1, 0, 1.0, 1, kMod}}, {4, 1});
   GraphView v(*two);
-  v.relay_gain = 1.5;
+  v.set_outgoing_gain(1.5);  // the relays
   v.modulatory_gain = 0.5;
   s = spectral_radius(v, exact());
   CHECK(s.spectral_radius == Approx(std::sqrt(2.0 * 1.5 * 1.0 * 0.5)).epsilon(1e-12));
-  v.relay_gain = 2.0;
+  v.out_gain[static_cast<int>(NodeType::relay)] = 2.0;
   CHECK(spectral_radius(v, exact()).spectral_radius == Approx(std::sqrt(2.0 * 2.0 * 0.5)).epsilon(1e-12));
   // A 3-cycle with a heavy tail: |W^k x| oscillates with period 3 around 0.8^k, and
   // the slope of log |W^k x| still finds the rate.

@@ -110,12 +110,12 @@ TEMPLATE_TEST_CASE("flow_scale: conductance * c_s / W_s, doubled for highways, 0
                    "[kernels][energy]", float, double) {
   using Real = TestType;
   const auto p = energy_params<Real>(5.0, 0.1, 0.1, 1000.0, 0.2);
-  CHECK(static_cast<double>(k::flow_scale(p, Real(4), false)) == Approx(0.05).epsilon(eps<Real>()));
-  CHECK(static_cast<double>(k::flow_scale(p, Real(4), true)) == Approx(0.1).epsilon(eps<Real>()));
-  CHECK(k::flow_scale(p, Real(0), false) == Real(0));
-  CHECK(k::flow_scale(p, Real(0), true) == Real(0));
-  CHECK(k::flow_scale(p, Real(-1), true) == Real(0));
-  CHECK(k::flow_scale(p, std::numeric_limits<Real>::quiet_NaN(), false) == Real(0));
+  CHECK(static_cast<double>(k::flow_scale(p, Real(4), Real(1))) == Approx(0.05).epsilon(eps<Real>()));
+  CHECK(static_cast<double>(k::flow_scale(p, Real(4), Real(2))) == Approx(0.1).epsilon(eps<Real>()));
+  CHECK(k::flow_scale(p, Real(0), Real(1)) == Real(0));
+  CHECK(k::flow_scale(p, Real(0), Real(2)) == Real(0));
+  CHECK(k::flow_scale(p, Real(-1), Real(2)) == Real(0));
+  CHECK(k::flow_scale(p, std::numeric_limits<Real>::quiet_NaN(), Real(1)) == Real(0));
 }
 
 TEMPLATE_TEST_CASE("edge_flow: scale * w * max(E_s - E_j, 0)", "[kernels][energy]", float, double) {
@@ -128,7 +128,7 @@ TEMPLATE_TEST_CASE("edge_flow: scale * w * max(E_s - E_j, 0)", "[kernels][energy
   // exceeds its energy (every target at 0): sum_e scale * w_e * E_s = c * 2 * E_s.
   const auto p = energy_params<Real>(5.0, 0.1, 0.1, 1000.0, 0.5);
   const Real w[3] = {Real(0.3), Real(1.1), Real(2.6)};
-  const Real scale = k::flow_scale(p, w[0] + w[1] + w[2], true);
+  const Real scale = k::flow_scale(p, w[0] + w[1] + w[2], Real(2));
   Real out = 0;
   for (Real x : w) out += k::edge_flow(scale, x, Real(3), Real(0));
   CHECK(static_cast<double>(out) == Approx(3.0).epsilon(eps<Real>()));

@@ -10,6 +10,8 @@
 
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/kernels/energy.hpp"
+#include "spikegraph/sim/model_params.hpp"
 #include "spikegraph/sim/simulation.hpp"
 #include "spikegraph/state/node_state.hpp"
 #include "support/test_util.hpp"
@@ -72,4 +74,32 @@ TEST_CASE("node state table: the monitor may sample exactly the monitorable rows
   CHECK(spec->choices == monitorable);
   CHECK(std::find(monitorable.begin(), monitorable.end(), "alive") == monitorable.end());
   CHECK(unknown_node_var_message("x").find("known: v, threshold, drive") != std::string::npos);
+}
+
+TEST_CASE("node type traits: the model's parameters and schema follow the table", "[state][config]") {
+  const config::Config c;
+  const ModelParams<double> m = make_model_params<double>(c);
+  std::vector<std::string> keys;
+  for (const auto& p : config::schema()) keys.push_back(p.key);
+  auto has_key = [&](const std::string& k) { return std::find(keys.begin(), keys.end(), k) != keys.end(); };
+  for (int t = 0; t < kNodeTypeCount; ++t) {
+    const NodeTypeTraits& traits = kNodeTypes[t];
+    INFO(traits.name);
+    CHECK(std::string(node_type_name(static_cast<NodeType>(t))) == traits.name);
+    CHECK((m.neuron[t].leaky != 0) == traits.leaky);
+    CHECK((m.ignores_input[t] != 0) == traits.ignores_input);
+    CHECK((m.oscillator_period[t] > 0) == traits.oscillates);
+    CHECK(m.flow_factor[t] == traits.flow_factor);
+    CHECK((m.adapts_threshold[t] != 0) == traits.adapts_threshold);
+    CHECK(m.threshold_lo[t] <= m.threshold_hi[t]);
+    const std::string pre = std::string("node.") + traits.name + ".";
+    CHECK(has_key(pre + "gain") == traits.scales_outgoing);
+    CHECK(has_key(pre + "period") == traits.oscillates);
+    CHECK(m.out_gain[t] == (traits.scales_outgoing ? c.real(pre + "gain") : 1.0));
+  }
+  // A highway passes energy on twice as strongly as any other node with the same weights.
+  kernels::EnergyParams<double> ep{};
+  ep.conductance = 0.2;
+  CHECK(kernels::flow_scale(ep, 4.0, m.flow_factor[static_cast<int>(NodeType::highway)]) ==
+        2 * kernels::flow_scale(ep, 4.0, m.flow_factor[static_cast<int>(NodeType::dynamic)]));
 }

@@ -155,10 +155,10 @@ std::vector<ParamSpec> build_schema() {
     s.push_back(real_param(pre + "drive", 0.0, -kInf, kInf, "", "initial constant drive current"));
     s.push_back(real_param(pre + "poisson_rate", 0.0, 0.0, kInf, "Hz", "rate of independent Poisson input per node"));
     s.push_back(real_param(pre + "poisson_weight", 0.0, -kInf, kInf, "", "weight of each Poisson input spike"));
-    if (t == static_cast<int>(NodeType::relay)) {
+    if (kNodeTypes[t].scales_outgoing) {
       s.push_back(real_param(pre + "gain", 1.5, 0.0, kInf, "", "factor on the relay's outgoing weights"));
     }
-    if (t == static_cast<int>(NodeType::oscillator)) {
+    if (kNodeTypes[t].oscillates) {
       s.push_back(real_param(pre + "period", 100.0, 0.0, kInf, "ms", "intrinsic spike period", true));
     }
   }

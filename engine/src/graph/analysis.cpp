@@ -163,7 +163,11 @@ void check_parts(int threads, std::size_t n, Problems& out, Fn&& fn) {
 GraphView GraphView::with_config(const Graph& g, const config::Config& cfg) {
   GraphView v(g);
   v.modulatory_gain = cfg.real("edge.modulatory_gain");
-  v.relay_gain = cfg.real("node.relay.gain");
+  for (int t = 0; t < kNodeTypeCount; ++t) {
+    if (kNodeTypes[t].scales_outgoing) {
+      v.out_gain[static_cast<std::size_t>(t)] = cfg.real(std::string("node.") + kNodeTypes[t].name + ".gain");
+    }
+  }
   return v;
 }
 
@@ -961,7 +965,7 @@ SpectralStats spectral_radius(const GraphView& view, const AnalysisOptions& opti
         double f = 0.0;
         if (alive(j) && alive(s) && kind[edge] < kEdgeKindCount) {
           f = kind_factor[kind[edge]] * static_cast<double>(w[edge]);
-          if (types[s] == static_cast<std::uint8_t>(NodeType::relay)) f *= view.relay_gain;
+          f *= view.out_gain[types[s]];
         }
         ew[k] = static_cast<float>(f);
       }

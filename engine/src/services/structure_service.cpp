@@ -72,14 +72,13 @@ class StructureService final : public Service {
     if ((ctx.step + 1) % interval_ != 0) return;
     const std::shared_ptr<const Graph> old_graph = ctx.graph_owner;  // alive through this call
     const Graph& g = *old_graph;
-    const auto dynamic = static_cast<std::uint8_t>(NodeType::dynamic);
     const std::uint8_t* types = g.node_type().data();
     StructureEvent ev;
     ev.step = ctx.step;
 
     double removed = 0.0;  // energy of the nodes that died (ledger: transfers)
     for (index_t i = 0; i < n; ++i) {
-      if (alive[i] && types[i] == dynamic && starving_[i]) {
+      if (alive[i] && node_type_traits(types[i]).mortal && starving_[i]) {
         alive[i] = 0;
         removed += read_element(energy, i);
         write_element(energy, i, 0.0);
@@ -91,7 +90,10 @@ class StructureService final : public Service {
     double birth_loss = 0.0;  // the part of birth costs the child does not get (ledger: metabolism)
     const index_t parents_end = n;
     for (index_t i = 0; i < parents_end; ++i) {
-      if (!alive[i] || types[i] != dynamic || read_element(energy, i) <= birth_energy_ || read_element(energy, i) < birth_cost_) continue;
+      if (!alive[i] || !node_type_traits(types[i]).mortal || read_element(energy, i) <= birth_energy_ ||
+          read_element(energy, i) < birth_cost_) {
+        continue;
+      }
       if (next_slot_ >= n) {
         ++ev.births_refused;
         continue;

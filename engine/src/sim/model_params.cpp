@@ -37,11 +37,11 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
   const double dt = cfg.real("sim.dt");
   const double cap = cfg.real("energy.cap");
   for (int t = 0; t < kNodeTypeCount; ++t) {
-    const auto type = static_cast<NodeType>(t);
-    const std::string pre = std::string("node.") + node_type_name(type) + ".";
+    const NodeTypeTraits& traits = kNodeTypes[t];
+    const std::string pre = std::string("node.") + traits.name + ".";
     auto& p = m.neuron[t];
     const double tau_steps = cfg.real(pre + "tau_m") / dt;
-    const bool leaky = type != NodeType::integrator;
+    const bool leaky = traits.leaky;
     const double decay = leaky ? std::exp(-1.0 / tau_steps) : 1.0;
     const double r = cfg.real(pre + "resistance");
     p.v_rest = static_cast<Real>(cfg.real(pre + "v_rest"));
@@ -59,10 +59,13 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
     p.leaky = leaky ? 1 : 0;
     m.poisson_table[t] = poisson_cdf_table(cfg.real(pre + "poisson_rate") * dt * 1e-3);
     p.poisson_table_size = static_cast<std::int32_t>(m.poisson_table[t].size());
-    m.oscillator_period[t] =
-        type == NodeType::oscillator ? static_cast<std::int32_t>(cfg.steps(pre + "period", 1)) : 0;
-    m.ignores_input[t] = (type == NodeType::sensory || type == NodeType::oscillator) ? 1 : 0;
-    m.out_gain[t] = static_cast<Real>(type == NodeType::relay ? cfg.real(pre + "gain") : 1.0);
+    m.oscillator_period[t] = traits.oscillates ? static_cast<std::int32_t>(cfg.steps(pre + "period", 1)) : 0;
+    m.ignores_input[t] = traits.ignores_input ? 1 : 0;
+    m.out_gain[t] = static_cast<Real>(traits.scales_outgoing ? cfg.real(pre + "gain") : 1.0);
+    m.flow_factor[t] = static_cast<Real>(traits.flow_factor);
+    m.adapts_threshold[t] = traits.adapts_threshold ? 1 : 0;
+    m.threshold_lo[t] = std::min(Real(0.1) * p.threshold, Real(10) * p.threshold);
+    m.threshold_hi[t] = std::max(Real(0.1) * p.threshold, Real(10) * p.threshold);
   }
   m.synapse.modulatory_gain = static_cast<Real>(cfg.real("edge.modulatory_gain"));
   m.synapse.gate_energy = static_cast<Real>(cfg.real("edge.gate_energy"));

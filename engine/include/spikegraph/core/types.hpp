@@ -31,7 +31,44 @@ enum class NodeType : std::uint8_t {
 };
 constexpr int kNodeTypeCount = 7;
 
-/// Lower-case names of node types and edge kinds, as used in configuration and Python.
+/// What distinguishes the node types, as data: the model's parameters and schema, the
+/// backends, the energy flow, homeostasis and structural plasticity read these
+/// columns, never a type's name. A new behaviour of a type is a column here.
+struct NodeTypeTraits {
+  NodeType id;
+  const char* name;           ///< as in configuration keys (node.<name>.*) and Python
+  const char* role;           ///< one line
+  bool leaky;                 ///< false: integrates its drive without leak (and without energy coupling)
+  bool ignores_input;         ///< synaptic and Poisson input are not integrated
+  bool oscillates;            ///< spikes with an intrinsic period (node.<name>.period)
+  bool scales_outgoing;       ///< its outgoing weights are multiplied by node.<name>.gain
+  std::uint8_t flow_factor;   ///< c_s of the energy flow: how strongly it passes energy on
+  bool adapts_threshold;      ///< homeostasis adapts its threshold toward the target rate
+  bool mortal;                ///< structural plasticity: starves and dies, and gives birth
+};
+
+/// The node types' traits, indexed by NodeType.
+inline constexpr NodeTypeTraits kNodeTypes[kNodeTypeCount] = {
+    {NodeType::sensory, "sensory", "driven by the input frame or audio", true, true, false, false, 1, false, false},
+    {NodeType::dynamic, "dynamic", "the recurrent population: learns, adapts, lives and dies", true, false, false,
+     false, 1, true, true},
+    {NodeType::oscillator, "oscillator", "spikes with an intrinsic period", true, true, true, false, 1, false,
+     false},
+    {NodeType::integrator, "integrator", "accumulates its input without leak", false, false, false, false, 1, false,
+     false},
+    {NodeType::relay, "relay", "passes activity on with amplified outgoing weights", true, false, false, true, 1,
+     false, false},
+    {NodeType::highway, "highway", "moves energy twice as strongly", true, false, false, false, 2, false, false},
+    {NodeType::workspace, "workspace", "the readout grid", true, false, false, false, 1, false, false},
+};
+
+/// The traits of type `t` (which must be a valid type).
+constexpr const NodeTypeTraits& node_type_traits(NodeType t) { return kNodeTypes[static_cast<int>(t)]; }
+/// The traits of a stored type byte (graphs validate their type bytes).
+constexpr const NodeTypeTraits& node_type_traits(std::uint8_t t) { return kNodeTypes[t]; }
+
+/// Lower-case names of node types (kNodeTypes[t].name) and edge kinds, as used in
+/// configuration and Python.
 const char* node_type_name(NodeType t);
 const char* edge_kind_name(EdgeKind k);
 /// Parse a name; returns false when the name is unknown.

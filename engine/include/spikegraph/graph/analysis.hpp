@@ -50,8 +50,16 @@ struct GraphView {
   const float* weights = nullptr;
   /// Factor of modulatory edges in the effective weight (edge.modulatory_gain).
   double modulatory_gain = 0.5;
-  /// Factor on the outgoing effective weights of relay nodes (node.relay.gain).
-  double relay_gain = 1.5;
+  /// Factor on the outgoing effective weights of each node type: node.<type>.gain for
+  /// the types whose outgoing weights are scaled (NodeTypeTraits::scales_outgoing,
+  /// the relays), else 1.
+  std::array<double, kNodeTypeCount> out_gain{1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0};
+  /// Sets out_gain of every type that scales its outgoing weights to `gain`.
+  void set_outgoing_gain(double gain) {
+    for (int t = 0; t < kNodeTypeCount; ++t) {
+      if (kNodeTypes[t].scales_outgoing) out_gain[static_cast<std::size_t>(t)] = gain;
+    }
+  }
 
   GraphView() = default;
   explicit GraphView(const Graph& g) : graph(&g) {}
@@ -170,7 +178,7 @@ PathStats shortest_paths(const GraphView& view, const AnalysisOptions& options =
 
 /// Spectral radius of the effective weight matrix W, W[j][s] = sum over live edges
 /// s -> j of f(kind) * w * g(s) with f = +1 (excitatory, gated), -1 (inhibitory),
-/// modulatory_gain (modulatory) and g(s) = relay_gain for relay sources, else 1 (the
+/// modulatory_gain (modulatory) and g(s) = out_gain of the source's type (the
 /// gating by energy and the homeostatic synaptic gain are not part of W).
 /// Power iteration: x <- W x / |W x| from a positive start vector drawn from the
 /// seed; the growth rate is the least-squares slope of log |W^k x| against k over the

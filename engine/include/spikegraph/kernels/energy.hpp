@@ -34,12 +34,12 @@ SG_HD inline Real spend_energy(const EnergyParams<Real>& p, Real energy, bool sp
   return after_metabolism;
 }
 
-/// Per-source flow scale: conductance * c_s / W_s (c_s = 2 for highway nodes),
-/// 0 when the source has no non-inhibitory weight.
+/// Per-source flow scale: conductance * c_s / W_s (c_s: the source type's flow
+/// factor, NodeTypeTraits::flow_factor), 0 when the source has no non-inhibitory weight.
 template <class Real>
-SG_HD inline Real flow_scale(const EnergyParams<Real>& p, Real outgoing_weight, bool highway) {
+SG_HD inline Real flow_scale(const EnergyParams<Real>& p, Real outgoing_weight, Real flow_factor) {
   if (!(outgoing_weight > Real(0))) return Real(0);
-  return p.conductance * (highway ? Real(2) : Real(1)) / outgoing_weight;
+  return p.conductance * flow_factor / outgoing_weight;
 }
 
 /// Flow along one edge s -> j: scale_s * w * max(E_s - E_j, 0). Both the

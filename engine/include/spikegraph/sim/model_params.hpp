@@ -29,6 +29,12 @@ struct ModelParams {
   std::array<std::uint8_t, kNodeTypeCount> ignores_input;
   /// Factor on outgoing effective weights (relay gain, else 1).
   std::array<Real, kNodeTypeCount> out_gain;
+  /// c_s of the energy flow per type (NodeTypeTraits::flow_factor).
+  std::array<Real, kNodeTypeCount> flow_factor;
+  /// 1 where homeostasis adapts the type's thresholds (NodeTypeTraits::adapts_threshold).
+  std::array<std::uint8_t, kNodeTypeCount> adapts_threshold;
+  /// Bounds homeostasis keeps a type's threshold in: [0.1, 10] x its configured value.
+  std::array<Real, kNodeTypeCount> threshold_lo, threshold_hi;
   kernels::SynapseParams<Real> synapse;
   kernels::EnergyParams<Real> energy;
   kernels::LearningParams<Real> learning;

@@ -132,11 +132,6 @@ class CpuBackend final : public Backend {
       weight_ = weights_.data();
       if (params_.eligibility_rule) eligibility_.assign(graph.num_edges(), 0.0f);
     }
-    for (int t = 0; t < kNodeTypeCount; ++t) {
-      const Real t0 = params_.neuron[t].threshold;
-      threshold_lo_[t] = std::min(Real(0.1) * t0, Real(10) * t0);
-      threshold_hi_[t] = std::max(Real(0.1) * t0, Real(10) * t0);
-    }
     if (cfg.boolean("energy.enabled") || cfg.boolean("learning.enabled")) {
       graph.by_target();  // built once here, before worker threads read it
     }
@@ -323,13 +318,13 @@ class CpuBackend final : public Backend {
   void adapt_thresholds() override {
     const kernels::HomeostasisParams<Real> hp = params_.homeostasis;
     const std::uint8_t* types = graph_->node_type().data();
-    const auto dynamic = static_cast<std::uint8_t>(NodeType::dynamic);
     cpu::parallel_parts(cpu::parts_for(threads_, graph_->num_nodes(), kMinSimpleNodesPerThread), graph_->num_nodes(),
                         [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
-        if (types[i] != dynamic || !alive_[i]) continue;
-        threshold_[i] = kernels::adapt_threshold(hp, threshold_[i], rate_[i], threshold_lo_[dynamic],
-                                                 threshold_hi_[dynamic]);
+        const std::uint8_t t = types[i];
+        if (!params_.adapts_threshold[t] || !alive_[i]) continue;
+        threshold_[i] = kernels::adapt_threshold(hp, threshold_[i], rate_[i], params_.threshold_lo[t],
+                                                 params_.threshold_hi[t]);
       }
     });
   }
@@ -477,7 +472,6 @@ class CpuBackend final : public Backend {
     const auto& off = graph_->out_offsets();
     const index_t* tgt = graph_->edge_target().data();
     const std::uint8_t* types = graph_->node_type().data();
-    const auto highway = static_cast<std::uint8_t>(NodeType::highway);
     const kernels::EnergyParams<Real> ep = params_.energy;
     for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
       double out_sum = 0.0;
@@ -494,7 +488,7 @@ class CpuBackend final : public Backend {
             kernels::flow_out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count,
                                   energy_, e_s, weight_sum, drop_sum);
           }
-          scale = kernels::flow_scale(ep, weight_sum, types[s] == highway);
+          scale = kernels::flow_scale(ep, weight_sum, params_.flow_factor[types[s]]);
           out = scale * drop_sum;
         }
         flow_sources_[s] = kernels::FlowSource<Real>{e_s, scale};
@@ -743,7 +737,6 @@ class CpuBackend final : public Backend {
   std::vector<float> weights_;      // own copy when plastic edges exist
   const float* weight_ = nullptr;   // the weights delivery and flow use
   std::vector<float> eligibility_;  // per edge, with learning.rule = "eligibility"
-  std::array<Real, kNodeTypeCount> threshold_lo_{}, threshold_hi_{};
   Real gain_ = Real(1);
   double signal_ = 0.0;
   // Energy flow scratch.
