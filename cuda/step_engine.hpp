@@ -160,7 +160,7 @@ class StepEngine final : public Backend {
       b.kind = edge_kind_.data();
       b.weight = weights_.data();
       b.type = node_type_.data();
-      b.energy = energy_;
+      b.energy = node_.energy;
       b.base_slot = base_slot;
       b.slots = ring_slots_;
       b.nodes = n_;
@@ -187,7 +187,7 @@ class StepEngine final : public Backend {
       x.kind = edge_kind_.data();
       x.weight = weights_.data();
       x.type = node_type_.data();
-      x.energy = energy_;
+      x.energy = node_.energy;
       x.base_slot = base_slot;
       x.slots = ring_slots_;
       x.nodes = n_;
@@ -220,16 +220,16 @@ class StepEngine final : public Backend {
     b.step = t;
     b.gain = gain_;
     b.type = node_type_.data();
-    b.v = v_;
-    b.refractory = refractory_;
-    b.threshold = threshold_;
-    b.drive = drive_;
-    b.energy = energy_;
+    b.v = node_.v;
+    b.refractory = node_.refractory;
+    b.threshold = node_.threshold;
+    b.drive = node_.drive;
+    b.energy = node_.energy;
     b.input = ring_.data() + slot * n_;
-    b.alive = alive_;
-    b.phase = phase_;
+    b.alive = node_.alive;
+    b.phase = node_.phase;
     b.spiked = spiked_.data();
-    b.last_spike = last_spike_;
+    b.last_spike = node_.last_spike;
     exec_.for_each(n_, b);
     // The spike list in ascending node order (an order-preserving selection), then to the host.
     std::uint32_t* list = spike_list_[current_list_].data();
@@ -248,13 +248,13 @@ class StepEngine final : public Backend {
     exec_.zero(block_sums_.data(), blocks * kColumns * sizeof(double));
     const kernels::EnergyParams<Real> ep = params_.energy;
     // Per node, then per ledger block (the blocks' sums in node order, as on the CPU).
-    exec_.for_each(n_, EnergySpendNodes<Real>{ep, energy_, alive_, spiked_.data(), spend_before_.data(),
+    exec_.for_each(n_, EnergySpendNodes<Real>{ep, node_.energy, node_.alive, spiked_.data(), spend_before_.data(),
                                               spend_cost_.data(), spend_metabolism_.data()});
-    exec_.for_each(blocks, EnergySpendBlocks<Real>{n_, alive_, spend_before_.data(), spend_cost_.data(),
+    exec_.for_each(blocks, EnergySpendBlocks<Real>{n_, node_.alive, spend_before_.data(), spend_cost_.data(),
                                                    spend_metabolism_.data(), block_sums_.data()});
     EnergyAfterBlocks<Real> after{};
     after.nodes = n_;
-    after.alive = alive_;
+    after.alive = node_.alive;
     after.overflow_terms = overflow_.data();
     after.sums = block_sums_.data();
     if (flow) {
@@ -266,8 +266,8 @@ class StepEngine final : public Backend {
       out.carries = out_carries_.data();
       out.type = node_type_.data();
       for (int t = 0; t < kNodeTypeCount; ++t) out.flow_factor[t] = params_.flow_factor[t];
-      out.alive = alive_;
-      out.energy = energy_;
+      out.alive = node_.alive;
+      out.energy = node_.energy;
       out.sources = flow_sources_.data();
       out.flow_out = flow_out_.data();
       exec_.for_each_row(n_, out);
@@ -279,8 +279,8 @@ class StepEngine final : public Backend {
       in.in_flow_weight = in_flow_weight_.data();
       in.sources = flow_sources_.data();
       in.flow_out = flow_out_.data();
-      in.alive = alive_;
-      in.energy = energy_;
+      in.alive = node_.alive;
+      in.energy = node_.energy;
       in.energy_next = energy_next_.data();
       in.inflow = inflow_.data();
       in.overflow = overflow_.data();
@@ -289,11 +289,11 @@ class StepEngine final : public Backend {
       after.energy_after = energy_next_.data();
       exec_.for_each(blocks, after);
       // Copied, not swapped: views of "energy" handed out earlier must stay valid.
-      exec_.device_copy(energy_, energy_next_.data(), energy_next_.bytes());
+      exec_.device_copy(node_.energy, energy_next_.data(), energy_next_.bytes());
     } else {
-      exec_.for_each(n_, EnergyClampNodes<Real>{ep, energy_, alive_, overflow_.data()});
+      exec_.for_each(n_, EnergyClampNodes<Real>{ep, node_.energy, node_.alive, overflow_.data()});
       after.inflow = nullptr;
-      after.energy_after = energy_;
+      after.energy_after = node_.energy;
       exec_.for_each(blocks, after);
     }
     exec_.for_each(kColumns, LedgerTotal{block_sums_.data(), blocks, ledger_total_.data()});
@@ -311,11 +311,11 @@ class StepEngine final : public Backend {
 
   void update_learning(step_t) override {
     const kernels::LearningParams<Real> lp = params_.learning;
-    exec_.for_each(n_, DecayTraces<Real>{lp.decay_plus, lp.decay_minus, trace_pre_, trace_post_});
+    exec_.for_each(n_, DecayTraces<Real>{lp.decay_plus, lp.decay_minus, node_.trace_pre, node_.trace_post});
     const std::size_t count = spikes_.size();
     const index_t* spikes = spike_list_[current_list_].data();
     if (graph_->edge_plastic().empty()) {
-      exec_.for_each(count, AddSpikesToTraces<Real>{spikes, trace_pre_, trace_post_});
+      exec_.for_each(count, AddSpikesToTraces<Real>{spikes, node_.trace_pre, node_.trace_post});
       exec_.synchronize();
       return;
     }
@@ -349,9 +349,9 @@ class StepEngine final : public Backend {
     dep.target = edge_target_.data();
     dep.plastic = edge_plastic_.data();
     dep.edge_slot = edge_slot_.data();
-    dep.alive = alive_;
-    dep.energy = energy_;
-    dep.trace_post = trace_post_;
+    dep.alive = node_.alive;
+    dep.energy = node_.energy;
+    dep.trace_post = node_.trace_post;
     exec_.for_each(count * kRowThreads, dep);
     Potentiation<Real> pot{};
     pot.wt = wt;
@@ -359,16 +359,16 @@ class StepEngine final : public Backend {
     pot.in_offsets = in_offsets_.data();
     pot.in_edges = in_edges_.data();
     pot.in_sources = in_sources_.data();
-    pot.alive = alive_;
-    pot.energy = energy_;
-    pot.trace_pre = trace_pre_;
+    pot.alive = node_.alive;
+    pot.energy = node_.energy;
+    pot.trace_pre = node_.trace_pre;
     exec_.for_each(count * kRowThreads, pot);
-    exec_.for_each(count, AddSpikesToTraces<Real>{spikes, trace_pre_, trace_post_});
+    exec_.for_each(count, AddSpikesToTraces<Real>{spikes, node_.trace_pre, node_.trace_post});
     exec_.synchronize();
   }
 
   void update_rates(step_t) override {
-    exec_.for_each(n_, UpdateRates<Real>{params_.homeostasis, alive_, spiked_.data(), rate_});
+    exec_.for_each(n_, UpdateRates<Real>{params_.homeostasis, node_.alive, spiked_.data(), node_.rate});
     exec_.synchronize();
   }
 
@@ -377,9 +377,9 @@ class StepEngine final : public Backend {
     a.hp = params_.homeostasis;
     a.tp = tp_;
     a.type = node_type_.data();
-    a.alive = alive_;
-    a.rate = rate_;
-    a.threshold = threshold_;
+    a.alive = node_.alive;
+    a.rate = node_.rate;
+    a.threshold = node_.threshold;
     exec_.for_each(n_, a);
     exec_.synchronize();
   }
@@ -407,7 +407,7 @@ class StepEngine final : public Backend {
     c.sequential = sequential;
     c.add = add;
     c.value = static_cast<Real>(value);
-    c.drive = drive_;
+    c.drive = node_.drive;
     exec_.for_each(sequential ? 1 : count, c);
     exec_.synchronize();
   }
@@ -637,7 +637,7 @@ class StepEngine final : public Backend {
     b.target = edge_target_.data();
     b.kind = edge_kind_.data();
     b.plastic = edge_plastic_.data();
-    b.alive = alive_;
+    b.alive = node_.alive;
     b.weight = weights_.data();
     b.out_carries = energy ? out_carries_.data() : nullptr;
     b.in_flow_weight = energy ? in_flow_weight_.data() : nullptr;
@@ -662,17 +662,7 @@ class StepEngine final : public Backend {
   // Node state (the state table's arrays in managed memory: the host views of
   // state()) and typed pointers into it, fixed for the engine's life.
   NodeArrays<Real, typename Exec::SharedAlloc> nodes_;
-  Real* v_ = nodes_.template get<NodeVar::v>();
-  Real* threshold_ = nodes_.template get<NodeVar::threshold>();
-  Real* drive_ = nodes_.template get<NodeVar::drive>();
-  Real* energy_ = nodes_.template get<NodeVar::energy>();
-  std::uint16_t* refractory_ = nodes_.template get<NodeVar::refractory>();
-  std::int32_t* last_spike_ = nodes_.template get<NodeVar::last_spike>();
-  std::uint8_t* alive_ = nodes_.template get<NodeVar::alive>();
-  std::int32_t* phase_ = nodes_.template get<NodeVar::phase>();
-  Real* trace_pre_ = nodes_.template get<NodeVar::trace_pre>();
-  Real* trace_post_ = nodes_.template get<NodeVar::trace_post>();
-  Real* rate_ = nodes_.template get<NodeVar::rate>();
+  const NodeView<Real> node_ = nodes_.view();  // typed pointers, fixed for the backend's life
   // Device state.
   Dev<std::uint8_t> spiked_;
   Dev<Real> ring_;  // [slot][node]

@@ -43,6 +43,23 @@ struct VarElement<Real, VarType::i32> {
 template <class Real, NodeVar V>
 using NodeVarType = typename VarElement<Real, node_var(V).type>::type;
 
+/// Typed pointers to every node state array (what the phases' loops and kernel bodies
+/// read and write), valid as long as the NodeArrays they came from.
+template <class Real>
+struct NodeView {
+  Real* v;
+  Real* threshold;
+  Real* drive;
+  Real* energy;
+  std::uint16_t* refractory;
+  std::int32_t* last_spike;
+  std::uint8_t* alive;
+  std::int32_t* phase;
+  Real* trace_pre;
+  Real* trace_post;
+  Real* rate;
+};
+
 template <class Real, class Alloc>
 class NodeArrays {
  public:
@@ -62,6 +79,14 @@ class NodeArrays {
   template <NodeVar V>
   const NodeVarType<Real, V>* get() const {
     return reinterpret_cast<const NodeVarType<Real, V>*>(buffers_[index(V)].data());
+  }
+
+  /// Typed pointers to every array.
+  NodeView<Real> view() {
+    return NodeView<Real>{get<NodeVar::v>(),          get<NodeVar::threshold>(), get<NodeVar::drive>(),
+                          get<NodeVar::energy>(),     get<NodeVar::refractory>(), get<NodeVar::last_spike>(),
+                          get<NodeVar::alive>(),      get<NodeVar::phase>(),     get<NodeVar::trace_pre>(),
+                          get<NodeVar::trace_post>(), get<NodeVar::rate>()};
   }
 
   /// The array of `v` as a typed reference (what Backend::state() hands out).
@@ -118,35 +143,25 @@ void initialise_node_state(NodeArrays<Real, Alloc>& s, const Graph& graph, const
   for (int t = 0; t < kNodeTypeCount; ++t) {
     type_drive[t] = static_cast<Real>(cfg.real(std::string("node.") + node_type_name(static_cast<NodeType>(t)) + ".drive"));
   }
-  Real* v = s.template get<NodeVar::v>();
-  Real* threshold = s.template get<NodeVar::threshold>();
-  Real* drive = s.template get<NodeVar::drive>();
-  Real* energy = s.template get<NodeVar::energy>();
-  std::uint16_t* refractory = s.template get<NodeVar::refractory>();
-  std::int32_t* last_spike = s.template get<NodeVar::last_spike>();
-  std::uint8_t* alive = s.template get<NodeVar::alive>();
-  std::int32_t* phase = s.template get<NodeVar::phase>();
-  Real* trace_pre = s.template get<NodeVar::trace_pre>();
-  Real* trace_post = s.template get<NodeVar::trace_post>();
-  Real* rate = s.template get<NodeVar::rate>();
+  const NodeView<Real> x = s.view();
   const auto& types = graph.node_type();
   for (index_t i = 0; i < graph.num_nodes(); ++i) {
     const std::uint8_t type = types[i];
     const double u = kernels::draw_uniform(init_key, i, 0);
-    v[i] = params.init_v_min == params.init_v_max
+    x.v[i] = params.init_v_min == params.init_v_max
                ? params.init_v_min
                : static_cast<Real>(params.init_v_min + (params.init_v_max - params.init_v_min) * u);
-    threshold[i] = params.neuron[type].threshold;
-    drive[i] = type_drive[type];
-    energy[i] = params.initial_energy;
-    refractory[i] = 0;
-    last_spike[i] = -1;
-    alive[i] = 1;
+    x.threshold[i] = params.neuron[type].threshold;
+    x.drive[i] = type_drive[type];
+    x.energy[i] = params.initial_energy;
+    x.refractory[i] = 0;
+    x.last_spike[i] = -1;
+    x.alive[i] = 1;
     const std::int32_t period = params.oscillator_period[type];
-    phase[i] = period > 0 ? static_cast<std::int32_t>(kernels::draw_u32(osc_key, i, 0) % period) : 0;
-    trace_pre[i] = Real(0);
-    trace_post[i] = Real(0);
-    rate[i] = Real(0);
+    x.phase[i] = period > 0 ? static_cast<std::int32_t>(kernels::draw_u32(osc_key, i, 0) % period) : 0;
+    x.trace_pre[i] = Real(0);
+    x.trace_post[i] = Real(0);
+    x.rate[i] = Real(0);
   }
 }
 

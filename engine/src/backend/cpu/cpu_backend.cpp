@@ -197,9 +197,9 @@ class CpuBackend final : public Backend {
       double* sums = &block_sums_[b * kColumns];
       Real cost = 0, metabolism = 0;
       for (std::size_t i = lo; i < hi; ++i) {
-        if (!alive_[i]) continue;
-        sums[kBefore] += energy_[i];
-        energy_[i] = kernels::spend_energy(ep, energy_[i], spiked_[i] != 0, cost, metabolism);
+        if (!node_.alive[i]) continue;
+        sums[kBefore] += node_.energy[i];
+        node_.energy[i] = kernels::spend_energy(ep, node_.energy[i], spiked_[i] != 0, cost, metabolism);
       }
       sums[kCost] += cost;
       sums[kMetabolism] += metabolism;
@@ -208,15 +208,15 @@ class CpuBackend final : public Backend {
       flow_pass_out(blocks);
       flow_pass_in(blocks);
       // Copied, not swapped: views of "energy" handed out earlier must stay valid.
-      std::copy(energy_next_.begin(), energy_next_.end(), energy_);
+      std::copy(energy_next_.begin(), energy_next_.end(), node_.energy);
     } else {
       for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
         double* sums = &block_sums_[b * kColumns];
         Real overflow = 0;
         for (std::size_t i = lo; i < hi; ++i) {
-          if (!alive_[i]) continue;
-          energy_[i] = kernels::clamp_energy(ep, energy_[i], overflow);
-          sums[kAfter] += energy_[i];
+          if (!node_.alive[i]) continue;
+          node_.energy[i] = kernels::clamp_energy(ep, node_.energy[i], overflow);
+          sums[kAfter] += node_.energy[i];
         }
         sums[kOverflow] += overflow;
       });
@@ -239,8 +239,8 @@ class CpuBackend final : public Backend {
     const index_t n = graph_->num_nodes();
     cpu::parallel_parts(cpu::parts_for(threads_, n, kMinSimpleNodesPerThread), n, [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
-        trace_pre_[i] *= lp.decay_plus;
-        trace_post_[i] *= lp.decay_minus;
+        node_.trace_pre[i] *= lp.decay_plus;
+        node_.trace_post[i] *= lp.decay_minus;
       }
     });
     const std::vector<std::uint8_t>& plastic = graph_->edge_plastic();
@@ -277,9 +277,9 @@ class CpuBackend final : public Backend {
             __builtin_prefetch(&in_flow_weight_[edge_slot_[edge + kPrefetchAhead]], 1);
           }
           const index_t j = tgt[edge];
-          if (!plastic[edge] || !alive_[j]) continue;
-          const Real m = kernels::energy_modulation(lp, energy_[s], energy_[j]);
-          apply_weight_change(edge, edge_slot_[edge], kernels::depression(lp, trace_post_[j], m));
+          if (!plastic[edge] || !node_.alive[j]) continue;
+          const Real m = kernels::energy_modulation(lp, node_.energy[s], node_.energy[j]);
+          apply_weight_change(edge, edge_slot_[edge], kernels::depression(lp, node_.trace_post[j], m));
         }
       }
     });
@@ -295,9 +295,9 @@ class CpuBackend final : public Backend {
             __builtin_prefetch(&weights_[ahead], 1);
           }
           const index_t i = in.in_sources[slot];
-          if ((in_flags_[slot] & kInPlastic) == 0 || !alive_[i]) continue;
-          const Real m = kernels::energy_modulation(lp, energy_[i], energy_[j]);
-          apply_weight_change(in.in_edges[slot], slot, kernels::potentiation(lp, trace_pre_[i], m));
+          if ((in_flags_[slot] & kInPlastic) == 0 || !node_.alive[i]) continue;
+          const Real m = kernels::energy_modulation(lp, node_.energy[i], node_.energy[j]);
+          apply_weight_change(in.in_edges[slot], slot, kernels::potentiation(lp, node_.trace_pre[i], m));
         }
       }
     });
@@ -309,8 +309,8 @@ class CpuBackend final : public Backend {
     cpu::parallel_parts(cpu::parts_for(threads_, graph_->num_nodes(), kMinSimpleNodesPerThread), graph_->num_nodes(),
                         [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
-        rate_[i] = kernels::select_bits(alive_[i] != 0, kernels::update_rate(hp, rate_[i], spiked_[i] != 0),
-                                        rate_[i]);
+        node_.rate[i] = kernels::select_bits(node_.alive[i] != 0, kernels::update_rate(hp, node_.rate[i], spiked_[i] != 0),
+                                        node_.rate[i]);
       }
     });
   }
@@ -322,8 +322,8 @@ class CpuBackend final : public Backend {
                         [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) {
         const std::uint8_t t = types[i];
-        if (!params_.adapts_threshold[t] || !alive_[i]) continue;
-        threshold_[i] = kernels::adapt_threshold(hp, threshold_[i], rate_[i], params_.threshold_lo[t],
+        if (!params_.adapts_threshold[t] || !node_.alive[i]) continue;
+        node_.threshold[i] = kernels::adapt_threshold(hp, node_.threshold[i], node_.rate[i], params_.threshold_lo[t],
                                                  params_.threshold_hi[t]);
       }
     });
@@ -337,7 +337,7 @@ class CpuBackend final : public Backend {
 
   void change_drive(const index_t* nodes, std::size_t count, double value, bool add) override {
     for (std::size_t k = 0; k < count; ++k) {
-      drive_[nodes[k]] = add ? drive_[nodes[k]] + static_cast<Real>(value) : static_cast<Real>(value);
+      node_.drive[nodes[k]] = add ? node_.drive[nodes[k]] + static_cast<Real>(value) : static_cast<Real>(value);
     }
   }
 
@@ -476,17 +476,17 @@ class CpuBackend final : public Backend {
     for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
       double out_sum = 0.0;
       for (std::size_t s = lo; s < hi; ++s) {
-        const Real e_s = energy_[s];
+        const Real e_s = node_.energy[s];
         Real scale = 0, out = 0;
-        if (alive_[s]) {
+        if (node_.alive[s]) {
           const auto count = static_cast<std::uint32_t>(off[s + 1] - off[s]);
           Real weight_sum, drop_sum;
           if constexpr (std::is_same_v<Real, float>) {
-            flow_rows_->out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count, energy_,
+            flow_rows_->out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count, node_.energy,
                                 e_s, weight_sum, drop_sum);
           } else {
             kernels::flow_out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count,
-                                  energy_, e_s, weight_sum, drop_sum);
+                                  node_.energy, e_s, weight_sum, drop_sum);
           }
           scale = kernels::flow_scale(ep, weight_sum, params_.flow_factor[types[s]]);
           out = scale * drop_sum;
@@ -500,7 +500,7 @@ class CpuBackend final : public Backend {
   }
 
   // Flow pass 2, by target (a gather over the by-target index, in source order):
-  // inflow, new energy, clamp. Writes energy_next_; energy_ is only read.
+  // inflow, new energy, clamp. Writes energy_next_; node_.energy is only read.
   void flow_pass_in(std::size_t blocks) {
     const TargetIndex& in = graph_->by_target();
     const kernels::EnergyParams<Real> ep = params_.energy;
@@ -508,8 +508,8 @@ class CpuBackend final : public Backend {
       double* sums = &block_sums_[b * kColumns];
       Real overflow = 0;
       for (std::size_t j = lo; j < hi; ++j) {
-        if (!alive_[j]) {
-          energy_next_[j] = energy_[j];
+        if (!node_.alive[j]) {
+          energy_next_[j] = node_.energy[j];
           continue;
         }
         // Dead sources have scale 0; inhibitory edges have flow weight 0.
@@ -518,13 +518,13 @@ class CpuBackend final : public Backend {
         Real inflow;
         if constexpr (std::is_same_v<Real, float>) {
           inflow = flow_rows_->in_row(in.in_sources.data() + first, in_flow_weight_.data() + first, count,
-                                      flow_sources_.data(), energy_[j]);
+                                      flow_sources_.data(), node_.energy[j]);
         } else {
           inflow = kernels::flow_in_row(in.in_sources.data() + first, in_flow_weight_.data() + first, count,
-                                        flow_sources_.data(), energy_[j]);
+                                        flow_sources_.data(), node_.energy[j]);
         }
         sums[kFlowIn] += inflow;
-        energy_next_[j] = kernels::clamp_energy(ep, energy_[j] - flow_out_[j] + inflow, overflow);
+        energy_next_[j] = kernels::clamp_energy(ep, node_.energy[j] - flow_out_[j] + inflow, overflow);
         sums[kAfter] += energy_next_[j];
       }
       sums[kOverflow] += overflow;
@@ -567,7 +567,7 @@ class CpuBackend final : public Backend {
     in_flags_.assign(plastic ? m : 0, 0);
     for (std::size_t k = 0; k < m; ++k) {
       const index_t e = in.in_edges[k];
-      const bool carries = kind[e] != inhibitory && alive_[tgt[e]] != 0;
+      const bool carries = kind[e] != inhibitory && node_.alive[tgt[e]] != 0;
       if (energy && carries) {
         in_flow_weight_[k] = weight_[e];
         out_carries_[e] = 1;
@@ -582,8 +582,8 @@ class CpuBackend final : public Backend {
 
   void add_spikes_to_traces() {
     for (index_t s : spikes_) {
-      trace_pre_[s] += Real(1);
-      trace_post_[s] += Real(1);
+      node_.trace_pre[s] += Real(1);
+      node_.trace_post[s] += Real(1);
     }
   }
 
@@ -603,7 +603,7 @@ class CpuBackend final : public Backend {
     Real* ring = ring_.data();
     for (index_t s : delivering_) {
       Real factor[kEdgeKindCount];
-      kernels::spike_factors(params_.synapse, energy_[s], params_.out_gain[types[s]], factor);
+      kernels::spike_factors(params_.synapse, node_.energy[s], params_.out_gain[types[s]], factor);
       offset_t e = off[s];
       offset_t end = off[s + 1];
       if (!whole) {
@@ -664,9 +664,9 @@ class CpuBackend final : public Backend {
   template <bool kCoupled>
   void update_block(step_t, const kernels::NeuronParams<Real>& params, bool ignores, std::size_t b0,
                     std::size_t len, Real* input, const std::uint32_t* counts) {
-    update_nodes<Real, kCoupled>(v_ + b0, refractory_ + b0, threshold_ + b0,
-                                 drive_ + b0, energy_ + b0, input + b0, counts,
-                                 alive_ + b0, spiked_.data() + b0, len, params, ignores, gain_);
+    update_nodes<Real, kCoupled>(node_.v + b0, node_.refractory + b0, node_.threshold + b0,
+                                 node_.drive + b0, node_.energy + b0, input + b0, counts,
+                                 node_.alive + b0, spiked_.data() + b0, len, params, ignores, gain_);
   }
 
   void update_oscillators(std::uint8_t type, std::size_t begin, std::size_t end, Real* input) {
@@ -675,12 +675,12 @@ class CpuBackend final : public Backend {
     for (std::size_t i = begin; i < end; ++i) {
       input[i] = Real(0);  // oscillators ignore input
       bool fired = false;
-      if (alive_[i]) {
-        if (phase_[i] > 0) {
-          --phase_[i];
+      if (node_.alive[i]) {
+        if (node_.phase[i] > 0) {
+          --node_.phase[i];
         } else {
-          phase_[i] = period - 1;
-          fired = energy_[i] >= p.spike_energy_min;
+          node_.phase[i] = period - 1;
+          fired = node_.energy[i] >= p.spike_energy_min;
         }
       }
       spiked_[i] = fired ? 1 : 0;
@@ -704,7 +704,7 @@ class CpuBackend final : public Backend {
     for (; i < hi; ++i) {
       if (f[i]) out.push_back(static_cast<index_t>(i));
     }
-    for (std::size_t k = first; k < out.size(); ++k) last_spike_[out[k]] = static_cast<std::int32_t>(t);
+    for (std::size_t k = first; k < out.size(); ++k) node_.last_spike[out[k]] = static_cast<std::int32_t>(t);
   }
 
   const Graph* graph_;
@@ -715,17 +715,7 @@ class CpuBackend final : public Backend {
   // Node state (the state table's arrays) and typed pointers into it, fixed for the
   // backend's life (loading a checkpoint copies into the same arrays).
   NodeArrays<Real, HostAlloc> nodes_;
-  Real* v_ = nodes_.template get<NodeVar::v>();
-  Real* threshold_ = nodes_.template get<NodeVar::threshold>();
-  Real* drive_ = nodes_.template get<NodeVar::drive>();
-  Real* energy_ = nodes_.template get<NodeVar::energy>();
-  std::uint16_t* refractory_ = nodes_.template get<NodeVar::refractory>();
-  std::int32_t* last_spike_ = nodes_.template get<NodeVar::last_spike>();
-  std::uint8_t* alive_ = nodes_.template get<NodeVar::alive>();
-  std::int32_t* phase_ = nodes_.template get<NodeVar::phase>();
-  Real* trace_pre_ = nodes_.template get<NodeVar::trace_pre>();
-  Real* trace_post_ = nodes_.template get<NodeVar::trace_post>();
-  Real* rate_ = nodes_.template get<NodeVar::rate>();
+  const NodeView<Real> node_ = nodes_.view();  // typed pointers, fixed for the backend's life
   std::vector<std::uint8_t> spiked_;
   std::vector<Real> ring_;
   std::vector<Segment> segments_;
