@@ -16,17 +16,19 @@
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sensory/frames.hpp"
 #include "spikegraph/sim/simulation.hpp"
-#include "support/backend_twin.hpp"
+#include "support/parity.hpp"
 #include "support/test_util.hpp"
 
 using namespace spikegraph;
 using gpu::DeliveryPolicy;
-using sgtest::Coordinator;
+using sgtest::cpu_backend;
 using sgtest::require_identical;
+using sgtest::simulation;
+using sgtest::stimulus;
 
 namespace {
 
-sgtest::Factory on_device(DeliveryPolicy policy = DeliveryPolicy::automatic) {
+BackendFactory on_device(DeliveryPolicy policy = DeliveryPolicy::automatic) {
   return [policy](const Graph& g, const config::Config& c) { return gpu::make_cuda_engine(g, c, policy); };
 }
 
@@ -70,12 +72,12 @@ TEST_CASE("cuda = cpu: Brunel B1 network, every delivery path, float32 and float
   INFO(precision << ", policy " << static_cast<int>(policy));
   const auto g = sgtest::brunel(5000, 100, 15);
   const config::Config c = sgtest::b1_config(precision);
-  Coordinator cpu(g, c, sgtest::cpu_factory());
-  Coordinator gpu(g, c, on_device(policy));
-  cpu.run(1000);
-  gpu.run(1000);
-  CHECK(cpu.spikes.size() > 1000);
-  require_identical(cpu, gpu);
+  auto cpu = simulation(g, c, cpu_backend());
+  auto gpu = simulation(g, c, on_device(policy));
+  cpu->run_steps(1000);
+  gpu->run_steps(1000);
+  CHECK(cpu->spikes().size() > 1000);
+  require_identical(*cpu, *gpu);
 }
 
 TEST_CASE("cuda = cpu: the default network with every feature, stdp and eligibility", "[cuda-backend]") {
@@ -86,18 +88,18 @@ TEST_CASE("cuda = cpu: the default network with every feature, stdp and eligibil
                           "'\n[structure]\nenabled = true\ninterval = 50\nspare_nodes = 64\n"
                           "death_energy = 1.0\nprune_weight = 0.1\n");
   const auto g = make_default_network(c);
-  Coordinator cpu(g, c, sgtest::cpu_factory());
-  Coordinator gpu(g, c, on_device());
-  for (Coordinator* x : {&cpu, &gpu}) {
-    x->backend->set_neuromodulator(rule == "eligibility" ? 0.5 : 0.0);
-    x->stimulus(40, Stimulus::Kind::input, 3.0, {2000, 2001, 2000});
-    x->stimulus(41, Stimulus::Kind::add_drive, 0.2, {1500, 1501});
-    x->run(300);
+  auto cpu = simulation(g, c, cpu_backend());
+  auto gpu = simulation(g, c, on_device());
+  for (Simulation* x : {cpu.get(), gpu.get()}) {
+    x->set_neuromodulator(rule == "eligibility" ? 0.5 : 0.0);
+    stimulus(*x, 40, Stimulus::Kind::input, 3.0, {2000, 2001, 2000});
+    stimulus(*x, 41, Stimulus::Kind::add_drive, 0.2, {1500, 1501});
+    x->run_steps(300);
   }
-  CHECK(cpu.spikes.size() > 1000);
-  require_identical(cpu, gpu);
+  CHECK(cpu->spikes().size() > 1000);
+  require_identical(*cpu, *gpu);
   // The ledger closes on the device (float state, double sums).
-  for (const auto& l : gpu.ledgers) CHECK(std::abs(l.error()) <= 1e-5 * std::max(1.0, l.total_before));
+  for (const auto& l : gpu->ledger_history()) CHECK(std::abs(l.error()) <= 1e-5 * std::max(1.0, l.total_before));
 }
 
 TEST_CASE("cuda = cpu on 1 and 2 threads: Simulation runs of the default network with a frame", "[cuda-backend]") {
@@ -197,30 +199,30 @@ TEST_CASE("cuda = cpu, small: every phase and both delivery paths", "[cuda-backe
   INFO("policy " << static_cast<int>(policy));
   const auto b1 = sgtest::brunel(500, 50, 15);
   const config::Config bc = sgtest::b1_config("float32");
-  Coordinator cpu_b1(b1, bc, sgtest::cpu_factory());
-  Coordinator gpu_b1(b1, bc, on_device(policy));
-  const TransferStats before = gpu_b1.backend->transfers();
-  cpu_b1.run(300);
-  gpu_b1.run(300);
+  auto cpu_b1 = simulation(b1, bc, cpu_backend());
+  auto gpu_b1 = simulation(b1, bc, on_device(policy));
+  const TransferStats before = gpu_b1->backend().transfers();
+  cpu_b1->run_steps(300);
+  gpu_b1->run_steps(300);
   // Per step: the spike count and ids to the host; row offsets to the device (sparse).
-  const TransferStats after = gpu_b1.backend->transfers();
-  CHECK(after.to_host_bytes - before.to_host_bytes == 4 * (300 + gpu_b1.spikes.size()));
-  CHECK(cpu_b1.spikes.size() > 50);
-  require_identical(cpu_b1, gpu_b1);  // (reads the weights: 4 bytes per edge to the host)
+  const TransferStats after = gpu_b1->backend().transfers();
+  CHECK(after.to_host_bytes - before.to_host_bytes == 4 * (300 + gpu_b1->spikes().size()));
+  CHECK(cpu_b1->spikes().size() > 50);
+  require_identical(*cpu_b1, *gpu_b1);  // (reads the weights: 4 bytes per edge to the host)
 
   config::Config c = config::Config::from_toml(config::default_run_toml(), "<default run>");
   c = sgtest::with(c, "[graph]\nsensory_side = 8\nworkspace_side = 4\noscillators = 4\nrelays = 4\nhighways = 2\n"
                       "[learning]\nrule = 'eligibility'\n[structure]\nenabled = true\ninterval = 10\n"
                       "spare_nodes = 8\ndeath_energy = 1.0\nprune_weight = 0.1\n");
   const auto g = make_default_network(c);
-  Coordinator cpu(g, c, sgtest::cpu_factory());
-  Coordinator gpu(g, c, on_device(policy));
-  for (Coordinator* x : {&cpu, &gpu}) {
-    x->backend->set_neuromodulator(0.5);
-    x->stimulus(5, Stimulus::Kind::input, 3.0, {20, 21, 20});
-    x->stimulus(6, Stimulus::Kind::add_drive, 0.2, {15, 16});
-    x->run(60);
+  auto cpu = simulation(g, c, cpu_backend());
+  auto gpu = simulation(g, c, on_device(policy));
+  for (Simulation* x : {cpu.get(), gpu.get()}) {
+    x->set_neuromodulator(0.5);
+    stimulus(*x, 5, Stimulus::Kind::input, 3.0, {20, 21, 20});
+    stimulus(*x, 6, Stimulus::Kind::add_drive, 0.2, {15, 16});
+    x->run_steps(60);
   }
-  CHECK(cpu.spikes.size() > 20);
-  require_identical(cpu, gpu);
+  CHECK(cpu->spikes().size() > 20);
+  require_identical(*cpu, *gpu);
 }

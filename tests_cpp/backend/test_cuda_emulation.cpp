@@ -22,7 +22,7 @@
 #include "../../cuda/step_engine.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/io/snapshot.hpp"
-#include "support/backend_twin.hpp"
+#include "support/parity.hpp"
 #include "support/test_util.hpp"
 
 using namespace spikegraph;
@@ -30,16 +30,17 @@ using gpu::DeliveryPolicy;
 using gpu::HostExec;
 using sgtest::b1_config;
 using sgtest::brunel;
-using sgtest::Coordinator;
-using sgtest::cpu_factory;
-using sgtest::Factory;
+using sgtest::cpu_backend;
 using sgtest::full_model;
 using sgtest::require_identical;
+using sgtest::simulation;
+using sgtest::stimulus;
 using sgtest::with;
 
 namespace {
 
-Factory emulated(DeliveryPolicy policy = DeliveryPolicy::automatic, HostExec::Order order = HostExec::Order::reverse) {
+BackendFactory emulated(DeliveryPolicy policy = DeliveryPolicy::automatic,
+                        HostExec::Order order = HostExec::Order::reverse) {
   return [policy, order](const Graph& g, const config::Config& c) -> std::unique_ptr<Backend> {
     if (c.string("sim.precision") == "float64") {
       return std::make_unique<gpu::StepEngine<HostExec, double>>(g, c, policy, order);
@@ -107,18 +108,17 @@ TEST_CASE("cuda backend (emulated) = cpu: Brunel B1-like, both delivery paths, f
   INFO(precision << ", policy " << static_cast<int>(policy));
   const auto g = brunel(800, 50, 15);
   const config::Config c = b1_config(precision);
-  Coordinator cpu(g, c, cpu_factory());
-  Coordinator gpu(g, c, emulated(policy));
-  const TransferStats before = gpu.backend->transfers();
-  cpu.run(1500);
-  gpu.run(1500);
+  auto cpu = simulation(g, c, cpu_backend());
+  auto gpu = simulation(g, c, emulated(policy));
+  const TransferStats before = gpu->backend().transfers();
+  cpu->run_steps(1500);
+  gpu->run_steps(1500);
   // What crosses the bus per step: the spike count (4 bytes) and the ids (4 per spike)
   // to the host; the sparse delivery's row offsets (4 per delivered spike) to the device.
-  const TransferStats after = gpu.backend->transfers();
-  CHECK(cpu.spikes.size() > 600);  // an active network, not a silent one
-  require_identical(cpu, gpu);
-  CHECK(cpu.backend->transfers().to_host_bytes == 0);
-  CHECK(after.to_host_bytes - before.to_host_bytes == 4 * (1500 + gpu.spikes.size()));
+  const TransferStats after = gpu->backend().transfers();
+  CHECK(cpu->backend().transfers().to_host_bytes == 0);
+  CHECK(after.to_host_bytes - before.to_host_bytes == 4 * (1500 + gpu->spikes().size()));
+  CHECK(gpu->perf().bytes_to_host == after.to_host_bytes - before.to_host_bytes);
   const std::uint64_t uploaded = after.to_device_bytes - before.to_device_bytes;
   if (policy == DeliveryPolicy::dense) {  // once: the by-target index the dense path walks
     const TargetIndex& in = g->by_target();
@@ -126,9 +126,11 @@ TEST_CASE("cuda backend (emulated) = cpu: Brunel B1-like, both delivery paths, f
   }
   if (policy == DeliveryPolicy::sparse) {
     CHECK(uploaded > 0);
-    CHECK(uploaded <= 4 * gpu.spikes.size());
+    CHECK(uploaded <= 4 * gpu->spikes().size());
   }
-  const auto& engine = dynamic_cast<const gpu::StepEngine<HostExec, float>*>(gpu.backend.get());
+  CHECK(cpu->spikes().size() > 600);  // an active network, not a silent one
+  require_identical(*cpu, *gpu);
+  const auto* engine = dynamic_cast<const gpu::StepEngine<HostExec, float>*>(&gpu->backend());
   if (engine && policy != DeliveryPolicy::automatic) {
     CHECK((policy == DeliveryPolicy::sparse ? engine->dense_steps() : engine->sparse_steps()) == 0);
     CHECK((policy == DeliveryPolicy::sparse ? engine->sparse_steps() : engine->dense_steps()) > 500);
@@ -150,15 +152,15 @@ TEST_CASE("cuda backend (emulated) = cpu on 1 and 2 threads: mixed delays and ki
   }
   const auto g = sgtest::small_graph(300, edges);
   const config::Config c = with(b1_config("float32"), "[edge]\ngate_energy = 2.0\n");
-  Coordinator one(g, c, cpu_factory(1));
-  Coordinator two(g, c, cpu_factory(2));
-  Coordinator sparse(g, c, emulated(DeliveryPolicy::sparse, HostExec::Order::forward));
-  Coordinator dense(g, c, emulated(DeliveryPolicy::dense));
-  for (Coordinator* x : {&one, &two, &sparse, &dense}) x->run(300);
-  CHECK(one.spikes.size() > 300);
-  require_identical(one, two);
-  require_identical(one, sparse);
-  require_identical(one, dense);
+  auto one = simulation(g, c, cpu_backend(1));
+  auto two = simulation(g, c, cpu_backend(2));
+  auto sparse = simulation(g, c, emulated(DeliveryPolicy::sparse, HostExec::Order::forward));
+  auto dense = simulation(g, c, emulated(DeliveryPolicy::dense));
+  for (Simulation* x : {one.get(), two.get(), sparse.get(), dense.get()}) x->run_steps(300);
+  CHECK(one->spikes().size() > 300);
+  require_identical(*one, *two);
+  require_identical(*one, *sparse);
+  require_identical(*one, *dense);
 }
 
 TEST_CASE("cuda backend (emulated) = cpu: the full model with structure, stdp and eligibility rules",
@@ -170,102 +172,92 @@ TEST_CASE("cuda backend (emulated) = cpu: the full model with structure, stdp an
                                       "'\n[structure]\nenabled = true\ninterval = 40\nspare_nodes = 12\n"
                                       "death_energy = 1.5\nbirth_energy = 3.0\nprune_weight = 0.12\n");
   const auto g = make_default_network(c);
-  Coordinator cpu(g, c, cpu_factory());
-  Coordinator gpu(g, c, emulated());
-  Coordinator dense(g, c, emulated(DeliveryPolicy::dense, HostExec::Order::forward));
-  for (Coordinator* x : {&cpu, &gpu, &dense}) {
-    x->backend->set_neuromodulator(rule == "eligibility" ? 0.8 : 0.0);
-    x->run(90);
+  auto cpu = simulation(g, c, cpu_backend());
+  auto gpu = simulation(g, c, emulated());
+  auto dense = simulation(g, c, emulated(DeliveryPolicy::dense, HostExec::Order::forward));
+  for (Simulation* x : {cpu.get(), gpu.get(), dense.get()}) {
+    x->set_neuromodulator(rule == "eligibility" ? 0.8 : 0.0);
+    x->run_steps(90);
     // A node and a few of its edges die between structure steps.
-    std::vector<double> alive(x->graph->num_nodes());
-    const ArrayRef a = x->backend->state("alive");
+    std::vector<double> alive(x->graph().num_nodes());
+    const ArrayRef a = x->state("alive");
     for (std::size_t i = 0; i < alive.size(); ++i) alive[i] = read_element(a, i);
     alive[100] = 0;
-    for (std::size_t i = 0; i < alive.size(); ++i) write_element(a, i, alive[i]);
-    x->backend->state_written("alive");
-    x->run(110);
+    x->set_state("alive", alive.data(), alive.size());
+    x->run_steps(110);
   }
-  CHECK(cpu.spikes.size() > 400);
-  CHECK(cpu.ledgers.size() == 200);
+  CHECK(cpu->spikes().size() > 400);
+  CHECK(cpu->ledger_history().size() == 200);
   // The structure steps changed the graph (births, deaths or pruning).
-  CHECK(cpu.graph->num_edges() != make_default_network(c)->num_edges());
-  require_identical(cpu, gpu);
-  require_identical(cpu, dense);
-  for (const auto& l : gpu.ledgers) CHECK(std::abs(l.error()) <= 1e-5 * std::max(1.0, l.total_before));
+  CHECK(cpu->graph().num_edges() != make_default_network(c)->num_edges());
+  require_identical(*cpu, *gpu);
+  require_identical(*cpu, *dense);
+  for (const auto& l : gpu->ledger_history()) CHECK(std::abs(l.error()) <= 1e-5 * std::max(1.0, l.total_before));
 }
 
 TEST_CASE("cuda backend (emulated) = cpu: stimuli, drive changes, set_weights, synaptic gain", "[cuda][backend]") {
   const auto g = brunel(400, 40, 3, true);
   const config::Config c = with(b1_config("float32"), "[learning]\nenabled = true\n[energy]\nenabled = true\n");
-  Coordinator cpu(g, c, cpu_factory());
-  Coordinator gpu(g, c, emulated());
-  std::vector<float> w(g->num_edges());
-  for (std::size_t e = 0; e < w.size(); ++e) w[e] = 0.05f + 0.001f * static_cast<float>(e % 97);
-  for (Coordinator* x : {&cpu, &gpu}) {
-    x->stimulus(20, Stimulus::Kind::input, 7.5, {3, 9, 3, 3, 250});  // repeated node: additions in order
-    x->stimulus(20, Stimulus::Kind::input, 1.25, {4, 5, 6});
-    x->stimulus(30, Stimulus::Kind::add_drive, 0.3, {1, 2, 2});
-    x->stimulus(30, Stimulus::Kind::set_drive, 19.0, {7, 8});
-    x->stimulus(31, Stimulus::Kind::add_drive, -0.1, {7});
-    x->run(60);
-    x->backend->set_synaptic_gain(1.7);
-    x->backend->set_weights(w.data(), w.size());
-    x->run(60);
-    x->backend->set_synaptic_gain(0.6);
-    x->run(60);
+  auto cpu = simulation(g, c, cpu_backend());
+  auto gpu = simulation(g, c, emulated());
+  std::vector<double> w(g->num_edges());
+  for (std::size_t e = 0; e < w.size(); ++e) w[e] = 0.05 + 0.001 * static_cast<double>(e % 97);
+  for (Simulation* x : {cpu.get(), gpu.get()}) {
+    stimulus(*x, 20, Stimulus::Kind::input, 7.5, {3, 9, 3, 3, 250});  // repeated node: additions in order
+    stimulus(*x, 20, Stimulus::Kind::input, 1.25, {4, 5, 6});
+    stimulus(*x, 30, Stimulus::Kind::add_drive, 0.3, {1, 2, 2});
+    stimulus(*x, 30, Stimulus::Kind::set_drive, 19.0, {7, 8});
+    stimulus(*x, 31, Stimulus::Kind::add_drive, -0.1, {7});
+    x->run_steps(60);
+    x->backend().set_synaptic_gain(1.7);
+    x->set_weights(w.data(), w.size());
+    x->run_steps(60);
+    x->backend().set_synaptic_gain(0.6);
+    x->run_steps(60);
   }
-  require_identical(cpu, gpu);
-  CHECK_THROWS_AS(gpu.backend->set_weights(w.data(), w.size() - 1), InputError);
+  require_identical(*cpu, *gpu);
+  const std::vector<float> short_w(g->num_edges() - 1, 0.1f);
+  CHECK_THROWS_AS(gpu->backend().set_weights(short_w.data(), short_w.size()), InputError);
 }
 
 TEST_CASE("cuda backend (emulated): checkpoints load into the cpu backend and back", "[cuda][backend]") {
   const config::Config c = full_model("[learning]\nrule = 'eligibility'\n");
   const auto g = make_default_network(c);
-  Coordinator cpu(g, c, cpu_factory());
-  Coordinator gpu(g, c, emulated());
-  for (Coordinator* x : {&cpu, &gpu}) {
-    x->backend->set_neuromodulator(0.5);
-    x->run(60);
+  auto cpu = simulation(g, c, cpu_backend());
+  auto gpu = simulation(g, c, emulated());
+  for (Simulation* x : {cpu.get(), gpu.get()}) {
+    x->set_neuromodulator(0.5);
+    x->run_steps(60);
   }
-  require_identical(cpu, gpu);
-  // GPU state into a fresh CPU backend (through the coordinator's other state, which
-  // is equal), then both continue.
+  require_identical(*cpu, *gpu);
+  // The emulated GPU's checkpoint continued on the CPU backend.
   {
     io::SnapshotWriter out;
-    gpu.backend->save_state(out);
-    const auto in = io::SnapshotReader::from_bytes(out.bytes(), "<gpu>");
-    Coordinator resumed(g, c, cpu_factory());
-    resumed.backend->load_state(in);
-    resumed.step = gpu.step;
-    resumed.spikes = gpu.spikes;
-    resumed.ledgers = gpu.ledgers;
-    resumed.step_events = gpu.step_events;
-    resumed.homeostasis = gpu.homeostasis;
-    resumed.ledger = gpu.ledger;
-    resumed.backend->set_neuromodulator(0.5);
-    for (Coordinator* x : {&cpu, &resumed}) x->run(50);
-    require_identical(cpu, resumed);
+    gpu->save_to(out);
+    auto resumed = Simulation::load(io::SnapshotReader::from_bytes(out.bytes(), "<gpu>"), cpu_backend());
+    CHECK(resumed->backend().name() == "cpu");
+    for (Simulation* x : {cpu.get(), resumed.get()}) {
+      x->reset_perf();  // perf counters are not part of a checkpoint
+      x->run_steps(50);
+    }
+    require_identical(*cpu, *resumed);
   }
-  // CPU state into a fresh emulated GPU backend.
+  // The CPU's checkpoint continued on the emulated GPU backend.
   {
     io::SnapshotWriter out;
-    cpu.backend->save_state(out);
-    const auto in = io::SnapshotReader::from_bytes(out.bytes(), "<cpu>");
-    Coordinator resumed(g, c, emulated(DeliveryPolicy::sparse));
-    resumed.backend->load_state(in);
-    resumed.step = cpu.step;
-    resumed.spikes = cpu.spikes;
-    resumed.ledgers = cpu.ledgers;
-    resumed.step_events = cpu.step_events;
-    resumed.homeostasis = cpu.homeostasis;
-    resumed.ledger = cpu.ledger;
-    resumed.backend->set_neuromodulator(0.5);
-    for (Coordinator* x : {&cpu, &resumed}) x->run(50);
-    require_identical(cpu, resumed);
+    cpu->save_to(out);
+    auto resumed = Simulation::load(io::SnapshotReader::from_bytes(out.bytes(), "<cpu>"),
+                                    emulated(DeliveryPolicy::sparse));
+    CHECK(resumed->backend().name() == "cuda-emulated");
+    for (Simulation* x : {cpu.get(), resumed.get()}) {
+      x->reset_perf();  // perf counters are not part of a checkpoint
+      x->run_steps(50);
+    }
+    require_identical(*cpu, *resumed);
     // The checkpoints of the two backends are the same bytes.
     io::SnapshotWriter a, b;
-    cpu.backend->save_state(a);
-    resumed.backend->save_state(b);
+    cpu->backend().save_state(a);
+    resumed->backend().save_state(b);
     CHECK(a.bytes() == b.bytes());
   }
 }

@@ -154,7 +154,9 @@ std::unique_ptr<Simulation> Simulation::load(const std::string& path) {
   return load(io::SnapshotReader::open(path));
 }
 
-std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) {
+std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) { return load(in, BackendFactory{}); }
+
+std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, const BackendFactory& make_backend_for) {
   const config::Config cfg = config::Config::from_toml(in.text("config"), in.source() + " [config]");
   // The graph, through the validating builder: a corrupt index or weight is an
   // error here, not a crash later.
@@ -202,7 +204,7 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) {
   }
   if (plastic.empty() != graph->edge_plastic().empty()) corrupt(in, "graph/edge_plastic does not match");
 
-  std::unique_ptr<Simulation> sim(new Simulation(graph, cfg, false));
+  std::unique_ptr<Simulation> sim(new Simulation(graph, cfg, false, make_backend_for));
   sim->backend_->load_state(in);
   sim->step_ = in.scalar<std::int64_t>("sim/step");
   sim->neuromodulator_ = in.scalar<double>("sim/neuromodulator");

@@ -23,15 +23,22 @@ const char* phase_name(Phase p) {
 }
 
 Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg)
-    : Simulation(std::move(graph), cfg, true) {}
+    : Simulation(std::move(graph), cfg, true, BackendFactory{}) {}
 
-Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes)
+Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg,
+                       const BackendFactory& make_backend_for)
+    : Simulation(std::move(graph), cfg, true, make_backend_for) {}
+
+Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes,
+                       const BackendFactory& make_backend_for)
     : graph_(std::move(graph)), config_(cfg), dt_(cfg.real("sim.dt")) {
   if (!graph_) throw InputError("Simulation: graph is null");
   const std::int64_t spare =
       add_spare_nodes && config_.boolean("structure.enabled") ? config_.integer("structure.spare_nodes") : 0;
   if (spare > 0) graph_ = with_spare_nodes(*graph_, static_cast<std::size_t>(spare));
-  backend_ = make_backend(config_.string("sim.backend"), *graph_, config_);
+  backend_ = make_backend_for ? make_backend_for(*graph_, config_)
+                              : make_backend(config_.string("sim.backend"), *graph_, config_);
+  if (!backend_) throw BackendError("Simulation: the backend factory returned no backend");
   phase_seconds_.assign(kPhases, 0.0);
   const auto& types = graph_->node_type();
   if (std::find(types.begin(), types.end(), static_cast<std::uint8_t>(NodeType::sensory)) != types.end()) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -140,5 +141,11 @@ std::vector<BackendInfo> available_backends();
 /// falling back silently. The graph must outlive the backend.
 std::unique_ptr<Backend> make_backend(const std::string& name, const Graph& graph,
                                       const config::Config& cfg);
+
+/// Builds the backend of a simulation from its graph and configuration. A
+/// Simulation made without one uses make_backend(cfg "sim.backend"); tests and
+/// embedders pass their own (another executor, a backend of their own) and get the
+/// same coordinator, services and checkpoints around it.
+using BackendFactory = std::function<std::unique_ptr<Backend>(const Graph&, const config::Config&)>;
 
 }  // namespace spikegraph

@@ -36,6 +36,8 @@ class Simulation {
   /// Throws ConfigError/BackendError (for example backend 'cuda' unavailable) or
   /// InputError (monitor nodes out of range).
   Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg);
+  /// The same with the backend built by `make_backend_for` (see BackendFactory).
+  Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, const BackendFactory& make_backend_for);
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
@@ -165,6 +167,10 @@ class Simulation {
   /// are not part of a checkpoint.
   static std::unique_ptr<Simulation> load(const std::string& path);
   static std::unique_ptr<Simulation> load(const io::SnapshotReader& checkpoint);
+  /// The same with the backend built by `make_backend_for` (any backend loads any
+  /// backend's checkpoint).
+  static std::unique_ptr<Simulation> load(const io::SnapshotReader& checkpoint,
+                                          const BackendFactory& make_backend_for);
 
   /// Replace the service registered under service->name(), or add a new one. It
   /// is initialised at once.
@@ -173,7 +179,8 @@ class Simulation {
 
  private:
   // add_spare_nodes = false: `graph` already has them (a checkpoint's graph).
-  Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes);
+  Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes,
+             const BackendFactory& make_backend_for);
   void rebuild_pipeline();
   StepContext context();
 
