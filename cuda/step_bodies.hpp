@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/ledger_blocks.hpp"
 #include "spikegraph/core/types.hpp"
 #include "spikegraph/kernels/energy.hpp"
 #include "spikegraph/kernels/hd.hpp"
@@ -29,12 +30,9 @@
 
 namespace spikegraph::gpu {
 
-/// Energy-ledger sums are taken per block of this many nodes (each block's sum in
-/// node order, in one thread), then over blocks in order. Twin of kLedgerBlock in
-/// engine/src/backend/cpu/cpu_backend.cpp: the two must be equal for equal ledgers.
-constexpr std::size_t kLedgerBlock = 1024;
-/// Columns of the per-block ledger sums (the CPU backend's LedgerColumn).
-enum LedgerColumn : int { kBefore, kCost, kMetabolism, kFlowOut, kFlowIn, kOverflow, kAfter, kColumns };
+// Energy-ledger sums per block of nodes (each block's sum in node order, in one
+// thread), then over blocks in order: backend/ledger_blocks.hpp, shared with the CPU.
+using namespace ledger_blocks;
 
 /// Threads that share one spike's edge row (depression, potentiation, the sparse
 /// delivery's expansion): thread i works on row i / kRowThreads, edges
@@ -107,22 +105,12 @@ struct NodeUpdate {
         const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(step));
         count = kernels::poisson_from_table(u, poisson_tables + tp.poisson_offset[ty], p.poisson_table_size);
       }
-      const Real keep_input = ignores ? Real(0) : Real(1);
-      // The homeostatic gain scales recurrent input only (not the external Poisson input).
-      const Real x = (input[i] * gain + static_cast<Real>(count) * p.poisson_weight) * keep_input;
+      const Real x = kernels::node_input(input[i], gain, count, p.poisson_weight, ignores ? Real(0) : Real(1));
       input[i] = Real(0);
       kernels::Decay<Real> d{p.decay, p.drive_gain};
       if (p.leaky != 0 && p.energy_coupling != Real(0)) d = kernels::membrane_decay(p, energy[i]);
-      const Real v_old = v[i];
-      const std::uint16_t r_old = refractory[i];
-      Real vj = v_old;
-      std::uint16_t rj = r_old;
-      const bool s = kernels::neuron_step(vj, rj, threshold[i], drive[i], x, energy[i], d, p);
-      // Dead nodes (alive = 0) keep their state and never fire.
-      const bool live = alive[i] != 0;
-      v[i] = kernels::select_bits(live, vj, v_old);
-      refractory[i] = kernels::select_bits(live, rj, r_old);
-      fired = static_cast<std::uint8_t>(s & live);
+      fired = static_cast<std::uint8_t>(
+          kernels::live_neuron_step(v[i], refractory[i], threshold[i], drive[i], x, energy[i], d, p, alive[i] != 0));
     }
     spiked[i] = fired;
     if (fired) last_spike[i] = static_cast<std::int32_t>(step);

@@ -300,13 +300,7 @@ class StepEngine final : public Backend {
     double total[kColumns];
     exec_.to_host(total, ledger_total_.data(), sizeof total);
     exec_.synchronize();
-    ledger.total_before = total[kBefore];
-    ledger.spike_cost = total[kCost];
-    ledger.metabolism = total[kMetabolism];
-    ledger.flow_out = total[kFlowOut];
-    ledger.flow_in = total[kFlowIn];
-    ledger.overflow = total[kOverflow];
-    ledger.total_after = total[kAfter];
+    ledger_blocks::set_ledger(ledger, total);
   }
 
   void update_learning(step_t) override {
@@ -467,11 +461,7 @@ class StepEngine final : public Backend {
     }
   }
 
-  std::vector<std::string> edge_state_names() const override {
-    std::vector<std::string> names{"weight"};
-    if (!eligibility_.empty()) names.emplace_back("eligibility");
-    return names;
-  }
+  std::vector<std::string> edge_state_names() const override { return edge_var_names(!eligibility_.empty()); }
 
   ArrayRef edge_state(const std::string& name) override {
     const std::size_t m = graph_->num_edges();
@@ -491,8 +481,7 @@ class StepEngine final : public Backend {
       }
       return ArrayRef{eligibility_host_.data(), m, DType::f32};
     }
-    throw InputError("edge state: unknown or unallocated variable '" + name +
-                     "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)");
+    throw InputError(unknown_edge_var_message(name));
   }
 
   std::vector<std::string> state_names() const override { return node_var_names(); }
@@ -509,17 +498,9 @@ class StepEngine final : public Backend {
     const std::vector<float> weights = own_weights_ ? download(weights_, graph_->num_edges()) : std::vector<float>{};
     const std::vector<float> eligibility = download(eligibility_, eligibility_.size());
     using backend_state::span;
-    backend_state::StateSpans<Real> s;
-    s.nodes = nodes_.refs();
-    s.spiked = span(spiked);
-    s.spikes = span(spikes_);
-    s.ring_slots = ring_slots_;
-    s.ring = span(ring);
-    s.weights = span(weights);
-    s.eligibility = span(eligibility);
-    s.gain = static_cast<double>(gain_);
-    s.signal = signal_;
-    backend_state::write_backend_state(out, s);
+    backend_state::write_backend_state<Real>(out, {nodes_.refs(), span(spiked), span(spikes_), ring_slots_, span(ring),
+                                                   span(weights), span(eligibility), static_cast<double>(gain_),
+                                                   signal_});
   }
 
   void load_state(const io::SnapshotReader& in) override {

@@ -41,4 +41,15 @@ std::string unknown_node_var_message(const std::string& name) {
   return "state: unknown variable '" + name + "' (known: " + all + ")";
 }
 
+std::vector<std::string> edge_var_names(bool with_eligibility) {
+  std::vector<std::string> names{"weight"};
+  if (with_eligibility) names.emplace_back("eligibility");
+  return names;
+}
+
+std::string unknown_edge_var_message(const std::string& name) {
+  return "edge state: unknown or unallocated variable '" + name +
+         "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)";
+}
+
 }  // namespace spikegraph

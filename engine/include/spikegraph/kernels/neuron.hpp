@@ -50,4 +50,26 @@ SG_HD inline bool neuron_step(Real& v, std::uint16_t& refractory, Real threshold
   return fire;
 }
 
+/// What a node integrates this step: its delayed synaptic input scaled by the
+/// homeostatic gain (which leaves the external Poisson input alone) plus `poisson`
+/// Poisson spikes of weight `poisson_weight`; `keep` is 0 for types that ignore input.
+template <class Real>
+SG_HD inline Real node_input(Real synaptic, Real gain, std::uint32_t poisson, Real poisson_weight, Real keep) {
+  return (synaptic * gain + static_cast<Real>(poisson) * poisson_weight) * keep;
+}
+
+/// neuron_step for a node that may be dead (`live` false): a dead node keeps its
+/// state and never fires. Selects only, so the CPU's loops vectorise. Returns whether
+/// it fired.
+template <class Real>
+SG_HD inline bool live_neuron_step(Real& v, std::uint16_t& refractory, Real threshold, Real drive, Real input,
+                                   Real energy, Decay<Real> decay, const NeuronParams<Real>& p, bool live) {
+  Real v_new = v;
+  std::uint16_t r_new = refractory;
+  const bool fired = neuron_step(v_new, r_new, threshold, drive, input, energy, decay, p);
+  v = select_bits(live, v_new, v);
+  refractory = select_bits(live, r_new, refractory);
+  return fired & live;
+}
+
 }  // namespace spikegraph::kernels

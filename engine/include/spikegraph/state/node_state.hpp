@@ -97,4 +97,10 @@ DType node_var_dtype(const NodeVarInfo& info, bool double_precision);
 /// "unknown variable 'x' (known: v, threshold, ...)", for errors.
 std::string unknown_node_var_message(const std::string& name);
 
+/// The per-edge state variables (float32, graph edge order): "weight" always,
+/// "eligibility" with learning.rule = "eligibility" and plastic edges.
+std::vector<std::string> edge_var_names(bool with_eligibility);
+/// The error for an unknown or unallocated edge variable.
+std::string unknown_edge_var_message(const std::string& name);
+
 }  // namespace spikegraph

@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../ledger_blocks.hpp"
 #include "../node_arrays.hpp"
 #include "../state_sections.hpp"
 #include "flow_rows.hpp"
@@ -54,10 +55,8 @@ constexpr std::size_t kMinNodesPerThread = 8192;         // neuron update
 constexpr std::size_t kMinSimpleNodesPerThread = 32768;  // one multiply per node or edge
 constexpr std::size_t kMinSpikesPerThread = 16;          // STDP: a row of edges per spike
 
-// Energy-ledger sums are taken per block of this many nodes, then over blocks in
-// order, so the ledger is the same for any thread count.
-constexpr std::size_t kLedgerBlock = 1024;
-enum LedgerColumn { kBefore, kCost, kMetabolism, kFlowOut, kFlowIn, kOverflow, kAfter, kColumns };
+// Energy-ledger sums: per block of nodes, then over blocks (ledger_blocks.hpp).
+using namespace ledger_blocks;
 
 // A run of consecutive nodes of one type.
 struct Segment {
@@ -82,21 +81,12 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
   const Real keep_input = ignores ? Real(0) : Real(1);
   const kernels::Decay<Real> fixed{p.decay, p.drive_gain};
   for (std::size_t j = 0; j < len; ++j) {
-    // The homeostatic gain scales recurrent input only (not the external Poisson input).
-    const Real x = (in[j] * gain + static_cast<Real>(counts[j]) * pw) * keep_input;
+    const Real x = kernels::node_input(in[j], gain, counts[j], pw, keep_input);
     in[j] = Real(0);
     kernels::Decay<Real> d = fixed;
     if constexpr (kCoupled) d = kernels::membrane_decay(p, energy[j]);
-    const Real v_old = v[j];
-    const std::uint16_t r_old = refr[j];
-    Real vj = v_old;
-    std::uint16_t rj = r_old;
-    const bool s = kernels::neuron_step(vj, rj, thr[j], drive[j], x, energy[j], d, p);
-    // Dead nodes (alive = 0) keep their state and never fire.
-    const bool live = alive[j] != 0;
-    v[j] = kernels::select_bits(live, vj, v_old);
-    refr[j] = kernels::select_bits(live, rj, r_old);
-    spiked[j] = static_cast<std::uint8_t>(s & live);
+    spiked[j] = static_cast<std::uint8_t>(
+        kernels::live_neuron_step(v[j], refr[j], thr[j], drive[j], x, energy[j], d, p, alive[j] != 0));
   }
 }
 
@@ -225,13 +215,7 @@ class CpuBackend final : public Backend {
     for (std::size_t b = 0; b < blocks; ++b) {
       for (int c = 0; c < kColumns; ++c) total[c] += block_sums_[b * kColumns + c];
     }
-    ledger.total_before = total[kBefore];
-    ledger.spike_cost = total[kCost];
-    ledger.metabolism = total[kMetabolism];
-    ledger.flow_out = total[kFlowOut];
-    ledger.flow_in = total[kFlowIn];
-    ledger.overflow = total[kOverflow];
-    ledger.total_after = total[kAfter];
+    set_ledger(ledger, total);
   }
 
   void update_learning(step_t) override {
@@ -386,19 +370,14 @@ class CpuBackend final : public Backend {
     if (name == "alive") build_flow_index();  // edges into dead nodes stop carrying energy
   }
 
-  std::vector<std::string> edge_state_names() const override {
-    std::vector<std::string> names{"weight"};
-    if (!eligibility_.empty()) names.emplace_back("eligibility");
-    return names;
-  }
+  std::vector<std::string> edge_state_names() const override { return edge_var_names(!eligibility_.empty()); }
 
   ArrayRef edge_state(const std::string& name) override {
     if (name == "weight") {
       return ArrayRef{const_cast<float*>(weight_), graph_->num_edges(), DType::f32};
     }
     if (name == "eligibility" && !eligibility_.empty()) return ref(eligibility_);
-    throw InputError("edge state: unknown or unallocated variable '" + name +
-                     "' (known: weight; eligibility with learning.rule = \"eligibility\" and plastic edges)");
+    throw InputError(unknown_edge_var_message(name));
   }
 
   std::vector<std::string> state_names() const override { return node_var_names(); }
@@ -407,17 +386,9 @@ class CpuBackend final : public Backend {
 
   void save_state(io::SnapshotWriter& out) const override {
     using backend_state::span;
-    backend_state::StateSpans<Real> s;
-    s.nodes = nodes_.refs();
-    s.spiked = span(spiked_);
-    s.spikes = span(spikes_);
-    s.ring_slots = ring_slots_;
-    s.ring = span(ring_);
-    s.weights = span(weights_);
-    s.eligibility = span(eligibility_);
-    s.gain = static_cast<double>(gain_);
-    s.signal = signal_;
-    backend_state::write_backend_state(out, s);
+    backend_state::write_backend_state<Real>(out, {nodes_.refs(), span(spiked_), span(spikes_), ring_slots_, span(ring_),
+                                                   span(weights_), span(eligibility_), static_cast<double>(gain_),
+                                                   signal_});
   }
 
   void load_state(const io::SnapshotReader& in) override {
