@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import b3, gpu, graph, lif
+from . import b3, gpu, graph, lif, services
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     b3.add_arguments(sub.add_parser("b3", help="B3 full model at about 50,000 nodes / 5 M edges"))
     graph.add_arguments(sub.add_parser("graph", help="graph analysis and validation on the B3-size network"))
     gpu.add_arguments(sub.add_parser("gpu", help="B1 at 10^5 and B3 at 10^6 nodes / 10^8 edges, cuda vs cpu"))
+    services.add_arguments(sub.add_parser("services", help="a Python learning service against the engine's"))
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -3,11 +3,12 @@
 // Each body is a small struct of raw pointers and parameters with an SG_HD
 // operator()(i) for thread i. The CUDA executor launches it as one thread per
 // index (cuda_exec.cuh); the host executor of the tests calls it in a loop
-// (host_exec.hpp), so the host tests run exactly this code. Every floating-point
-// operation is the one the CPU backend (engine/src/backend/cpu/cpu_backend.cpp)
-// performs, in the same order, through the same kernels/*.hpp functions; the
-// comments name the CPU code each body mirrors. A change there must be made here
-// too: tests_cpp/backend/test_cuda_emulation.cpp compares the two bit for bit.
+// (host_exec.hpp), so the host tests run exactly this code. The per-element math is
+// the CPU backend's own: both call the same kernels/*.hpp functions (the neuron step,
+// the energy and flow terms, the STDP changes, homeostasis) and share the ledger's
+// block layout (backend/ledger_blocks.hpp); what differs is only how the work is
+// split over threads and in which order sums are taken, which the bodies keep equal
+// to the CPU's (tests_cpp/backend/test_cuda_emulation.cpp checks it bit for bit).
 //
 // Threads of one launch never write the same element, and no thread reads what
 // another thread of the same launch writes (the host executor runs the indices in

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, analysis, audio, interchange, io, networks, plot, sources
+from . import _core, analysis, audio, interchange, io, networks, plot, services, sources
 from .checkpoint import checkpoint_info
 from .config import Config, default_run_config, schema, state_info
 from .errors import (
@@ -62,6 +62,7 @@ __all__ = [
     "plot",
     "read_spike_file",
     "schema",
+    "services",
     "sources",
     "state_info",
 ]

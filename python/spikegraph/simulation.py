@@ -6,7 +6,8 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -543,6 +544,51 @@ class Simulation:
 
     def service_names(self) -> list[str]:
         return list(self._sim.service_names())
+
+    def service_phases(self, name: str) -> list[str]:
+        """The phases the service ``name`` runs in, in step order."""
+        return list(_core.service_phases(self._sim, name))
+
+    def replace_service(self, name: str, service: Any, *, phases: Sequence[str] | None = None) -> None:
+        """Run a Python object in place of the engine's service ``name`` (``"learning"``,
+        ``"homeostasis"``, ``"neural"``, ...), or beside them under a new name.
+
+        ``service.run(sim, phase, step, spikes)`` is called once per step for each of its
+        phases (``phases``, else ``service.phases``, else those of the service it
+        replaces), in the step's phase order, with this simulation, the phase's name, the
+        step, and the ids of the nodes that spiked at this step (uint32, ascending; empty
+        before ``"neuron_update"``). It should work on whole arrays: ``sim.state(name)``
+        views are zero-copy and writeable, ``sim.weights`` and ``sim.set_weights`` read and
+        write the weights. An exception it raises ends the run after the current step
+        completes (without it) and reaches the caller unchanged; the simulation is then
+        between two steps and can be continued, saved or repaired. A Python service is
+        not part of a checkpoint: replace it again after loading. The cost is a Python
+        call per phase per step plus the service's own numpy work (docs/python.md).
+        """
+        run = getattr(service, "run", None)
+        if not callable(run):
+            raise InputError("replace_service: the service needs a method run(sim, phase, step, spikes)")
+        if phases is None:
+            phases = getattr(service, "phases", None)
+        if phases is None:
+            if name not in self.service_names():
+                known = ", ".join(self.service_names())
+                raise InputError(f"replace_service: '{name}' is not one of the engine's services ({known}); "
+                                 "give the phases a new service runs in")
+            phases = self.service_phases(name)
+        if isinstance(phases, str):
+            phases = [phases]
+        # The callable lives here, in Python (the engine holds it weakly), so that cycles
+        # through it stay visible to Python's garbage collector.
+        owner = weakref.ref(self)
+
+        def call(phase: str, step: int, spikes: np.ndarray) -> None:
+            sim = owner()
+            if sim is not None:
+                run(sim, phase, step, spikes)
+
+        _core.replace_service_python(self._sim, name, [str(p) for p in phases], call)
+        self.__dict__.setdefault("_python_services", {})[name] = call
 
     def write_spike_file(self, path: str | os.PathLike[str]) -> None:
         """Write the spike record in spikegraph's binary spike format (docs/file-formats.md)."""

@@ -607,10 +607,11 @@ TEST_CASE("energy disabled: no energy service or phase, energy stays constant", 
   // The backend itself refuses the phase it was not built for.
   EnergyLedger l;
   CHECK_THROWS_AS(off.backend().update_energy(0, true, l), spikegraph::BackendError);
-  // Even a service added by hand gets a clean error, and the step does not count.
+  // Even a service added by hand gets a clean error; the step completes without it.
   off.replace_service(spikegraph::make_energy_service());
   CHECK_THROWS_AS(off.run_steps(1), spikegraph::BackendError);
-  CHECK(off.current_step() == 20);
+  CHECK(off.current_step() == 21);
+  CHECK(state_of(off, "energy") == std::vector<double>{4.0, 1.0});
 
   Simulation on(graph, config_of(energy_keys()));
   on.run_steps(3);

@@ -181,11 +181,23 @@ TEST_CASE("a replacement whose initialize throws changes nothing", "[sim][servic
   CHECK_THROWS_AS(sim.replace_service(nullptr), spikegraph::InputError);
 }
 
-TEST_CASE("an exception in a service leaves the step counter at the completed steps", "[sim][services]") {
+TEST_CASE("an exception in a service ends the run after its step completes", "[sim][services]") {
   Simulation sim(graph(), sim_config(kActive));
+  Simulation same(graph(), sim_config(kActive));
   sim.replace_service(std::make_unique<ThrowAt>(3));
   CHECK_THROWS_WITH(sim.run_steps(10), Catch::Contains("ThrowAt: step 3"));
-  CHECK(sim.current_step() == 3);
+  // Step 3 completed without the service that threw: the simulation is between steps.
+  CHECK(sim.current_step() == 4);
+  same.run_steps(4);
+  CHECK(sim.spikes().nodes == same.spikes().nodes);
+  CHECK(sgtest::state_of(sim, "v") == sgtest::state_of(same, "v"));
+  // And it continues like a simulation that never failed.
+  sim.run_steps(20);
+  same.run_steps(20);
+  CHECK(sim.spikes().nodes == same.spikes().nodes);
+  CHECK(sim.spikes().steps == same.spikes().steps);
+  CHECK(sim.service_phases("neural") == std::vector<spikegraph::Phase>{spikegraph::Phase::delivery, spikegraph::Phase::neuron_update});
+  CHECK_THROWS_AS(sim.service_phases("nonexistent"), spikegraph::InputError);
 }
 
 TEST_CASE("replacing the neural service stops the dynamics", "[sim][services]") {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <sstream>
 
@@ -94,6 +95,13 @@ void Simulation::replace_service(std::unique_ptr<Service> service) {
   rebuild_pipeline();
 }
 
+std::vector<Phase> Simulation::service_phases(const std::string& name) const {
+  for (const auto& s : services_) {
+    if (s->name() == name) return s->phases();
+  }
+  throw InputError("service_phases: no service named '" + name + "'");
+}
+
 std::vector<std::string> Simulation::service_names() const {
   std::vector<std::string> names;
   for (const auto& s : services_) names.push_back(s->name());
@@ -107,13 +115,36 @@ void Simulation::run_steps(std::int64_t n) {
   // The events service collects spikes only while someone listens.
   events_.collect_spikes = collect_spikes_ || !events_.subscribers.empty();
   if (events_.batch.end_step == events_.batch.first_step) events_.batch.first_step = step_;
+  // Whatever happens, the run's time and the event batch cover the steps that ran.
+  struct Finish {
+    Simulation& sim;
+    clock::time_point start;
+    ~Finish() {
+      sim.run_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
+      sim.events_.batch.end_step = sim.step_;
+    }
+  } finish{*this, start};
   for (std::int64_t k = 0; k < n; ++k) {
     backend_->begin_step(step_);
+    // A service that throws does not stop the step half-way: the other services
+    // complete it, then the first error is rethrown (the simulation stays between steps).
+    std::exception_ptr failure;
+    const Service* failed = nullptr;
     for (int p = 0; p < kPhases; ++p) {
       if (pipeline_[p].empty()) continue;
       const auto t0 = clock::now();
       StepContext ctx = context();  // per phase: the structure phase may install a new graph
-      for (Service* s : pipeline_[p]) s->run(static_cast<Phase>(p), ctx);
+      for (Service* s : pipeline_[p]) {
+        if (s == failed) continue;
+        try {
+          s->run(static_cast<Phase>(p), ctx);
+        } catch (...) {
+          if (!failure) {
+            failure = std::current_exception();
+            failed = s;
+          }
+        }
+      }
       phase_seconds_[p] += std::chrono::duration<double>(clock::now() - t0).count();
     }
     // This step's ledger (the energy phase, then births and deaths) into the run's totals.
@@ -122,8 +153,8 @@ void Simulation::run_steps(std::int64_t n) {
     event_total_ += backend_->last_synaptic_events();
     ++step_;
     ++perf_steps_;
+    if (failure) std::rethrow_exception(failure);
   }
-  run_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
   events_.batch.end_step = step_;
   publish_events();
 }

@@ -42,8 +42,10 @@ class Simulation {
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
-  /// Advance n >= 0 steps. On an exception the step counter reflects the steps
-  /// that completed.
+  /// Advance n >= 0 steps. When a service throws, the step still completes (its
+  /// other services run; the one that threw does not run again in that step), the
+  /// step counter counts it, and then the first exception is rethrown: the
+  /// simulation is left between two steps and can be continued or saved.
   void run_steps(std::int64_t n);
   /// Advance round(duration_ms / dt) steps; duration must be finite and >= 0.
   void run(double duration_ms);
@@ -176,6 +178,8 @@ class Simulation {
   /// is initialised at once.
   void replace_service(std::unique_ptr<Service> service);
   std::vector<std::string> service_names() const;
+  /// The phases the service registered under `name` runs in; InputError if none is.
+  std::vector<Phase> service_phases(const std::string& name) const;
 
  private:
   // add_spare_nodes = false: `graph` already has them (a checkpoint's graph).
