@@ -53,6 +53,13 @@ io::SnapshotReader retarget(const io::SnapshotReader& in, const std::string& bac
   return io::SnapshotReader::from_bytes(out.bytes(), in.source() + " (" + backend + ")");
 }
 
+// A checkpoint of `sim`, in memory.
+io::SnapshotReader checkpoint_of(const Simulation& sim, const char* what) {
+  io::SnapshotWriter out;
+  sim.save_to(out);
+  return io::SnapshotReader::from_bytes(out.bytes(), what);
+}
+
 bool same_state(Simulation& a, Simulation& b) {
   for (const auto& name : a.state_names()) {
     const ArrayRef x = a.state(name), y = b.state(name);
@@ -138,9 +145,7 @@ TEST_CASE("cuda: a checkpoint saved on the device continues on the cpu, and back
   Simulation dev(g, with_backend(c, "cuda"));
   dev.set_neuromodulator(0.3);
   dev.run_steps(120);
-  io::SnapshotWriter out;
-  dev.save_to(out);
-  const auto saved = io::SnapshotReader::from_bytes(out.bytes(), "<cuda checkpoint>");
+  const auto saved = checkpoint_of(dev, "<cuda checkpoint>");
   auto on_cpu = Simulation::load(retarget(saved, "cpu"));
   auto on_dev = Simulation::load(retarget(saved, "cuda"));
   REQUIRE(on_cpu->backend().name() == "cpu");
@@ -161,10 +166,7 @@ TEST_CASE("cuda: a checkpoint saved on the cpu continues on the device", "[cuda-
   Simulation cpu(g, with_backend(c, "cpu", 2));
   cpu.set_neuromodulator(0.3);
   cpu.run_steps(120);
-  io::SnapshotWriter out;
-  cpu.save_to(out);
-  const auto saved = io::SnapshotReader::from_bytes(out.bytes(), "<cpu checkpoint>");
-  auto on_dev = Simulation::load(retarget(saved, "cuda"));
+  auto on_dev = Simulation::load(checkpoint_of(cpu, "<cpu checkpoint>"), on_device());
   REQUIRE(on_dev->backend().name() == "cuda");
   cpu.run_steps(100);
   on_dev->run_steps(100);
