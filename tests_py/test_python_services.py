@@ -127,3 +127,14 @@ def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     exec(compile(block.group(1), "docs/python.md services example", "exec"), {})
     out = capsys.readouterr().out
     assert "threshold_bump" in out and "learning" in out
+
+
+def test_the_extending_guide_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "extending.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "docs/extending.md python example", "exec"), {})
+    assert "mean weight" in capsys.readouterr().out
