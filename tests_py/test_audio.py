@@ -143,6 +143,6 @@ def test_cli_wav_input_and_resume_and_info(tmp_path: Path, capsys: pytest.Captur
     assert cli.main(["info", str(tmp_path / "nope")]) == 1
     assert "no such file" in capsys.readouterr().err
     assert cli.main(["info", str(wav)]) == 1
-    assert "is not a spikegraph checkpoint" in capsys.readouterr().err
+    assert "is not a file spikegraph writes" in capsys.readouterr().err
     assert cli.main(["resume", str(wav)]) == 1
     assert "not a spikegraph checkpoint" in capsys.readouterr().err

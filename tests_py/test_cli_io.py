@@ -187,3 +187,36 @@ def test_run_input_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert code == 1 and f"read image '{corrupt}' (frame 0)" in err
     code, _, err = run_cli(["plot", str(tmp_path / "nothing")], capsys)
     assert code == 1 and "not a directory" in err
+
+
+def test_info_describes_every_file_a_run_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "run"
+    checkpoint = tmp_path / "run.sgckpt"
+    code, _, err = run_cli(["run", *SMALL, "--out", str(out_dir), "--save", str(checkpoint)], capsys)
+    assert code == 0, err
+    files = [p for p in out_dir.rglob("*") if p.is_file()] + [checkpoint]
+    assert len(files) >= 7
+    for path in files:
+        code, out, err = run_cli(["info", str(path)], capsys)
+        assert code == 0, (path, err)
+        assert str(path) in out, path
+    code, out, _ = run_cli(["info", str(out_dir / "spikes.npz")], capsys)
+    spikes = sgio.load_spikes_npz(out_dir / "spikes.npz")
+    assert out.startswith(f"spikes (npz)  {out_dir / 'spikes.npz'}: {spikes['steps'].size} spikes of")
+    code, out, _ = run_cli(["info", str(out_dir / "ledger.npz")], capsys)
+    assert "arrays" in out and "total_after" in out
+    code, out, _ = run_cli(["info", str(out_dir / "config.toml")], capsys)
+    assert "keys (valid)" in out
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    code, _, err = run_cli(["info", str(tmp_path / "notes.txt")], capsys)
+    assert code == 1 and "is not a file spikegraph writes" in err
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    code, _, err = run_cli(["info", str(tmp_path / "broken.npz")], capsys)
+    assert code == 1 and "not a readable .npz file" in err
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"spikegraph {sg.__version__}"

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import sys
 import time
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import _core
 from .audio import read_wav
@@ -184,9 +188,49 @@ def _cmd_info(args: argparse.Namespace) -> int:
     elif magic.startswith(b"\x89HDF"):
         for line in _describe_h5(path):
             print(line)
+    elif magic.startswith(b"PK\x03\x04"):
+        for line in _describe_npz(path):
+            print(line)
+    elif magic.startswith(b"\x89PNG"):
+        with path.open("rb") as f:
+            header = f.read(24)
+        width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+        print(f"PNG image     {path}: {width} x {height} pixels")
+    elif path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise IoError(f"info: '{path}': not valid JSON ({e})") from None
+        keys = ", ".join(data) if isinstance(data, dict) else f"a {type(data).__name__}"
+        print(f"JSON file     {path}: {keys}")
+    elif path.suffix == ".csv":  # SONATA node and edge type tables (space separated)
+        rows = path.read_text(encoding="utf-8").splitlines()
+        columns = rows[0].split() if rows else []
+        print(f"type table    {path}: {max(0, len(rows) - 1)} rows; columns {', '.join(columns)}")
+    elif path.suffix == ".toml":
+        cfg = Config.from_toml(path)
+        print(f"configuration {path}: {len(cfg.to_dict())} keys (valid)")
     else:
-        raise IoError(f"info: '{path}' is not a spikegraph checkpoint, spike file or SONATA/HDF5 file")
+        raise IoError(f"info: '{path}' is not a file spikegraph writes (checkpoint, spike file, SONATA/HDF5 "
+                      "or type table, .npz, .json, .toml configuration or PNG plot)")
     return 0
+
+
+def _describe_npz(path: Path) -> list[str]:
+    """The arrays of a .npz file (spikes, monitors, ledger, state of a run directory)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise IoError(f"info: '{path}': not a readable .npz file ({e})") from None
+    if {"steps", "nodes", "dt_ms"} <= arrays.keys():
+        steps = arrays["steps"]
+        span = f", steps {int(steps[0])}..{int(steps[-1])}" if steps.size else ""
+        nodes = f" of {int(arrays['num_nodes'])} nodes" if "num_nodes" in arrays else ""
+        return [f"spikes (npz)  {path}: {steps.size} spikes{nodes}, dt {float(arrays['dt_ms'])} ms{span}"]
+    lines = [f"npz file      {path}: {len(arrays)} arrays"]
+    lines += [f"  {name:30s} {a.dtype} {a.shape}" for name, a in arrays.items()]
+    return lines
 
 
 def _describe_h5(path: Path) -> list[str]:
@@ -221,6 +265,7 @@ def _cmd_schema(_: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikegraph", description="spikegraph: energy-based spiking graphs")
+    parser.add_argument("--version", action="version", version=f"spikegraph {_core.build_info()['version']}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_config_args(p: argparse.ArgumentParser) -> None:
@@ -265,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--to", metavar="DIR", help="write the PNG files here (default: RUN_DIR)")
     plot.set_defaults(func=_cmd_plot)
 
-    info = sub.add_parser("info", help="build information, or describe a checkpoint, spike or SONATA file")
+    info = sub.add_parser("info", help="build information, or describe a file spikegraph wrote (checkpoint, "
+                                       "spikes, SONATA, npz, JSON, TOML, PNG)")
     info.add_argument("file", nargs="?", metavar="FILE", help="a checkpoint, spike file or SONATA .h5 file")
     info.add_argument("-v", "--verbose", action="store_true", help="list a checkpoint's sections and config")
     info.set_defaults(func=_cmd_info)
