@@ -7,9 +7,9 @@
 //  - HostExec (host_exec.hpp): the same on the host, sequentially; the tests run it
 //    against the CPU backend on machines without a GPU.
 //
-// Memory. Node state that Backend::state() exposes (v, threshold, drive, energy,
-// refractory, last_spike, alive, phase, trace_pre, trace_post, rate) lives in
-// managed memory (Exec::Shared): the views handed out are zero-copy like the CPU
+// Memory. Node state that Backend::state() exposes (the state table's arrays,
+// NodeArrays) lives in managed memory (Exec::SharedAlloc): the views handed out are
+// zero-copy like the CPU
 // backend's, and only the pages the host touches move (the sensory service writes the
 // sensory nodes' energy and drive: a few pages per frame). Everything else (the delay
 // ring, the graph, weights, eligibility, flow and learning indices, scratch) is device

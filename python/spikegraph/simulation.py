@@ -74,6 +74,8 @@ class Simulation:
         self._subscribers: dict[int, EventCallback] = {}
         self._next_subscription = 1
         self._feeder: SourceFeeder | None = None
+        # Services written in Python, by name (the engine holds them weakly).
+        self._python_services: dict[str, Callable[[str, int, np.ndarray], None]] = {}
 
     # ------------------------------------------------------------ running
     def run(
@@ -588,7 +590,7 @@ class Simulation:
                 run(sim, phase, step, spikes)
 
         _core.replace_service_python(self._sim, name, [str(p) for p in phases], call)
-        self.__dict__.setdefault("_python_services", {})[name] = call
+        self._python_services[name] = call
 
     def write_spike_file(self, path: str | os.PathLike[str]) -> None:
         """Write the spike record in spikegraph's binary spike format (docs/file-formats.md)."""

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-#include <type_traits>
+#include <vector>
 
 #include "buffer.hpp"
 #include "spikegraph/config/schema.hpp"
@@ -76,10 +76,6 @@ class NodeArrays {
   NodeVarType<Real, V>* get() {
     return reinterpret_cast<NodeVarType<Real, V>*>(buffers_[index(V)].data());
   }
-  template <NodeVar V>
-  const NodeVarType<Real, V>* get() const {
-    return reinterpret_cast<const NodeVarType<Real, V>*>(buffers_[index(V)].data());
-  }
 
   /// Typed pointers to every array.
   NodeView<Real> view() {
@@ -116,7 +112,6 @@ class NodeArrays {
     }
   }
 
-  std::size_t nodes() const { return nodes_; }
   std::size_t bytes() const {
     std::size_t b = 0;
     for (const auto& buffer : buffers_) b += buffer.bytes();

@@ -115,14 +115,19 @@ void Simulation::run_steps(std::int64_t n) {
   // The events service collects spikes only while someone listens.
   events_.collect_spikes = collect_spikes_ || !events_.subscribers.empty();
   if (events_.batch.end_step == events_.batch.first_step) events_.batch.first_step = step_;
-  // Whatever happens, the run's time and the event batch cover the steps that ran.
+  // However the run ends, its time and the event batch cover the steps that ran
+  // (subscribers' callbacks are not part of the run's time).
   struct Finish {
     Simulation& sim;
     clock::time_point start;
-    ~Finish() {
+    bool done = false;
+    void record() {
+      if (done) return;
+      done = true;
       sim.run_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
       sim.events_.batch.end_step = sim.step_;
     }
+    ~Finish() { record(); }
   } finish{*this, start};
   for (std::int64_t k = 0; k < n; ++k) {
     backend_->begin_step(step_);
@@ -155,7 +160,7 @@ void Simulation::run_steps(std::int64_t n) {
     ++perf_steps_;
     if (failure) std::rethrow_exception(failure);
   }
-  events_.batch.end_step = step_;
+  finish.record();
   publish_events();
 }
 
