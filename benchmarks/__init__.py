@@ -1,1 +1,1 @@
-"""spikegraph's benchmarks (BENCHMARKS.md). Run ``python -m benchmarks --help``."""
+"""spikegraph's benchmarks (docs/performance.md). Run ``python -m benchmarks --help``."""

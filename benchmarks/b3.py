@@ -1,7 +1,7 @@
-"""Benchmark B3 (full-model): the complete model of MODEL.md -- the default network's
+"""Benchmark B3 (full-model): the complete model of docs/model.md -- the default network's
 layout scaled to about 50,000 nodes and 5 M edges, energy with flow every step, STDP,
 homeostasis, the moving grating every 5 steps -- at dt = 1 ms, with the time per phase.
-Goal (BENCHMARKS.md): under 5 ms per step on 2 threads.
+Goal (docs/performance.md): under 5 ms per step on 2 threads.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-// frames_bench: throughput of spikegraph::sensory::map_frame (MODEL.md step 1) on
+// frames_bench: throughput of spikegraph::sensory::map_frame (docs/model.md step 1) on
 // camera-sized frames: a 1920x1080 RGB frame (u8, then f32, plus u8 RGBA and gray)
 // mapped onto a 64x64 sensory grid (and the default network's 32x32), with 1 and 2
 // threads. Prints the median over repeats of the time per frame, frames/s and the

@@ -3,7 +3,7 @@ B1 (lif-static) at 10^5 nodes and B3 (full model) at 10^6 nodes / 10^8 edges -- 
 ms/step, time per phase, synaptic events/s and the achieved memory bandwidth against the
 card's peak. Without a usable CUDA backend it says why and exits 0.
 
-Protocol (BENCHMARKS.md): build time is separate; each configuration runs a warm-up, then
+Protocol (docs/performance.md): build time is separate; each configuration runs a warm-up, then
 ``--repeats`` timed runs continuing the same network; ms/step is the median. Both backends
 run the same network and seed, so their spike records must be identical: the table says
 whether they were.

@@ -1,4 +1,4 @@
-"""Benchmark ``graph``: the graph-analysis service (MODEL.md "Graph management and
+"""Benchmark ``graph``: the graph-analysis service (docs/model.md "Graph management and
 analysis") on the B3-size default network (sensory side 100, out-degree 100: about
 51,664 nodes and 5 M edges) with 1 and 2 threads -- ms per analysis, median of the
 repeats after a warm-up -- and, back to back on a smaller default network, networkx

@@ -2,7 +2,7 @@
 the reference venv exists (``bash .ci/setup_reference.sh``), NEST and Brian2 in the same
 invocation, with the time ratios against spikegraph.
 
-Protocol (BENCHMARKS.md): build time is separate; each configuration runs a warm-up, then
+Protocol (docs/performance.md): build time is separate; each configuration runs a warm-up, then
 ``--repeats`` timed runs of ``--duration-ms`` continuing the same network; ms/step is the
 median. A comparison is reported only when all simulators agree on the regime (mean rates
 within 10%).
@@ -34,7 +34,7 @@ B2_W_MAX = 0.2
 
 
 def b1_config(n: int, k: int, threads: int, seed: int, workload: str = "b1") -> sg.Config:
-    """B1 (or B2, with STDP) as BENCHMARKS.md specifies it, in spikegraph's configuration keys."""
+    """B1 (or B2, with STDP) as docs/performance.md specifies it, in spikegraph's configuration keys."""
     cfg = sg.Config(
         {
             "sim": {"dt": 0.1, "threads": threads, "seed": seed, "backend": "cpu"},

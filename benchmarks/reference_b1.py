@@ -7,7 +7,7 @@ Run with the python of the reference venv (``bash .ci/setup_reference.sh`` creat
     .venv-ref/bin/python benchmarks/reference_b1.py --workload b2 --simulator brian2-standalone \
         --threads 2 --duration-ms 1000 --repeats 5 --json b2_brian2_standalone.json
 
-B1 as shared/design/BENCHMARKS.md specifies it: N LIF neurons with delta synapses, the first 80%
+B1 as docs/performance.md defines it: N LIF neurons with delta synapses, the first 80%
 excitatory, fixed in-degree K (0.8 K from the excitatory and 0.2 K from the inhibitory
 population, as in Brunel's network; autapses and multapses allowed), J = 0.1, g = 5
 (inhibitory weight -0.5), delay 1.5 ms, tau_m 20 ms, threshold 20, reset 10, t_ref 2 ms,
@@ -24,7 +24,7 @@ A_plus = 0.01 w_max, A_minus = 0.0105 w_max, w clipped to [0, w_max], w_max = 2 
 initial weight is J).  NEST: stdp_synapse (lambda 0.01, alpha 1.05, mu_plus = mu_minus = 0,
 Wmax 0.2, the neuron's tau_minus 20 ms); Brian2: a Synapses object with event-driven traces
 apre/apost.  Pairing time: spikegraph pairs the emission steps of the pre- and postsynaptic
-spikes (MODEL.md, step 5); NEST treats the whole 1.5 ms delay as dendritic and pairs t_pre with
+spikes (docs/model.md, step 5); NEST treats the whole 1.5 ms delay as dendritic and pairs t_pre with
 t_post + delay; Brian2 here pairs at arrival, t_pre + delay with t_post (the on_pre pathway
 carries the delay).  Windows 1.5 ms apart do not matter for a timing benchmark.
 reference_stdp_check.py checks both simulators against a replay of the rule.

@@ -68,7 +68,7 @@ config::FlatTable to_table(const nb::dict& flat) {
 
 void register_config(nb::module_& m) {
   nb::class_<Config>(m, "Config", "A complete, validated configuration (every key has a value).")
-      .def(nb::init<>(), "All defaults (MODEL.md).")
+      .def(nb::init<>(), "All defaults (docs/model.md).")
       .def("__copy__", [](const Config& c) { return Config(c); })
       .def("update", [](Config& c, const nb::dict& flat, const std::string& source) {
              c.update(to_table(flat), source);

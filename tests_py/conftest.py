@@ -31,7 +31,7 @@ CUDA_SKIP_REASON = "needs the CUDA backend (a build with SPIKEGRAPH_CUDA and a C
 #: ``@requires_cuda`` on a test: it runs only where the CUDA backend is available.
 requires_cuda = pytest.mark.requires_cuda
 
-#: The node parameters of the B1-like network (BENCHMARKS.md B1, MODEL.md "Other networks").
+#: The node parameters of the B1-like network (docs/performance.md B1, docs/model.md "Other networks").
 B1_DYNAMIC: dict[str, float] = {
     "tau_m": 20.0,
     "threshold": 20.0,

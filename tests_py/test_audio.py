@@ -1,4 +1,4 @@
-"""Audio input (MODEL.md step 1): WAV files and sample blocks become mel-band values
+"""Audio input (docs/model.md step 1): WAV files and sample blocks become mel-band values
 driving the audio sensory nodes, one vector per step; the command line's .wav input,
 checkpoints and ``spikegraph resume``/``info``."""
 

@@ -12,7 +12,7 @@ import pytest
 import spikegraph as sg
 from spikegraph.config import flatten
 
-# Defaults stated in MODEL.md (parameter names are the configuration keys).
+# Defaults stated in docs/model.md (parameter names are the configuration keys).
 MODEL_DEFAULTS: dict[str, Any] = {
     "sim.dt": 1.0,
     "energy.cap": 5.0,

@@ -1,4 +1,4 @@
-"""The default network of MODEL.md, as `spikegraph run` builds it: 10 s of model time
+"""The default network of docs/model.md, as `spikegraph run` builds it: 10 s of model time
 show sustained, non-saturated activity with every feature of the default run on."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Energy (MODEL.md step 4) through the Python API: spike cost and metabolism, flow on
+"""Energy (docs/model.md step 4) through the Python API: spike cost and metabolism, flow on
 small networks by hand, the flow interval, the clamp, dead nodes, the spiking floor,
 gated edges, the conservation ledger, determinism across thread counts, and what
 ``energy.enabled = false`` leaves out."""

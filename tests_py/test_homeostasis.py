@@ -1,4 +1,4 @@
-"""Homeostasis (MODEL.md step 6) through the Python API: the rate estimate, threshold
+"""Homeostasis (docs/model.md step 6) through the Python API: the rate estimate, threshold
 adaptation of dynamic nodes, the branching-ratio control of the synaptic gain on super-
 and sub-critical networks, and ``sim.homeostasis``."""
 

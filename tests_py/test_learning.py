@@ -1,4 +1,4 @@
-"""Learning (MODEL.md step 5) through the Python API: pair STDP at chosen lags, energy
+"""Learning (docs/model.md step 5) through the Python API: pair STDP at chosen lags, energy
 modulation, simultaneous spikes, plastic edges only, weight bounds, the eligibility rule
 with ``sim.set_neuromodulator``, ``sim.edge_state`` / ``sim.weights``, and the traces."""
 

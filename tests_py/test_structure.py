@@ -1,4 +1,4 @@
-"""Structural plasticity (MODEL.md step 7): deaths, births, pruning, compaction."""
+"""Structural plasticity (docs/model.md step 7): deaths, births, pruning, compaction."""
 
 from __future__ import annotations
 

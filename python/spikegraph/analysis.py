@@ -1,4 +1,4 @@
-"""Graph management and analysis (MODEL.md "Graph management and analysis").
+"""Graph management and analysis (docs/model.md "Graph management and analysis").
 
 The computations are C++ (multithreaded, deterministic for any thread count); these
 functions check their arguments and return dicts of numbers and numpy arrays.

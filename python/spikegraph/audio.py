@@ -1,7 +1,7 @@
 """Audio input: WAV files and numpy sample blocks for the audio sensory nodes.
 
 The engine cuts the samples into one STFT window per simulation step and turns each
-window into mel-band values in [0, 1] (MODEL.md step 1; ``sensory.audio_*`` keys);
+window into mel-band values in [0, 1] (docs/model.md step 1; ``sensory.audio_*`` keys);
 :meth:`spikegraph.Simulation.feed_audio` queues samples, ``run()`` applies one band
 vector per step.
 """

@@ -1,7 +1,7 @@
 """Configuration: a thin Python face on the C++ schema (one schema, defined in C++).
 
 A :class:`Config` always holds every key of the schema. Values come from the defaults
-(MODEL.md), dicts (nested ``{"sim": {"dt": 0.1}}`` or flat ``{"sim.dt": 0.1}``) and TOML
+(docs/model.md), dicts (nested ``{"sim": {"dt": 0.1}}`` or flat ``{"sim.dt": 0.1}``) and TOML
 files; every change is validated in C++ and applied all-or-nothing.
 """
 

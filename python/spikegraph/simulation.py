@@ -600,7 +600,7 @@ class Simulation:
     def feed_audio(self, samples: npt.ArrayLike | Audio, sample_rate: float | None = None) -> int:
         """Queue audio for the audio sensory nodes (``sensory.audio_bands`` of them):
         one STFT window per step, its mel-band values drive the nodes at that step
-        (MODEL.md step 1). ``samples``: an :class:`spikegraph.audio.Audio` (from
+        (docs/model.md step 1). ``samples``: an :class:`spikegraph.audio.Audio` (from
         :func:`spikegraph.audio.read_wav`) or an array of shape (n,) or (n, channels)
         (float in -1..1 or integer PCM) with ``sample_rate`` in Hz. Blocks may be fed
         in any sizes; the result is the same. Returns the band vectors now queued."""

@@ -69,7 +69,7 @@ bool same_values(const FlatTable& a, const FlatTable& b) {
 
 }  // namespace
 
-TEST_CASE("schema defaults are the values of MODEL.md", "[config][schema]") {
+TEST_CASE("schema defaults are the values of docs/model.md", "[config][schema]") {
   const Config c;
   CHECK(c.real("sim.dt") == 1.0);
   CHECK(c.integer("sim.seed") == 1);

@@ -1,4 +1,4 @@
-// kernels/energy.hpp and kernels/learning.hpp: the scalar rules of MODEL.md steps
+// kernels/energy.hpp and kernels/learning.hpp: the scalar rules of docs/model.md steps
 // 4-6 (spike cost, metabolism, flow, clamp; STDP amplitudes, energy modulation,
 // weight bounds; rate estimate and threshold adaptation), against hand-computed values.
 #include <catch2/catch.hpp>

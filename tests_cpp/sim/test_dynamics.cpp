@@ -306,7 +306,7 @@ TEST_CASE("dead nodes do not spike and send nothing", "[sim][dynamics]") {
   CHECK(state_of(sim, "v")[2] == 0.0);  // the integrator behind the dead node got nothing
 }
 
-// MODEL.md step 3 updates alive nodes only: a dead node's visible state must not change.
+// docs/model.md step 3 updates alive nodes only: a dead node's visible state must not change.
 TEST_CASE("dead nodes keep their state (MODEL step 3: per alive node)", "[sim][dynamics]") {
   Simulation sim(small_graph(2, {E{0, 1, 0.4}}), sim_config());
   set(sim, "alive", {1.0, 0.0});

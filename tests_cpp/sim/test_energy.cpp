@@ -1,4 +1,4 @@
-// MODEL.md step 4 end to end through Simulation: spike cost, metabolism, flow along
+// docs/model.md step 4 end to end through Simulation: spike cost, metabolism, flow along
 // non-inhibitory edges (hand-computed on small chains), the flow interval, the clamp
 // and overflow, dead nodes, the energy floor for spiking, gated edges with changing
 // energy, the per-step conservation ledger on a random network with every feature on,
@@ -430,7 +430,7 @@ TEST_CASE("energy: gated edges transmit only while the source's energy is >= edg
   // Node 0 fires every 7 steps and pays 20% of its energy per spike; its gated edge to
   // node 1 (threshold out of reach, so node 1 only integrates) carries 2 while node 0
   // has at least 0.5. A spike whose energy crosses the gate during the spike step
-  // (before >= 0.5 > after) is ambiguous in MODEL.md ("energy at spike time") and skipped.
+  // (before >= 0.5 > after) is ambiguous in docs/model.md ("energy at spike time") and skipped.
   const double a = std::exp(-1.0 / 10.0);
   const auto cfg = config_of(energy_keys(), {{"energy.spike_cost_frac", "0.2"},
                                              {"energy.spike_cost_max", "10.0"},

@@ -1,4 +1,4 @@
-// MODEL.md step 6 through Simulation: the running rate estimate, intrinsic plasticity
+// docs/model.md step 6 through Simulation: the running rate estimate, intrinsic plasticity
 // of dynamic nodes' thresholds (direction and bounds; other types untouched), and the
 // branching-ratio control of the synaptic gain (the per-window rule, its bounds, and
 // its effect on super- and sub-critical networks).

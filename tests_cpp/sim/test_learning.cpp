@@ -1,4 +1,4 @@
-// MODEL.md step 5 through Simulation: pair STDP at chosen lags (emission steps, not
+// docs/model.md step 5 through Simulation: pair STDP at chosen lags (emission steps, not
 // arrival), energy modulation, simultaneous spikes, plastic edges only, weight bounds,
 // the eligibility (three-factor) rule and its neuromodulator, and the traces.
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Services: the coordinator calls each service once per step per phase, in the
-// fixed phase order of MODEL.md; services can be added and replaced.
+// fixed phase order of docs/model.md; services can be added and replaced.
 #include <catch2/catch.hpp>
 
 #include <cstdint>

@@ -104,7 +104,7 @@ std::vector<ParamSpec> build_schema() {
                           "state variables sampled by the monitor"));
   s.push_back(array_param("monitor.nodes", T::Int, {}, 0, 4294967294.0, "node ids sampled by the monitor"));
   s.push_back(real_param("monitor.interval", 1.0, 0.0, kInf, "ms", "monitor sampling period", true));
-  // --- energy (MODEL.md step 4)
+  // --- energy (docs/model.md step 4)
   s.push_back(bool_param("energy.enabled", false,
                          "run the energy phase (spike cost, metabolism, flow); off: energy stays constant"));
   s.push_back(real_param("energy.cap", 5.0, 0.0, kInf, "", "maximum energy of a node", true));
@@ -116,7 +116,7 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(int_param("energy.flow_interval", 1, 1, 1e9, "steps between energy flows along edges"));
   s.push_back(real_param("energy.conductance", 0.01, 0.0, 0.5, "", "fraction of an energy difference moved per flow"));
   s.push_back(bool_param("energy.record_ledger", true, "keep the per-step conservation ledger"));
-  // --- learning (MODEL.md step 5)
+  // --- learning (docs/model.md step 5)
   s.push_back(bool_param("learning.enabled", false, "run STDP on plastic edges"));
   s.push_back(choice_param("learning.rule", "stdp", {"stdp", "eligibility"},
                            "stdp: apply at once; eligibility: accumulate, converted by the neuromodulator"));
@@ -129,7 +129,7 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("learning.rate", 1.0, 0.0, kInf, "", "eligibility rule: w += rate * signal * eligibility"));
   s.push_back(real_param("learning.w_min", 0.0, 0.0, kInf, "", "lower weight bound"));
   s.push_back(real_param("learning.w_max", 5.0, 0.0, kInf, "", "upper weight bound"));
-  // --- homeostasis (MODEL.md step 6)
+  // --- homeostasis (docs/model.md step 6)
   s.push_back(bool_param("homeostasis.enabled", false, "run intrinsic plasticity and branching-ratio control"));
   s.push_back(int_param("homeostasis.interval", 10, 1, 1e9, "steps between homeostasis updates"));
   s.push_back(real_param("homeostasis.tau_rate", 1000.0, 0.0, kInf, "ms", "time constant of the rate estimate", true));
@@ -162,7 +162,7 @@ std::vector<ParamSpec> build_schema() {
       s.push_back(real_param(pre + "period", 100.0, 0.0, kInf, "ms", "intrinsic spike period", true));
     }
   }
-  // --- structural plasticity (MODEL.md step 7)
+  // --- structural plasticity (docs/model.md step 7)
   s.push_back(bool_param("structure.enabled", false, "run deaths, births and pruning every structure.interval steps"));
   s.push_back(int_param("structure.interval", 50, 1, 1e9, "steps between structure updates"));
   s.push_back(int_param("structure.spare_nodes", 0, 0, 1e9,
@@ -177,7 +177,7 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("structure.child_weight", 0.5, 0.0, kInf, "", "weight of a newborn node's edges"));
   s.push_back(real_param("structure.child_delay", 1.0, 0.0, kInf, "ms", "delay of a newborn node's edges", true));
   s.push_back(real_param("structure.prune_weight", 0.05, 0.0, kInf, "", "plastic edges below this weight are removed"));
-  // --- graph management and analysis (MODEL.md "Graph management and analysis")
+  // --- graph management and analysis (docs/model.md "Graph management and analysis")
   s.push_back(real_param("metrics.interval", 0.0, 0.0, kInf, "ms",
                          "period of the metrics service (activity, energy, ledger totals); 0 = off"));
   s.push_back(bool_param("metrics.structure", false,
@@ -191,7 +191,7 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("init.v_max", 0.0, -kInf, kInf, "", "upper end of the initial v range"));
   // --- network built by the command line tools
   s.push_back(choice_param("network.kind", "brunel", {"brunel", "default"},
-                           "network the command-line tools build (default: MODEL.md's default network)"));
+                           "network the command-line tools build (default: the default network of docs/model.md)"));
   s.push_back(int_param("network.n", 10000, 1, 4294967294.0, "brunel: number of nodes"));
   s.push_back(real_param("network.exc_fraction", 0.8, 0.0, 1.0, "", "brunel: fraction of excitatory nodes"));
   s.push_back(int_param("network.k_in", 100, 0, 1e9, "brunel: in-degree of every node"));
@@ -200,7 +200,7 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("network.delay", 1.5, 0.0, kInf, "ms", "brunel: delay of every edge", true));
   s.push_back(choice_param("network.plastic", "none", {"none", "exc_exc"},
                            "brunel: which edges are plastic (exc_exc: excitatory to excitatory)"));
-  // --- the default network (MODEL.md "The default network")
+  // --- the default network (docs/model.md "The default network")
   s.push_back(int_param("graph.sensory_side", 32, 1, 4096, "default network: sensory grid is side x side"));
   s.push_back(int_param("graph.dynamic_per_sensory", 4, 0, 1e6, "default network: dynamic nodes per sensory node"));
   s.push_back(int_param("graph.workspace_side", 16, 0, 4096, "default network: workspace grid is side x side"));
@@ -214,7 +214,7 @@ std::vector<ParamSpec> build_schema() {
   s.back().default_value =
       Value::array({Value::real(0.6), Value::real(0.25), Value::real(0.1), Value::real(0.05)});
   s.push_back(real_param("graph.max_delay", 5.0, 0.0, kInf, "ms", "default network: delays are U{1..max} steps of 1 ms", true));
-  // --- sensory input (MODEL.md step 1)
+  // --- sensory input (docs/model.md step 1)
   s.push_back(int_param("sensory.interval", 5, 1, 1e9, "steps between frames"));
   s.push_back(real_param("sensory.gain", 2.0, 0.0, kInf, "", "sensory drive = gain x gray value"));
   s.push_back(choice_param("sensory.source", "none", {"none", "grating"},
@@ -532,7 +532,7 @@ std::string Config::to_toml() const {
 }
 
 const char* default_run_toml() {
-  return R"(# spikegraph's built-in default run: the default network of MODEL.md (a 32 x 32
+  return R"(# spikegraph's built-in default run: the default network of docs/model.md (a 32 x 32
 # sensory grid driven by the built-in moving grating, 4,096 dynamic nodes, a 16 x 16
 # workspace, oscillators, relays and highways) with energy, learning and homeostasis
 # on, for one second of model time. Tuned so that activity stays alive and not
@@ -551,7 +551,7 @@ enabled = true
 
 [learning]
 enabled = true
-# MODEL.md's a_plus = 2 a_minus makes the weights of this network run away to w_max
+# The schema's a_plus = 2 a_minus makes the weights of this network run away to w_max
 # within a second; slightly depression-dominated STDP with a lower bound keeps it alive.
 a_plus = 0.005
 a_minus = 0.006

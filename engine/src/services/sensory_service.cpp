@@ -1,4 +1,4 @@
-// The "sensory" service: MODEL.md step 1. At the step after a frame was given
+// The "sensory" service: docs/model.md step 1. At the step after a frame was given
 // (Simulation::set_frame), or every sensory.interval steps from the built-in moving
 // grating, each visual sensory node i with gray value g_i gets drive =
 // sensory.gain * g_i and energy = g_i * energy.cap; every step with queued audio

@@ -1,4 +1,4 @@
-// The "structure" service: structural plasticity (MODEL.md step 7), on the host at
+// The "structure" service: structural plasticity (docs/model.md step 7), on the host at
 // structure steps. Node ids never change: births fill the spare slots appended at
 // construction (structure.spare_nodes) in ascending order, and a dead node's id is
 // never reused. The graph is rebuilt (compacted) only here.
@@ -128,7 +128,7 @@ class StructureService final : public Service {
 
     compact(ctx, g, alive, new_src, new_tgt, ev);
 #ifndef NDEBUG
-    // MODEL.md: structure steps validate the graph and the state in debug builds.
+    // docs/model.md: structure steps validate the graph and the state in debug builds.
     const ValidationReport check = validate_simulation(ctx.backend, *ctx.graph_owner, ctx.config, 1);
     if (!check.ok) {
       throw GraphError("structure step " + std::to_string(ctx.step) + ": the graph is invalid after compaction: " +

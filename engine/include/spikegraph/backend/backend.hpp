@@ -64,11 +64,11 @@ class Backend {
   /// Synaptic events (spikes x out-degree) delivered by the last deliver() call.
   virtual std::size_t last_synaptic_events() const = 0;
 
-  /// Phase "energy" of step t (MODEL.md step 4): spike cost of the nodes that spiked
+  /// Phase "energy" of step t (docs/model.md step 4): spike cost of the nodes that spiked
   /// at t, metabolism, the flow along edges when `flow` is true, the clamp; the
   /// balance goes into `ledger`.
   virtual void update_energy(step_t t, bool flow, EnergyLedger& ledger) = 0;
-  /// Phase "learning" of step t (MODEL.md step 5): trace decay, event-driven STDP on
+  /// Phase "learning" of step t (docs/model.md step 5): trace decay, event-driven STDP on
   /// the plastic edges of the nodes that spiked, eligibility decay and conversion.
   virtual void update_learning(step_t t) = 0;
   /// Homeostasis, every step: the running rate estimate of every node.

@@ -17,7 +17,7 @@ namespace spikegraph::config {
 struct ParamSpec {
   std::string key;                   ///< dotted key, "section.name" or "node.<type>.name"
   Value::Type type;                  ///< Bool, Int, Float, String or Array
-  Value default_value;               ///< the default (MODEL.md)
+  Value default_value;               ///< the default (docs/model.md)
   double min = -1e300;               ///< numeric lower bound (Int/Float, and Int array elements)
   double max = 1e300;                ///< numeric upper bound
   bool min_exclusive = false;        ///< true: value must be > min

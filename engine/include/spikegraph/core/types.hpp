@@ -15,11 +15,11 @@ using step_t = std::int64_t;
 /// Default floating-point type of state and weights.
 using real_t = float;
 
-/// Edge kinds (MODEL.md, "Edges"). Stored as uint8 per edge.
+/// Edge kinds (docs/model.md, "Edges"). Stored as uint8 per edge.
 enum class EdgeKind : std::uint8_t { excitatory = 0, inhibitory = 1, modulatory = 2, gated = 3 };
 constexpr int kEdgeKindCount = 4;
 
-/// Node types (MODEL.md, "Nodes"). Stored as uint8 per node.
+/// Node types (docs/model.md, "Nodes"). Stored as uint8 per node.
 enum class NodeType : std::uint8_t {
   sensory = 0,
   dynamic = 1,

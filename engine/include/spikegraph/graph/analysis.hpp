@@ -1,5 +1,5 @@
 // spikegraph/graph/analysis.hpp
-// Graph management and analysis (MODEL.md "Graph management and analysis"), usable
+// Graph management and analysis (docs/model.md "Graph management and analysis"), usable
 // on any Graph (free functions) and through a Simulation (sim/metrics.hpp):
 //   - validate_graph(): every index in range, CSR and by-target index consistent,
 //     weights finite and >= 0, delays >= 1, no live edge touching a dead node; a

@@ -43,7 +43,7 @@ class Config;
 /// "default" is make_default_network(cfg).
 std::shared_ptr<const Graph> make_network(const config::Config& cfg);
 
-/// MODEL.md's default network, from the [graph] keys: a side x side sensory grid
+/// docs/model.md's default network, from the [graph] keys: a side x side sensory grid
 /// (nodes 0 .. side^2 - 1, row-major), then dynamic_per_sensory x side^2 dynamic
 /// nodes, a workspace grid, oscillators, relays and highways, in that order.
 /// Out-degrees are Poisson(graph.out_degree); sensory nodes project only to dynamic

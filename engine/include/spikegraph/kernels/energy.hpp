@@ -1,5 +1,5 @@
 // spikegraph/kernels/energy.hpp
-// Per-node and per-edge energy math of MODEL.md step 4: spike cost, metabolism,
+// Per-node and per-edge energy math of docs/model.md step 4: spike cost, metabolism,
 // the conservative flow along non-inhibitory edges, and the clamp to [0, cap].
 #pragma once
 

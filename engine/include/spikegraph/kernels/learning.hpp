@@ -1,5 +1,5 @@
 // spikegraph/kernels/learning.hpp
-// Trace-based pair STDP of MODEL.md step 5 and the homeostasis rules of step 6,
+// Trace-based pair STDP of docs/model.md step 5 and the homeostasis rules of step 6,
 // as pure functions of scalars.
 #pragma once
 

@@ -1,5 +1,5 @@
 // spikegraph/kernels/neuron.hpp
-// Per-node neuron update of MODEL.md step 3 (exact integration of a leaky
+// Per-node neuron update of docs/model.md step 3 (exact integration of a leaky
 // integrate-and-fire node with delta synapses, threshold, reset, refractory
 // period with discarded input). Pure functions of scalars.
 #pragma once
@@ -20,7 +20,7 @@ struct Decay {
 };
 
 /// Decay factor a = exp(-1 / tau_eff) per step, with
-/// tau_eff = tau_m * (1 - coupling + coupling * energy / cap) (MODEL.md step 3).
+/// tau_eff = tau_m * (1 - coupling + coupling * energy / cap) (docs/model.md step 3).
 /// A node with no energy under full coupling has tau_eff = 0: a = 0.
 template <class Real>
 SG_HD inline Decay<Real> membrane_decay(const NeuronParams<Real>& p, Real energy) {

@@ -11,7 +11,7 @@ namespace spikegraph::kernels {
 /// Largest Poisson CDF table (entries); enough for a mean of about 600 per step.
 constexpr int kMaxPoissonTable = 1024;
 
-/// Per-node-type neuron parameters (MODEL.md step 3), in model units.
+/// Per-node-type neuron parameters (docs/model.md step 3), in model units.
 template <class Real>
 struct NeuronParams {
   Real v_rest;           ///< resting potential

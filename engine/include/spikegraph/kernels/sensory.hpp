@@ -1,5 +1,5 @@
 // spikegraph/kernels/sensory.hpp
-// Per-element math of MODEL.md step 1 (sensory input): gray luminance of an RGB
+// Per-element math of docs/model.md step 1 (sensory input): gray luminance of an RGB
 // value, and the weights of an exact area-averaging (box-filter) resampling along
 // one axis, for any input and output length, up- or down-sampling.
 //
@@ -22,7 +22,7 @@
 
 namespace spikegraph::kernels {
 
-/// Rec. 709 luma weights of MODEL.md step 1 (they sum to 1).
+/// Rec. 709 luma weights of docs/model.md step 1 (they sum to 1).
 constexpr double kLumaR = 0.2126;
 constexpr double kLumaG = 0.7152;
 constexpr double kLumaB = 0.0722;

@@ -1,5 +1,5 @@
 // spikegraph/kernels/synapse.hpp
-// Effective synaptic weights (MODEL.md "Edges"): the factor a spike of one
+// Effective synaptic weights (docs/model.md "Edges"): the factor a spike of one
 // source applies to the stored weight of each of its edges, by edge kind.
 #pragma once
 

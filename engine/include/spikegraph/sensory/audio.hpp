@@ -1,5 +1,5 @@
 // spikegraph/sensory/audio.hpp
-// Audio sensory input (MODEL.md step 1): a block of samples becomes, for every
+// Audio sensory input (docs/model.md step 1): a block of samples becomes, for every
 // simulation step, one vector of mel-band energies in [0, 1] that drives the audio
 // sensory nodes the way gray values drive the visual grid.
 //

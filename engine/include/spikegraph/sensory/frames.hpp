@@ -1,10 +1,10 @@
 // spikegraph/sensory/frames.hpp
-// Visual sensory input (MODEL.md step 1): maps an image frame onto the sensory
+// Visual sensory input (docs/model.md step 1): maps an image frame onto the sensory
 // grid (gray luminance, exact area-averaging resampling, drive = gain * gray), and
 // generates the default network's built-in input, a moving sinusoidal grating.
 //
 // Units: gray values are dimensionless in [0, 1] (0 black, 1 white); drive is in
-// the units of the node's `drive` (MODEL.md step 3), gain * gray. Time enters the
+// the units of the node's `drive` (docs/model.md step 3), gain * gray. Time enters the
 // grating as an integer step and the step length dt in ms.
 //
 // Ownership: every function here reads caller-owned input and writes into
@@ -53,7 +53,7 @@ struct FrameView {
   std::ptrdiff_t row_stride_bytes = 0;
 };
 
-/// Maps a frame onto a grid_h x grid_w sensory grid (MODEL.md step 1).
+/// Maps a frame onto a grid_h x grid_w sensory grid (docs/model.md step 1).
 ///
 /// Each pixel is converted to gray luminance 0.2126 R + 0.7152 G + 0.0722 B (gray
 /// frames: the value itself), and each grid cell receives the exact average of the

@@ -35,14 +35,14 @@ std::unique_ptr<Service> make_homeostasis_service();
 /// recording, only while someone subscribes) and homeostasis windows.
 std::unique_ptr<Service> make_events_service();
 
-/// "structure": MODEL.md step 7 every structure.interval steps: deaths of dynamic
+/// "structure": docs/model.md step 7 every structure.interval steps: deaths of dynamic
 /// nodes that starved for a whole interval, births into spare node slots, pruning of
 /// weak plastic edges, then compaction of the graph. Births and deaths go into the
 /// energy ledger (transfers, metabolism) and the event batch. Registered when
 /// structure.enabled.
 std::unique_ptr<Service> make_structure_service();
 
-/// "sensory": MODEL.md step 1 (phase sensory): frames given with set_frame, or the
+/// "sensory": docs/model.md step 1 (phase sensory): frames given with set_frame, or the
 /// built-in moving grating every sensory.interval steps (sensory.source), set the
 /// drive and energy of the sensory nodes; the energy change is the ledger's inflow.
 /// Registered when the graph has sensory nodes.

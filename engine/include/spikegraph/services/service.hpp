@@ -3,7 +3,7 @@
 // learning, homeostasis, structure, sensory input) are objects owned by the
 // Simulation (the coordinator). Each declares the phases of the step it runs in;
 // the coordinator calls them once per phase per step, in the fixed order of
-// MODEL.md, so a virtual call happens per phase, never per node or edge.
+// docs/model.md, so a virtual call happens per phase, never per node or edge.
 // An embedder replaces a service with Simulation::replace_service().
 #pragma once
 
@@ -33,7 +33,7 @@ class SnapshotWriter;
 class SnapshotReader;
 }  // namespace io
 
-/// The phases of one step, in execution order (MODEL.md "The step, in this order").
+/// The phases of one step, in execution order (docs/model.md "The step, in this order").
 enum class Phase : int {
   sensory = 0,
   delivery,

@@ -1,5 +1,5 @@
 // spikegraph/sim/events.hpp
-// Event coordination: scheduled stimuli (applied inside the step, MODEL.md step 2)
+// Event coordination: scheduled stimuli (applied inside the step, docs/model.md step 2)
 // and the batches of events published to subscribers at chunk boundaries (the end
 // of every Simulation::run_steps call), never from inside a hot loop.
 #pragma once
@@ -26,14 +26,14 @@ struct Stimulus {
   std::vector<index_t> nodes;
 };
 
-/// A homeostasis window that ended (MODEL.md step 6).
+/// A homeostasis window that ended (docs/model.md step 6).
 struct HomeostasisEvent {
   std::int64_t step = 0;
   double branching_ratio = 0.0;  ///< NaN when the window or the previous one had no spikes
   double synaptic_gain = 1.0;
 };
 
-/// One structure step (MODEL.md step 7).
+/// One structure step (docs/model.md step 7).
 struct StructureEvent {
   std::int64_t step = 0;
   std::vector<index_t> deaths;     ///< nodes that died

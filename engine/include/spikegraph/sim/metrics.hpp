@@ -1,5 +1,5 @@
 // spikegraph/sim/metrics.hpp
-// Graph management and analysis of a running simulation (MODEL.md "Graph
+// Graph management and analysis of a running simulation (docs/model.md "Graph
 // management and analysis"): validation of the graph together with the live state,
 // the structure metrics of graph/analysis.hpp on the current graph (alive nodes,
 // learned weights), and activity/energy metrics. Simulation::validate(),

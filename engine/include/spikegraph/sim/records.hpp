@@ -45,7 +45,7 @@ struct MonitorRecord {
   }
 };
 
-/// One step's energy balance (MODEL.md step 4). Sums over alive nodes, in double.
+/// One step's energy balance (docs/model.md step 4). Sums over alive nodes, in double.
 /// Conservation: total_after = total_before + inflow - spike_cost - metabolism
 /// - overflow - transfers, to float rounding (error() returns the difference);
 /// flow_out and flow_in are equal up to rounding (flow moves energy, never makes it).
@@ -96,7 +96,7 @@ struct LedgerTotals {
   }
 };
 
-/// State of the homeostasis service (MODEL.md step 6).
+/// State of the homeostasis service (docs/model.md step 6).
 struct HomeostasisState {
   double synaptic_gain = 1.0;            ///< global gain g on recurrent synaptic input
   std::uint64_t window_spikes = 0;       ///< spikes in the current window

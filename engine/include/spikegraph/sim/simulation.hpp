@@ -1,6 +1,6 @@
 // spikegraph/sim/simulation.hpp
 // The coordinator: owns the configuration, the backend (state) and the services,
-// and runs the fixed step pipeline of MODEL.md. Construct it from a graph and a
+// and runs the fixed step pipeline of docs/model.md. Construct it from a graph and a
 // validated Config, then call run_steps()/run() repeatedly; read spikes, monitors
 // and state between runs.
 //
@@ -110,7 +110,7 @@ class Simulation {
   EventBatch take_events();
   void collect_spike_events(bool on) { collect_spikes_ = on; }
 
-  /// Give a frame (MODEL.md step 1): mapped now to the sensory grid (gray luminance,
+  /// Give a frame (docs/model.md step 1): mapped now to the sensory grid (gray luminance,
   /// area-averaging resample), applied at the next step. Throws InputError for a
   /// network without sensory nodes or a bad frame; nothing changes then.
   void set_frame(const sensory::FrameView& frame);
@@ -119,7 +119,7 @@ class Simulation {
   int sensory_grid_width() const { return sensory_.grid_width; }
   std::int64_t frames_applied() const { return sensory_.frames_applied; }
 
-  /// Give audio (MODEL.md step 1): mono samples at `sample_rate` Hz (full scale
+  /// Give audio (docs/model.md step 1): mono samples at `sample_rate` Hz (full scale
   /// -1..1) are cut into one STFT window per step (sensory.audio_window long, one
   /// step of samples apart), and each window's mel-band values drive the audio
   /// sensory nodes at that step (sensory/audio.hpp). Samples may come in any block
