@@ -78,7 +78,11 @@ struct NodeUpdate {
   const Real* threshold;
   const Real* drive;
   const Real* energy;
-  Real* input;  ///< the ring slot of this step
+  Real* input;      ///< the ring slot of this step
+  Real* input_inh;  ///< its inhibitory channel (null unless the ring is split: a type runs lif_exp)
+  Real* i_syn_ex;   ///< lif_exp currents (null unless allocated)
+  Real* i_syn_in;
+  Real* u;          ///< izhikevich recovery (null unless allocated)
   const std::uint8_t* alive;
   std::int32_t* phase;
   std::uint8_t* spiked;
@@ -91,6 +95,7 @@ struct NodeUpdate {
     std::uint8_t fired = 0;
     if (period > 0) {
       input[i] = Real(0);  // oscillators ignore input
+      if (input_inh) input_inh[i] = Real(0);
       if (alive[i]) {
         if (phase[i] > 0) {
           --phase[i];
@@ -106,12 +111,33 @@ struct NodeUpdate {
         const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(step));
         count = kernels::poisson_from_table(u, poisson_tables + tp.poisson_offset[ty], p.poisson_table_size);
       }
-      const Real x = kernels::node_input(input[i], gain, count, p.poisson_weight, ignores ? Real(0) : Real(1));
-      input[i] = Real(0);
-      kernels::Decay<Real> d{p.decay, p.drive_gain};
-      if (p.leaky != 0 && p.energy_coupling != Real(0)) d = kernels::membrane_decay(p, energy[i]);
-      fired = static_cast<std::uint8_t>(
-          kernels::live_neuron_step(v[i], refractory[i], threshold[i], drive[i], x, energy[i], d, p, alive[i] != 0));
+      const Real keep = ignores ? Real(0) : Real(1);
+      const bool live = alive[i] != 0;
+      if (p.model == kernels::NeuronModel::lif_exp) {
+        const kernels::ChannelInput<Real> x =
+            kernels::channel_input(input[i], input_inh[i], gain, count, p.poisson_weight, keep);
+        input[i] = input_inh[i] = Real(0);
+        fired = static_cast<std::uint8_t>(kernels::live_exp_synapse_step(
+            v[i], i_syn_ex[i], i_syn_in[i], refractory[i], threshold[i], drive[i], x.ex, x.in, energy[i], p, live));
+      } else {
+        // One input channel (CPU: take_input): the inhibitory one, if split, is added.
+        Real synaptic = input[i];
+        input[i] = Real(0);
+        if (input_inh) {
+          synaptic += input_inh[i];
+          input_inh[i] = Real(0);
+        }
+        const Real x = kernels::node_input(synaptic, gain, count, p.poisson_weight, keep);
+        if (p.model == kernels::NeuronModel::izhikevich) {
+          fired = static_cast<std::uint8_t>(
+              kernels::live_izhikevich_step(v[i], u[i], threshold[i], drive[i], x, energy[i], p, live));
+        } else {
+          kernels::Decay<Real> d{p.decay, p.drive_gain};
+          if (p.leaky != 0 && p.energy_coupling != Real(0)) d = kernels::membrane_decay(p, energy[i]);
+          fired = static_cast<std::uint8_t>(
+              kernels::live_neuron_step(v[i], refractory[i], threshold[i], drive[i], x, energy[i], d, p, live));
+        }
+      }
     }
     spiked[i] = fired;
     if (fired) last_spike[i] = static_cast<std::int32_t>(step);
@@ -135,12 +161,15 @@ SG_HD inline Real contribution(const kernels::SynapseParams<Real>& syn, Real sou
   return factor[kind] * static_cast<Real>(weight);
 }
 
-/// The ring slot of an edge with `delay` for a spike emitted at the step whose slot
-/// is base_slot (CPU: deliver_range, same size_t arithmetic).
-SG_HD inline std::size_t ring_slot(std::size_t base_slot, std::uint16_t delay, std::size_t slots) {
+/// The ring row of an edge with `delay` and `kind` for a spike emitted at the step
+/// whose slot is base_slot (CPU: deliver_range, same size_t arithmetic): its slot,
+/// plus `inh_rows` (the slot count when the ring has an inhibitory channel, else 0)
+/// for inhibitory edges.
+SG_HD inline std::size_t ring_slot(std::size_t base_slot, std::uint16_t delay, std::size_t slots, std::uint8_t kind,
+                                   std::size_t inh_rows) {
   std::size_t slot = base_slot + delay;
   if (slot >= slots) slot -= slots;
-  return slot;
+  return kind == static_cast<std::uint8_t>(EdgeKind::inhibitory) ? slot + inh_rows : slot;
 }
 
 /// Sparse delivery, step 1: kRowThreads threads per spiking source write one event
@@ -161,6 +190,7 @@ struct DeliverExpand {
   const Real* energy;
   std::size_t base_slot;
   std::size_t slots;
+  std::size_t inh_rows;  ///< see ring_slot
   std::size_t nodes;
   std::uint64_t* keys;
   std::uint32_t* order;
@@ -176,7 +206,7 @@ struct DeliverExpand {
     const Real gain = tp.out_gain[type[s]];
     for (offset_t e = begin + lane; e < end; e += kRowThreads) {
       const std::uint32_t q = row_start[k] + static_cast<std::uint32_t>(e - begin);
-      const std::size_t slot = ring_slot(base_slot, delay[e], slots);
+      const std::size_t slot = ring_slot(base_slot, delay[e], slots, kind[e], inh_rows);
       keys[q] = static_cast<std::uint64_t>(slot) * nodes + target[e];
       order[q] = q;
       contrib[q] = contribution(syn, e_s, gain, kind[e], weight[e]);
@@ -226,6 +256,7 @@ struct DeliverDense {
   const Real* energy;
   std::size_t base_slot;
   std::size_t slots;
+  std::size_t inh_rows;  ///< see ring_slot
   std::size_t nodes;
   Real* ring;
 
@@ -235,7 +266,7 @@ struct DeliverDense {
       const index_t s = in_sources[p];
       if (!flags[s]) continue;
       const index_t e = in_edges[p];
-      const std::size_t slot = ring_slot(base_slot, delay[e], slots);
+      const std::size_t slot = ring_slot(base_slot, delay[e], slots, kind[e], inh_rows);
       ring[slot * nodes + j] += contribution(syn, energy[s], tp.out_gain[type[s]], kind[e], weight[e]);
     }
   }

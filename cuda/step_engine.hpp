@@ -59,13 +59,14 @@ class StepEngine final : public Backend {
         graph_(&graph),
         params_(make_model_params<Real>(cfg)),
         policy_(policy),
-        nodes_(graph.num_nodes()) {
+        nodes_(graph.num_nodes(), node_features(params_)) {
     const index_t n = graph.num_nodes();
     n_ = n;
     // Room for the delays of edges that structural plasticity may add later.
     std::int64_t max_delay = graph.max_delay();
     if (cfg.boolean("structure.enabled")) max_delay = std::max(max_delay, cfg.steps("structure.child_delay", 1));
     ring_slots_ = static_cast<std::size_t>(max_delay) + 1;
+    ring_channels_ = nodes_.features().exp_synapses ? 2 : 1;
     energy_enabled_ = cfg.boolean("energy.enabled");
     learning_ = cfg.boolean("learning.enabled");
     poisson_key_ = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::poisson_input));
@@ -92,7 +93,7 @@ class StepEngine final : public Backend {
 
     spiked_.resize(n, "spiked");
     exec_.zero(spiked_.data(), spiked_.bytes());
-    ring_.resize(ring_slots_ * n, "delay ring");
+    ring_.resize(ring_channels_ * ring_slots_ * n, "delay ring");
     exec_.zero(ring_.data(), ring_.bytes());
     iota_.resize(n, "spike selection");
     exec_.for_each(n, Iota{iota_.data()});
@@ -163,6 +164,7 @@ class StepEngine final : public Backend {
       b.energy = node_.energy;
       b.base_slot = base_slot;
       b.slots = ring_slots_;
+      b.inh_rows = inh_rows();
       b.nodes = n_;
       b.ring = ring_.data();
       exec_.for_each(n_, b);
@@ -190,13 +192,14 @@ class StepEngine final : public Backend {
       x.energy = node_.energy;
       x.base_slot = base_slot;
       x.slots = ring_slots_;
+      x.inh_rows = inh_rows();
       x.nodes = n_;
       x.keys = keys_[0].data();
       x.order = order_[0].data();
       x.contrib = contrib_.data();
       exec_.for_each(delivering_.size() * kRowThreads, x);
       exec_.sort_pairs(keys_[0].data(), keys_[1].data(), order_[0].data(), order_[1].data(), events,
-                       key_bits(ring_slots_, n_));
+                       key_bits(ring_channels_ * ring_slots_, n_));
       SegmentAdd<Real> a{};
       a.keys = keys_[1].data();
       a.order = order_[1].data();
@@ -226,6 +229,10 @@ class StepEngine final : public Backend {
     b.drive = node_.drive;
     b.energy = node_.energy;
     b.input = ring_.data() + slot * n_;
+    b.input_inh = ring_channels_ == 2 ? b.input + ring_slots_ * n_ : nullptr;
+    b.i_syn_ex = node_.i_syn_ex;
+    b.i_syn_in = node_.i_syn_in;
+    b.u = node_.u;
     b.alive = node_.alive;
     b.phase = node_.phase;
     b.spiked = spiked_.data();
@@ -387,7 +394,8 @@ class StepEngine final : public Backend {
     a.count = count;
     a.sequential = sequential;
     a.value = static_cast<Real>(value);
-    a.input = ring_.data() + slot * n_;
+    const std::size_t channel = ring_channels_ == 2 && value < 0 ? 1 : 0;  // as an edge of that sign (CPU: add_input)
+    a.input = ring_.data() + (channel * ring_slots_ + slot) * n_;
     exec_.for_each(sequential ? 1 : count, a);
     exec_.synchronize();
   }
@@ -484,7 +492,7 @@ class StepEngine final : public Backend {
     throw InputError(unknown_edge_var_message(name));
   }
 
-  std::vector<std::string> state_names() const override { return node_var_names(); }
+  std::vector<std::string> state_names() const override { return nodes_.names(); }
 
   ArrayRef state(const std::string& name) override { return nodes_.ref(name); }
 
@@ -506,7 +514,8 @@ class StepEngine final : public Backend {
   void load_state(const io::SnapshotReader& in) override {
     const std::size_t n = n_;
     backend_state::State<Real> s = backend_state::read_backend_state<Real>(
-        in, {n, ring_slots_, own_weights_ ? graph_->num_edges() : 0, eligibility_.size()});
+        in, {n, ring_slots_, ring_channels_, nodes_.features(), own_weights_ ? graph_->num_edges() : 0,
+             eligibility_.size()});
     nodes_.assign(s.nodes);
     prefetch_state();
     exec_.to_device(spiked_.data(), s.spiked.data(), n);
@@ -633,6 +642,8 @@ class StepEngine final : public Backend {
   DeliveryPolicy policy_;
   std::size_t n_ = 0;
   std::size_t ring_slots_ = 1;
+  std::size_t ring_channels_ = 1;  // 2: inhibitory input in its own channel (a type runs lif_exp)
+  std::size_t inh_rows() const { return ring_channels_ == 2 ? ring_slots_ : 0; }
   bool energy_enabled_ = false;
   bool learning_ = false;
   kernels::RngKey poisson_key_{};

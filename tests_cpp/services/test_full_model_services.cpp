@@ -62,8 +62,12 @@ TEST_CASE("structure: births fill spare slots, pay the cost, add edges; refused 
                                               {"structure.birth_energy", "3.0"},
                                               {"structure.birth_cost", "1.5"},
                                               {"structure.child_out_degree", "2"},
-                                              {"structure.death_energy", "0.0"}}));
+                                              {"structure.death_energy", "0.0"},
+                                              // types absent here, so that every optional row exists
+                                              {"node.relay.model", "\"lif_exp\""},
+                                              {"node.workspace.model", "\"izhikevich\""}}));
   REQUIRE(sim.graph().num_nodes() == 5);
+  REQUIRE(sim.state_names().size() == static_cast<std::size_t>(spikegraph::kNodeVarCount));
   CHECK(state_of(sim, "alive") == std::vector<double>{1, 1, 1, 0, 0});
   set(sim, "energy", {4.0, 3.5, 1.0, 0.0, 0.0});
   // Leftovers in the spare slots: a newborn starts as the state table's newborn column says.

@@ -21,9 +21,17 @@ using sgtest::E;
 using sgtest::sim_config;
 using sgtest::small_graph;
 
+namespace {
+// Configuration under which every optional row is allocated (types absent from the
+// test graphs run the models that need them).
+const std::string kAllRows = "[node.relay]\nmodel = \"lif_exp\"\n[node.workspace]\nmodel = \"izhikevich\"\n";
+}  // namespace
+
 TEST_CASE("node state table: every backend array is a row, with the row's dtype", "[state]") {
   const std::string precision = GENERATE(as<std::string>{}, "float32", "float64");
-  Simulation sim(small_graph(4, {E{0, 1, 0.5}}), sim_config("[sim]\nprecision = \"" + precision + "\"\n"));
+  // Two types the graph does not use run the models that need the optional rows.
+  Simulation sim(small_graph(4, {E{0, 1, 0.5}}),
+                 sim_config("[sim]\nprecision = \"" + precision + "\"\n" + kAllRows));
   const auto names = sim.state_names();
   REQUIRE(names.size() == static_cast<std::size_t>(kNodeVarCount));
   std::size_t expected_bytes = 0;
@@ -44,8 +52,23 @@ TEST_CASE("node state table: every backend array is a row, with the row's dtype"
                                               Catch::Matchers::Contains("known: v, threshold"));
 }
 
+TEST_CASE("node state table: rows of unused neuron models are not allocated", "[state]") {
+  Simulation sim(small_graph(4, {E{0, 1, 0.5}}), sim_config());
+  const auto names = sim.state_names();
+  CHECK(std::find(names.begin(), names.end(), "u") == names.end());
+  CHECK(std::find(names.begin(), names.end(), "i_syn_ex") == names.end());
+  CHECK(names.size() == node_var_names(NodeFeatures{}).size());
+  CHECK_THROWS_WITH(sim.state("u"), Catch::Matchers::Contains("'u' is not allocated") &&
+                                        Catch::Matchers::Contains("izhikevich"));
+  CHECK_THROWS_WITH(sim.state("i_syn_in"), Catch::Matchers::Contains("lif_exp"));
+  Simulation exp(small_graph(4, {E{0, 1, 0.5}}), sim_config("[node.dynamic]\nmodel = \"lif_exp\"\n"));
+  const auto exp_names = exp.state_names();
+  CHECK(std::find(exp_names.begin(), exp_names.end(), "i_syn_ex") != exp_names.end());
+  CHECK(std::find(exp_names.begin(), exp_names.end(), "u") == exp_names.end());
+}
+
 TEST_CASE("node state table: checkpoints hold one backend/<name> section per row", "[state][checkpoint]") {
-  Simulation sim(small_graph(3, {E{0, 1, 0.5}}), sim_config());
+  Simulation sim(small_graph(3, {E{0, 1, 0.5}}), sim_config(kAllRows));
   sim.run_steps(5);
   io::SnapshotWriter out;
   sim.save_to(out);

@@ -58,48 +58,63 @@ struct NodeView {
   Real* trace_pre;
   Real* trace_post;
   Real* rate;
+  Real* i_syn_ex;  ///< null unless a type runs lif_exp
+  Real* i_syn_in;  ///< null unless a type runs lif_exp
+  Real* u;         ///< null unless a type runs izhikevich
 };
 
 template <class Real, class Alloc>
 class NodeArrays {
  public:
   NodeArrays() = default;
-  /// Arrays of `nodes` elements for every row of the table (contents undefined).
-  explicit NodeArrays(std::size_t nodes) : nodes_(nodes) {
+  /// Arrays of `nodes` elements for every row of the table that `features` allocate
+  /// (contents undefined); the other rows stay empty.
+  NodeArrays(std::size_t nodes, const NodeFeatures& features) : nodes_(nodes), features_(features) {
     for (const auto& row : kNodeVars) {
-      buffers_[index(row.id)].resize(nodes * dtype_size(dtype(row)), row.name);
+      if (features.has(row.feature)) buffers_[index(row.id)].resize(nodes * dtype_size(dtype(row)), row.name);
     }
   }
 
-  /// Typed pointer to variable V.
+  /// Typed pointer to variable V (null when it is not allocated).
   template <NodeVar V>
   NodeVarType<Real, V>* get() {
+    if (!allocated(node_var(V))) return nullptr;
     return reinterpret_cast<NodeVarType<Real, V>*>(buffers_[index(V)].data());
   }
+
+  bool allocated(const NodeVarInfo& row) const { return features_.has(row.feature); }
+  const NodeFeatures& features() const { return features_; }
+  /// The allocated variables' names, in table order.
+  std::vector<std::string> names() const { return node_var_names(features_); }
 
   /// Typed pointers to every array.
   NodeView<Real> view() {
     return NodeView<Real>{get<NodeVar::v>(),          get<NodeVar::threshold>(), get<NodeVar::drive>(),
                           get<NodeVar::energy>(),     get<NodeVar::refractory>(), get<NodeVar::last_spike>(),
                           get<NodeVar::alive>(),      get<NodeVar::phase>(),     get<NodeVar::trace_pre>(),
-                          get<NodeVar::trace_post>(), get<NodeVar::rate>()};
+                          get<NodeVar::trace_post>(), get<NodeVar::rate>(),      get<NodeVar::i_syn_ex>(),
+                          get<NodeVar::i_syn_in>(),   get<NodeVar::u>()};
   }
 
   /// The array of `v` as a typed reference (what Backend::state() hands out).
   ArrayRef ref(NodeVar v) {
     return ArrayRef{buffers_[index(v)].data(), nodes_, dtype(node_var(v))};
   }
-  /// The array named `name`; InputError naming the known ones otherwise.
+  /// The array named `name`; InputError naming the known ones, or saying that no
+  /// node type uses it, otherwise.
   ArrayRef ref(const std::string& name) {
     const NodeVarInfo* row = find_node_var(name);
     if (!row) throw InputError(unknown_node_var_message(name));
+    if (!allocated(*row)) throw InputError(unallocated_node_var_message(*row));
     return ref(row->id);
   }
-  /// Read-only view of every array, in table order (for checkpoints).
+  /// Read-only view of every array, in table order (for checkpoints); unallocated
+  /// rows have size 0.
   std::array<ArrayRef, kNodeVarCount> refs() const {
     std::array<ArrayRef, kNodeVarCount> out;
     for (const auto& row : kNodeVars) {
-      out[index(row.id)] = ArrayRef{const_cast<unsigned char*>(buffers_[index(row.id)].data()), nodes_, dtype(row)};
+      out[index(row.id)] = ArrayRef{const_cast<unsigned char*>(buffers_[index(row.id)].data()),
+                                    allocated(row) ? nodes_ : 0, dtype(row)};
     }
     return out;
   }
@@ -123,12 +138,14 @@ class NodeArrays {
   static constexpr std::size_t index(NodeVar v) { return static_cast<std::size_t>(v); }
   std::array<Buffer<unsigned char, Alloc>, kNodeVarCount> buffers_;
   std::size_t nodes_ = 0;
+  NodeFeatures features_;
 };
 
 /// Every backend's initial node state: v drawn uniformly in [init.v_min, init.v_max]
 /// (counter-based, per node), each type's threshold and drive, energy.initial, no
 /// refractory time and no spike yet, alive, oscillators at a random phase of their
-/// period, traces and rates at 0.
+/// period, traces, rates and synaptic currents at 0, u = b v for Izhikevich nodes
+/// (0 for others).
 template <class Real, class Alloc>
 void initialise_node_state(NodeArrays<Real, Alloc>& s, const Graph& graph, const ModelParams<Real>& params,
                            const config::Config& cfg) {
@@ -157,6 +174,9 @@ void initialise_node_state(NodeArrays<Real, Alloc>& s, const Graph& graph, const
     x.trace_pre[i] = Real(0);
     x.trace_post[i] = Real(0);
     x.rate[i] = Real(0);
+    if (x.i_syn_ex) x.i_syn_ex[i] = x.i_syn_in[i] = Real(0);
+    // Izhikevich nodes start at the fixed point of u for their initial v.
+    if (x.u) x.u[i] = params.neuron[type].izh_b * x.v[i];
   }
 }
 

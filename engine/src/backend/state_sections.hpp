@@ -38,7 +38,7 @@ struct StateSpans {
   Span<std::uint8_t> spiked;   ///< per node: spiked at the last step
   Span<index_t> spikes;        ///< the last step's spikes, ascending, delivered at the next step
   std::uint64_t ring_slots = 0;
-  Span<Real> ring;             ///< delay ring, ring_slots x nodes
+  Span<Real> ring;             ///< delay ring, channels x ring_slots x nodes
   Span<float> weights;         ///< live weights (empty when the backend uses the graph's)
   Span<float> eligibility;     ///< empty without the eligibility rule
   double gain = 1.0;
@@ -61,6 +61,8 @@ struct State {
 struct Shape {
   std::size_t nodes = 0;
   std::uint64_t ring_slots = 0;
+  std::size_t ring_channels = 1;  ///< 2 when inhibitory input has its own ring (lif_exp)
+  NodeFeatures features;          ///< which optional node arrays exist
   std::size_t weights = 0;      ///< 0 when the backend uses the graph's weights
   std::size_t eligibility = 0;  ///< 0 without the eligibility rule
 };
@@ -109,13 +111,18 @@ State<Real> read_backend_state(const io::SnapshotReader& in, const Shape& shape)
   State<Real> s;
   for (const auto& row : kNodeVars) {
     const DType dtype = node_var_dtype(row, sizeof(Real) == 8);
+    const std::string name = std::string("backend/") + row.name;
+    // An optional array this simulation does not allocate: absent (checkpoints written
+    // before it existed) or empty.
+    const std::size_t count = shape.features.has(row.feature) ? n : 0;
+    if (count == 0 && !in.has(name)) continue;
     std::vector<unsigned char>& bytes = s.nodes[static_cast<std::size_t>(row.id)];
-    bytes.resize(n * dtype_size(dtype));
-    in.read_into(std::string("backend/") + row.name, dtype, bytes.data(), n);
+    bytes.resize(count * dtype_size(dtype));
+    in.read_into(name, dtype, bytes.data(), count);
   }
   s.spiked = in.array<std::uint8_t>("backend/spiked", n);
   s.spikes = in.array<index_t>("backend/spikes");
-  s.ring = in.array<Real>("backend/ring", static_cast<std::size_t>(slots) * n);
+  s.ring = in.array<Real>("backend/ring", shape.ring_channels * static_cast<std::size_t>(slots) * n);
   s.weights = in.array<float>("backend/weights", shape.weights);
   s.eligibility = in.array<float>("backend/eligibility", shape.eligibility);
   s.gain = in.scalar<double>("backend/gain");

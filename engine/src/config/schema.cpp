@@ -151,7 +151,20 @@ std::vector<ParamSpec> build_schema() {
     s.push_back(real_param(pre + "t_ref", 2.0, 0.0, 1e6, "ms", "absolute refractory period"));
     s.push_back(real_param(pre + "resistance", 1.0, 0.0, kInf, "", "R: drive to potential"));
     s.push_back(real_param(pre + "energy_coupling", 0.5, 0.0, 1.0, "",
-                           "tau_eff = tau_m (1 - c + c energy / cap)"));
+                           "tau_eff = tau_m (1 - c + c energy / cap) (model lif only)"));
+    if (kNodeTypes[t].leaky && !kNodeTypes[t].oscillates) {
+      s.push_back(choice_param(pre + "model", "lif", {"lif", "lif_exp", "izhikevich"},
+                               "neuron model: lif (delta synapses), lif_exp (exponential synaptic currents), "
+                               "izhikevich"));
+      s.push_back(real_param(pre + "tau_syn_ex", 2.0, 0.0, kInf, "ms",
+                             "lif_exp: decay time of the excitatory synaptic current", true));
+      s.push_back(real_param(pre + "tau_syn_in", 2.0, 0.0, kInf, "ms",
+                             "lif_exp: decay time of the inhibitory synaptic current", true));
+      s.push_back(real_param(pre + "izhikevich_a", 0.02, -kInf, kInf, "1/ms",
+                             "izhikevich: recovery rate a (c is v_reset, the peak is threshold)"));
+      s.push_back(real_param(pre + "izhikevich_b", 0.2, -kInf, kInf, "", "izhikevich: sensitivity b of u to v"));
+      s.push_back(real_param(pre + "izhikevich_d", 8.0, -kInf, kInf, "", "izhikevich: jump d of u at a spike"));
+    }
     s.push_back(real_param(pre + "drive", 0.0, -kInf, kInf, "", "initial constant drive current"));
     s.push_back(real_param(pre + "poisson_rate", 0.0, 0.0, kInf, "Hz", "rate of independent Poisson input per node"));
     s.push_back(real_param(pre + "poisson_weight", 0.0, -kInf, kInf, "", "weight of each Poisson input spike"));

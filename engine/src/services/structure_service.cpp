@@ -151,9 +151,11 @@ class StructureService final : public Service {
  private:
   // A newborn starts at rest with its type's threshold and no history: each state
   // variable as the state table's newborn column says (energy and alive are set by
-  // the birth itself).
+  // the birth itself; variables no node type uses are not allocated).
   void reset_node(Backend& b, index_t c) const {
+    const std::vector<std::string> allocated = b.state_names();
     for (const NodeVarInfo& row : kNodeVars) {
+      if (std::find(allocated.begin(), allocated.end(), row.name) == allocated.end()) continue;
       switch (row.newborn) {
         case NewbornValue::keep: break;
         case NewbornValue::zero: write_element(b.state(row.name), c, 0.0); break;

@@ -31,6 +31,55 @@ std::vector<std::uint32_t> poisson_cdf_table(double mean) {
   return table;
 }
 
+namespace {
+
+// NEST's propagator from a synaptic current with time constant tau_syn to the
+// potential over one step h (membrane tau_m, capacitance c_m = tau_m / R), in the
+// same arithmetic as NEST's IAFPropagatorExp; the singular limit h / c_m exp(-h / tau_m)
+// where tau_syn is (nearly) tau_m.
+double synaptic_propagator(double tau_syn, double tau_m, double c_m, double h) {
+  const double gamma = tau_syn * tau_m / (tau_m - tau_syn) / c_m;
+  const double p = gamma * std::exp(-h * (1 / tau_syn)) * std::expm1(h * ((tau_m - tau_syn) / (tau_syn * tau_m)));
+  if (std::isnormal(p) && p > 0) return p;
+  return h * (1 / c_m) * std::exp(-h * (1 / tau_m));
+}
+
+// The type's neuron model and the constants its update needs.
+template <class Real>
+void set_neuron_model(kernels::NeuronParams<Real>& p, const config::Config& cfg, const std::string& pre, double dt) {
+  p.model = kernels::NeuronModel::lif;
+  p.syn_decay_ex = p.syn_decay_in = p.syn_gain_ex = p.syn_gain_in = Real(0);
+  p.step_ms = static_cast<Real>(dt);
+  p.izh_a = p.izh_b = p.izh_d = Real(0);
+  if (cfg.values().count(pre + "model") == 0) return;  // oscillators and integrators: always lif
+  const std::string model = cfg.string(pre + "model");
+  if (model == "lif_exp") {
+    p.model = kernels::NeuronModel::lif_exp;
+    const double tau_m = cfg.real(pre + "tau_m");
+    const double tau_ex = cfg.real(pre + "tau_syn_ex");
+    const double tau_in = cfg.real(pre + "tau_syn_in");
+    const double c_m = tau_m / cfg.real(pre + "resistance");
+    // The membrane propagators as NEST writes them (exp(-h / tau), tau / C (1 - P22)),
+    // so that spike trains match NEST's iaf_psc_exp bit for bit in float64.
+    const double p22 = std::exp(-dt / tau_m);
+    p.decay = static_cast<Real>(p22);
+    p.drive_gain = static_cast<Real>(tau_m / c_m * (1.0 - p22));
+    p.syn_decay_ex = static_cast<Real>(std::exp(-dt / tau_ex));
+    p.syn_decay_in = static_cast<Real>(std::exp(-dt / tau_in));
+    p.syn_gain_ex = static_cast<Real>(synaptic_propagator(tau_ex, tau_m, c_m, dt));
+    p.syn_gain_in = static_cast<Real>(synaptic_propagator(tau_in, tau_m, c_m, dt));
+    p.energy_coupling = Real(0);  // the propagators assume a fixed tau_m
+  } else if (model == "izhikevich") {
+    p.model = kernels::NeuronModel::izhikevich;
+    p.izh_a = static_cast<Real>(cfg.real(pre + "izhikevich_a"));
+    p.izh_b = static_cast<Real>(cfg.real(pre + "izhikevich_b"));
+    p.izh_d = static_cast<Real>(cfg.real(pre + "izhikevich_d"));
+    p.energy_coupling = Real(0);
+  }
+}
+
+}  // namespace
+
 template <class Real>
 ModelParams<Real> make_model_params(const config::Config& cfg) {
   ModelParams<Real> m{};
@@ -57,6 +106,7 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
     p.poisson_weight = static_cast<Real>(cfg.real(pre + "poisson_weight"));
     p.refractory_steps = static_cast<std::int32_t>(cfg.steps(pre + "t_ref"));
     p.leaky = leaky ? 1 : 0;
+    set_neuron_model(p, cfg, pre, dt);
     m.poisson_table[t] = poisson_cdf_table(cfg.real(pre + "poisson_rate") * dt * 1e-3);
     p.poisson_table_size = static_cast<std::int32_t>(m.poisson_table[t].size());
     m.oscillator_period[t] = traits.oscillates ? static_cast<std::int32_t>(cfg.steps(pre + "period", 1)) : 0;

@@ -25,6 +25,20 @@ std::vector<std::string> node_var_names() {
   return names;
 }
 
+std::vector<std::string> node_var_names(const NodeFeatures& features) {
+  std::vector<std::string> names;
+  for (const auto& row : kNodeVars) {
+    if (features.has(row.feature)) names.emplace_back(row.name);
+  }
+  return names;
+}
+
+std::string unallocated_node_var_message(const NodeVarInfo& row) {
+  const char* model = row.feature == VarFeature::exp_synapses ? "lif_exp" : "izhikevich";
+  return std::string("state: variable '") + row.name + "' is not allocated: no node type uses node.<type>.model = \"" +
+         model + "\"";
+}
+
 DType node_var_dtype(const NodeVarInfo& info, bool double_precision) {
   switch (info.type) {
     case VarType::real: return double_precision ? DType::f64 : DType::f32;

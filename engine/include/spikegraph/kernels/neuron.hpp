@@ -1,7 +1,10 @@
 // spikegraph/kernels/neuron.hpp
-// Per-node neuron update of docs/model.md step 3 (exact integration of a leaky
-// integrate-and-fire node with delta synapses, threshold, reset, refractory
-// period with discarded input). Pure functions of scalars.
+// Per-node neuron updates of docs/model.md step 3, one per NeuronModel: the leaky
+// integrate-and-fire node with delta synapses (exact integration, threshold, reset,
+// refractory period with discarded input), the same node with exponentially decaying
+// excitatory and inhibitory synaptic currents (exact integration, NEST's
+// iaf_psc_exp), and the Izhikevich node (forward Euler, NEST's izhikevich). Pure
+// functions of scalars, called by every backend's loops and kernels.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +73,85 @@ SG_HD inline bool live_neuron_step(Real& v, std::uint16_t& refractory, Real thre
   v = select_bits(live, v_new, v);
   refractory = select_bits(live, r_new, refractory);
   return fired & live;
+}
+
+/// One step of a lif_exp node (NEST iaf_psc_exp's order of operations): unless
+/// refractory, v integrates the currents of the previous step and the drive; the
+/// currents decay and take this step's input (`in_ex` >= 0, `in_in` <= 0), which
+/// reaches v from the next step on; then threshold and reset as neuron_step.
+template <class Real>
+SG_HD inline bool exp_synapse_step(Real& v, Real& i_ex, Real& i_in, std::uint16_t& refractory, Real threshold,
+                                   Real drive, Real in_ex, Real in_in, Real energy, const NeuronParams<Real>& p) {
+  const bool refractory_now = refractory > 0;
+  const Real integrated =
+      p.v_rest + ((((v - p.v_rest) * p.decay + i_ex * p.syn_gain_ex) + i_in * p.syn_gain_in) + drive * p.drive_gain);
+  i_ex = i_ex * p.syn_decay_ex + in_ex;
+  i_in = i_in * p.syn_decay_in + in_in;
+  const bool fire = !refractory_now & (integrated >= threshold) & (energy >= p.spike_energy_min);
+  v = (refractory_now | fire) ? p.v_reset : integrated;
+  const std::uint16_t counted_down = static_cast<std::uint16_t>(refractory_now ? refractory - 1 : 0);
+  refractory = fire ? static_cast<std::uint16_t>(p.refractory_steps) : counted_down;
+  return fire;
+}
+
+/// exp_synapse_step for a node that may be dead (it keeps its state and never fires).
+template <class Real>
+SG_HD inline bool live_exp_synapse_step(Real& v, Real& i_ex, Real& i_in, std::uint16_t& refractory, Real threshold,
+                                        Real drive, Real in_ex, Real in_in, Real energy, const NeuronParams<Real>& p,
+                                        bool live) {
+  Real v_new = v, ex_new = i_ex, in_new = i_in;
+  std::uint16_t r_new = refractory;
+  const bool fired = exp_synapse_step(v_new, ex_new, in_new, r_new, threshold, drive, in_ex, in_in, energy, p);
+  v = select_bits(live, v_new, v);
+  i_ex = select_bits(live, ex_new, i_ex);
+  i_in = select_bits(live, in_new, i_in);
+  refractory = select_bits(live, r_new, refractory);
+  return fired & live;
+}
+
+/// One forward-Euler step of an Izhikevich node (NEST izhikevich with
+/// consistent_integration, same order of operations): both equations from the old
+/// (v, u); `input` (delta synapses) is added to v. At v >= threshold the node spikes:
+/// v = v_reset (c), u += d. A node above threshold without the energy to spike is
+/// held at the threshold (its v would otherwise diverge). No refractory period.
+template <class Real>
+SG_HD inline bool izhikevich_step(Real& v, Real& u, Real threshold, Real drive, Real input, Real energy,
+                                  const NeuronParams<Real>& p) {
+  const Real v_old = v;
+  const Real u_old = u;
+  const Real dv = (((Real(0.04) * v_old * v_old + Real(5) * v_old) + Real(140)) - u_old) + drive;
+  const Real v_new = v_old + (p.step_ms * dv + input);
+  const Real u_new = u_old + p.step_ms * p.izh_a * (p.izh_b * v_old - u_old);
+  const bool above = v_new >= threshold;
+  const bool fire = above & (energy >= p.spike_energy_min);
+  v = fire ? p.v_reset : (above ? threshold : v_new);
+  u = fire ? u_new + p.izh_d : u_new;
+  return fire;
+}
+
+/// izhikevich_step for a node that may be dead (it keeps its state and never fires).
+template <class Real>
+SG_HD inline bool live_izhikevich_step(Real& v, Real& u, Real threshold, Real drive, Real input, Real energy,
+                                       const NeuronParams<Real>& p, bool live) {
+  Real v_new = v, u_new = u;
+  const bool fired = izhikevich_step(v_new, u_new, threshold, drive, input, energy, p);
+  v = select_bits(live, v_new, v);
+  u = select_bits(live, u_new, u);
+  return fired & live;
+}
+
+/// The two inputs of a lif_exp node: the excitatory and inhibitory synaptic channels
+/// scaled by the homeostatic gain, plus the Poisson input in the channel of its sign.
+template <class Real>
+struct ChannelInput {
+  Real ex, in;
+};
+template <class Real>
+SG_HD inline ChannelInput<Real> channel_input(Real synaptic_ex, Real synaptic_in, Real gain, std::uint32_t poisson,
+                                              Real poisson_weight, Real keep) {
+  const bool excitatory = poisson_weight >= Real(0);
+  return ChannelInput<Real>{node_input(synaptic_ex, gain, excitatory ? poisson : 0u, poisson_weight, keep),
+                            node_input(synaptic_in, gain, excitatory ? 0u : poisson, poisson_weight, keep)};
 }
 
 }  // namespace spikegraph::kernels

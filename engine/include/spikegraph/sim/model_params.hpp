@@ -14,6 +14,7 @@
 #include "spikegraph/kernels/learning.hpp"
 #include "spikegraph/kernels/params.hpp"
 #include "spikegraph/kernels/synapse.hpp"
+#include "spikegraph/state/node_state.hpp"
 
 namespace spikegraph {
 
@@ -45,6 +46,17 @@ struct ModelParams {
   Real init_v_max;
   std::uint64_t seed;
 };
+
+/// The optional state the node types' neuron models need.
+template <class Real>
+NodeFeatures node_features(const ModelParams<Real>& m) {
+  NodeFeatures f;
+  for (const auto& p : m.neuron) {
+    f.exp_synapses = f.exp_synapses || p.model == kernels::NeuronModel::lif_exp;
+    f.recovery = f.recovery || p.model == kernels::NeuronModel::izhikevich;
+  }
+  return f;
+}
 
 /// Thresholds t_k = round(P(X <= k) * 2^32) of a Poisson distribution with the
 /// given mean, for k = 0.. until t_k reaches 2^32. Throws ConfigError when the

@@ -4,7 +4,8 @@
 // state_names(), the checkpoint sections "backend/<name>", a newborn node's reset
 // (structural plasticity), the monitor's choices, memory accounting and the Python
 // views all come from it. Adding a state variable is one row here (and an enumerator
-// of NodeVar) plus the code that uses it.
+// of NodeVar) plus the code that uses it. A row that only some neuron models use is
+// allocated only when a node type uses such a model (its `feature`).
 #pragma once
 
 #include <array>
@@ -29,8 +30,29 @@ enum class NodeVar : std::uint8_t {
   trace_pre,
   trace_post,
   rate,
+  i_syn_ex,
+  i_syn_in,
+  u,
 };
-constexpr int kNodeVarCount = 11;
+constexpr int kNodeVarCount = 14;
+
+/// When a variable is allocated: always, or only when some node type runs a model
+/// that needs it.
+enum class VarFeature : std::uint8_t {
+  always,
+  exp_synapses,  ///< a type with node.<type>.model = "lif_exp"
+  recovery,      ///< a type with node.<type>.model = "izhikevich"
+};
+
+/// The features a simulation's node types need (from their neuron models).
+struct NodeFeatures {
+  bool exp_synapses = false;
+  bool recovery = false;
+  bool has(VarFeature f) const {
+    return f == VarFeature::always || (f == VarFeature::exp_synapses && exp_synapses) ||
+           (f == VarFeature::recovery && recovery);
+  }
+};
 
 /// Element type of a variable: `real` is the simulation's precision (sim.precision:
 /// float32 or float64), the others are fixed.
@@ -55,6 +77,7 @@ struct NodeVarInfo {
   const char* written_by;  ///< the phase (or service) that changes it during a run
   NewbornValue newborn;
   bool monitorable;        ///< may be named in monitor.variables
+  VarFeature feature = VarFeature::always;  ///< when it is allocated
 };
 
 /// The table, indexed by NodeVar.
@@ -80,6 +103,13 @@ inline constexpr std::array<NodeVarInfo, kNodeVarCount> kNodeVars{{
      NewbornValue::zero, true},
     {NodeVar::rate, "rate", VarType::real, "Hz", "firing-rate estimate (homeostasis)", "homeostasis",
      NewbornValue::zero, true},
+    {NodeVar::i_syn_ex, "i_syn_ex", VarType::real, "mV", "excitatory synaptic current (lif_exp; in units of drive)",
+     "neuron_update", NewbornValue::zero, true, VarFeature::exp_synapses},
+    {NodeVar::i_syn_in, "i_syn_in", VarType::real, "mV",
+     "inhibitory synaptic current, <= 0 (lif_exp; in units of drive)", "neuron_update", NewbornValue::zero, true,
+     VarFeature::exp_synapses},
+    {NodeVar::u, "u", VarType::real, "mV", "recovery variable (izhikevich)", "neuron_update", NewbornValue::zero, true,
+     VarFeature::recovery},
 }};
 
 /// The row of `v`.
@@ -90,6 +120,11 @@ const NodeVarInfo* find_node_var(const std::string& name);
 
 /// The names in table order.
 std::vector<std::string> node_var_names();
+/// The names of the variables allocated with `features`, in table order.
+std::vector<std::string> node_var_names(const NodeFeatures& features);
+/// "state: variable 'u' is not allocated (...)": the error for a known variable that
+/// no node type of this simulation uses.
+std::string unallocated_node_var_message(const NodeVarInfo& row);
 
 /// The dtype of a variable in a simulation of the given precision (real: f32 or f64).
 DType node_var_dtype(const NodeVarInfo& info, bool double_precision);

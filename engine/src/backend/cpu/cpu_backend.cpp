@@ -65,15 +65,31 @@ struct Segment {
   std::uint8_t type;
 };
 
-// The neuron update of `len` consecutive nodes of one type. A free function with
-// restrict-qualified arrays and a local copy of the parameters, so the compiler
-// can prove the stores do not alias and vectorises the loop; every store is
-// unconditional and every choice a select (a conditional store would stop GCC
-// from vectorising). last_spike is stamped in collect_spikes (spikes are rare).
-template <class Real, bool kCoupled>
+// The neuron updates of `len` consecutive nodes of one type, one per neuron model.
+// Free functions with restrict-qualified arrays and a local copy of the parameters,
+// so the compiler can prove the stores do not alias and vectorises the loop; every
+// store is unconditional and every choice a select (a conditional store would stop
+// GCC from vectorising). last_spike is stamped in collect_spikes (spikes are rare).
+// With kSplit, inhibitory input arrives in its own ring channel (`in_inh`); models
+// with one input channel add it to the excitatory one.
+
+// The synaptic input of a one-channel model, and both channels cleared for the ring's
+// next turn.
+template <class Real, bool kSplit>
+inline Real take_input(Real* __restrict in, Real* __restrict in_inh, std::size_t j) {
+  Real x = in[j];
+  in[j] = Real(0);
+  if constexpr (kSplit) {
+    x += in_inh[j];
+    in_inh[j] = Real(0);
+  }
+  return x;
+}
+
+template <class Real, bool kCoupled, bool kSplit>
 void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real* __restrict thr,
                   const Real* __restrict drive, const Real* __restrict energy, Real* __restrict in,
-                  const std::uint32_t* __restrict counts, const std::uint8_t* __restrict alive,
+                  Real* __restrict in_inh, const std::uint32_t* __restrict counts, const std::uint8_t* __restrict alive,
                   std::uint8_t* __restrict spiked, std::size_t len, const kernels::NeuronParams<Real>& params,
                   bool ignores, Real gain) {
   const kernels::NeuronParams<Real> p = params;
@@ -81,12 +97,45 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
   const Real keep_input = ignores ? Real(0) : Real(1);
   const kernels::Decay<Real> fixed{p.decay, p.drive_gain};
   for (std::size_t j = 0; j < len; ++j) {
-    const Real x = kernels::node_input(in[j], gain, counts[j], pw, keep_input);
-    in[j] = Real(0);
+    const Real x = kernels::node_input(take_input<Real, kSplit>(in, in_inh, j), gain, counts[j], pw, keep_input);
     kernels::Decay<Real> d = fixed;
     if constexpr (kCoupled) d = kernels::membrane_decay(p, energy[j]);
     spiked[j] = static_cast<std::uint8_t>(
         kernels::live_neuron_step(v[j], refr[j], thr[j], drive[j], x, energy[j], d, p, alive[j] != 0));
+  }
+}
+
+// lif_exp nodes (the ring is always split when a type runs lif_exp).
+template <class Real>
+void update_exp_nodes(Real* __restrict v, Real* __restrict i_ex, Real* __restrict i_in, std::uint16_t* __restrict refr,
+                      const Real* __restrict thr, const Real* __restrict drive, const Real* __restrict energy,
+                      Real* __restrict in, Real* __restrict in_inh, const std::uint32_t* __restrict counts,
+                      const std::uint8_t* __restrict alive, std::uint8_t* __restrict spiked, std::size_t len,
+                      const kernels::NeuronParams<Real>& params, bool ignores, Real gain) {
+  const kernels::NeuronParams<Real> p = params;
+  const Real keep_input = ignores ? Real(0) : Real(1);
+  for (std::size_t j = 0; j < len; ++j) {
+    const kernels::ChannelInput<Real> x =
+        kernels::channel_input(in[j], in_inh[j], gain, counts[j], p.poisson_weight, keep_input);
+    in[j] = in_inh[j] = Real(0);
+    spiked[j] = static_cast<std::uint8_t>(kernels::live_exp_synapse_step(
+        v[j], i_ex[j], i_in[j], refr[j], thr[j], drive[j], x.ex, x.in, energy[j], p, alive[j] != 0));
+  }
+}
+
+template <class Real, bool kSplit>
+void update_izhikevich_nodes(Real* __restrict v, Real* __restrict u, const Real* __restrict thr,
+                             const Real* __restrict drive, const Real* __restrict energy, Real* __restrict in,
+                             Real* __restrict in_inh, const std::uint32_t* __restrict counts,
+                             const std::uint8_t* __restrict alive, std::uint8_t* __restrict spiked, std::size_t len,
+                             const kernels::NeuronParams<Real>& params, bool ignores, Real gain) {
+  const kernels::NeuronParams<Real> p = params;
+  const Real keep_input = ignores ? Real(0) : Real(1);
+  for (std::size_t j = 0; j < len; ++j) {
+    const Real x = kernels::node_input(take_input<Real, kSplit>(in, in_inh, j), gain, counts[j], p.poisson_weight,
+                                       keep_input);
+    spiked[j] = static_cast<std::uint8_t>(
+        kernels::live_izhikevich_step(v[j], u[j], thr[j], drive[j], x, energy[j], p, alive[j] != 0));
   }
 }
 
@@ -97,15 +146,16 @@ class CpuBackend final : public Backend {
       : graph_(&graph),
         params_(make_model_params<Real>(cfg)),
         threads_(std::max(1, threads)),
-        nodes_(graph.num_nodes()) {
+        nodes_(graph.num_nodes(), node_features(params_)) {
     const index_t n = graph.num_nodes();
     // Room for the delays of edges that structural plasticity may add later.
     std::int64_t max_delay = graph.max_delay();
     if (cfg.boolean("structure.enabled")) max_delay = std::max(max_delay, cfg.steps("structure.child_delay", 1));
     ring_slots_ = static_cast<std::size_t>(max_delay) + 1;
+    ring_channels_ = nodes_.features().exp_synapses ? 2 : 1;
     initialise_node_state(nodes_, graph, params_, cfg);
     spiked_.assign(n, 0);
-    ring_.assign(ring_slots_ * n, Real(0));
+    ring_.assign(ring_channels_ * ring_slots_ * n, Real(0));
     poisson_key_ = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::poisson_input));
     const auto& types = graph.node_type();
     for (index_t i = 0; i < n;) {
@@ -156,7 +206,11 @@ class CpuBackend final : public Backend {
     const index_t n = graph_->num_nodes();
     const int parts = last_events_ >= kParallelDeliveryEvents ? threads_ : 1;
     cpu::parallel_parts(parts, n, [&](int, std::size_t lo, std::size_t hi) {
-      deliver_range(t - 1, static_cast<index_t>(lo), static_cast<index_t>(hi));
+      if (ring_channels_ == 2) {
+        deliver_range<true>(t - 1, static_cast<index_t>(lo), static_cast<index_t>(hi));
+      } else {
+        deliver_range<false>(t - 1, static_cast<index_t>(lo), static_cast<index_t>(hi));
+      }
     });
   }
 
@@ -315,7 +369,8 @@ class CpuBackend final : public Backend {
 
   void add_input(step_t t, const index_t* nodes, std::size_t count, double value) override {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
-    Real* input = ring_.data() + slot * graph_->num_nodes();
+    const std::size_t channel = ring_channels_ == 2 && value < 0 ? 1 : 0;  // as an edge of that sign
+    Real* input = ring_.data() + (channel * ring_slots_ + slot) * graph_->num_nodes();
     for (std::size_t k = 0; k < count; ++k) input[nodes[k]] += static_cast<Real>(value);
   }
 
@@ -380,7 +435,7 @@ class CpuBackend final : public Backend {
     throw InputError(unknown_edge_var_message(name));
   }
 
-  std::vector<std::string> state_names() const override { return node_var_names(); }
+  std::vector<std::string> state_names() const override { return nodes_.names(); }
 
   ArrayRef state(const std::string& name) override { return nodes_.ref(name); }
 
@@ -393,7 +448,8 @@ class CpuBackend final : public Backend {
 
   void load_state(const io::SnapshotReader& in) override {
     backend_state::State<Real> s = backend_state::read_backend_state<Real>(
-        in, {graph_->num_nodes(), ring_slots_, weights_.size(), eligibility_.size()});
+        in, {graph_->num_nodes(), ring_slots_, ring_channels_, nodes_.features(), weights_.size(),
+             eligibility_.size()});
     nodes_.assign(s.nodes);
     spiked_.swap(s.spiked);
     spikes_.swap(s.spikes);
@@ -561,6 +617,8 @@ class CpuBackend final : public Backend {
   // Adds the spikes of step `t_emit` to the rings of targets in [lo, hi). Each row is
   // sorted by target, so the part of a row inside [lo, hi) is found by binary search;
   // per target, additions happen in spike order then row order for any partition.
+  // With kSplit, inhibitory edges add to the second ring channel.
+  template <bool kSplit>
   void deliver_range(step_t t_emit, index_t lo, index_t hi) {
     const auto& off = graph_->out_offsets();
     const index_t* tgt = graph_->edge_target().data();
@@ -572,6 +630,8 @@ class CpuBackend final : public Backend {
     const auto slots = static_cast<step_t>(ring_slots_);
     const std::size_t base_slot = static_cast<std::size_t>(t_emit % slots);
     Real* ring = ring_.data();
+    const std::size_t channel_offset[kEdgeKindCount] = {0, kSplit ? ring_slots_ : 0, 0, 0};
+    static_assert(static_cast<int>(EdgeKind::inhibitory) == 1 && kEdgeKindCount == 4, "channel_offset order");
     for (index_t s : delivering_) {
       Real factor[kEdgeKindCount];
       kernels::spike_factors(params_.synapse, node_.energy[s], params_.out_gain[types[s]], factor);
@@ -589,6 +649,7 @@ class CpuBackend final : public Backend {
         }
         std::size_t slot = base_slot + delay[e];
         if (slot >= ring_slots_) slot -= ring_slots_;
+        if constexpr (kSplit) slot += channel_offset[kind[e]];
         ring[slot * n + tgt[e]] += factor[kind[e]] * static_cast<Real>(weight_[e]);
       }
     }
@@ -598,8 +659,9 @@ class CpuBackend final : public Backend {
     const kernels::NeuronParams<Real>& p = params_.neuron[type];
     const index_t n = graph_->num_nodes();
     Real* input = ring_.data() + slot * n;
+    Real* input_inh = ring_channels_ == 2 ? input + ring_slots_ * n : nullptr;
     if (params_.oscillator_period[type] > 0) {
-      update_oscillators(type, begin, end, input);
+      update_oscillators(type, begin, end, input, input_inh);
       return;
     }
     const bool ignores = params_.ignores_input[type] != 0;
@@ -624,27 +686,51 @@ class CpuBackend final : public Backend {
       } else {
         for (std::size_t j = 0; j < len; ++j) counts[j] = 0;
       }
-      if (coupled) {
-        update_block<true>(t, p, ignores, b0, len, input, counts);
+      if (input_inh) {
+        update_block<true>(p, coupled, ignores, b0, len, input, input_inh, counts);
       } else {
-        update_block<false>(t, p, ignores, b0, len, input, counts);
+        update_block<false>(p, coupled, ignores, b0, len, input, input_inh, counts);
       }
     }
   }
 
-  template <bool kCoupled>
-  void update_block(step_t, const kernels::NeuronParams<Real>& params, bool ignores, std::size_t b0,
-                    std::size_t len, Real* input, const std::uint32_t* counts) {
-    update_nodes<Real, kCoupled>(node_.v + b0, node_.refractory + b0, node_.threshold + b0,
-                                 node_.drive + b0, node_.energy + b0, input + b0, counts,
-                                 node_.alive + b0, spiked_.data() + b0, len, params, ignores, gain_);
+  // One block of nodes of one type: the update of its neuron model.
+  template <bool kSplit>
+  void update_block(const kernels::NeuronParams<Real>& p, bool coupled, bool ignores, std::size_t b0,
+                    std::size_t len, Real* input, Real* input_inh, const std::uint32_t* counts) {
+    Real* inh = kSplit ? input_inh + b0 : nullptr;
+    const NodeView<Real>& x = node_;
+    switch (p.model) {
+      case kernels::NeuronModel::lif:
+        if (coupled) {
+          update_nodes<Real, true, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0,
+                                           x.energy + b0, input + b0, inh, counts, x.alive + b0,
+                                           spiked_.data() + b0, len, p, ignores, gain_);
+        } else {
+          update_nodes<Real, false, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0,
+                                            x.energy + b0, input + b0, inh, counts, x.alive + b0,
+                                            spiked_.data() + b0, len, p, ignores, gain_);
+        }
+        return;
+      case kernels::NeuronModel::lif_exp:
+        update_exp_nodes<Real>(x.v + b0, x.i_syn_ex + b0, x.i_syn_in + b0, x.refractory + b0, x.threshold + b0,
+                               x.drive + b0, x.energy + b0, input + b0, inh, counts, x.alive + b0,
+                               spiked_.data() + b0, len, p, ignores, gain_);
+        return;
+      case kernels::NeuronModel::izhikevich:
+        update_izhikevich_nodes<Real, kSplit>(x.v + b0, x.u + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
+                                              input + b0, inh, counts, x.alive + b0, spiked_.data() + b0, len, p,
+                                              ignores, gain_);
+        return;
+    }
   }
 
-  void update_oscillators(std::uint8_t type, std::size_t begin, std::size_t end, Real* input) {
+  void update_oscillators(std::uint8_t type, std::size_t begin, std::size_t end, Real* input, Real* input_inh) {
     const auto& p = params_.neuron[type];
     const std::int32_t period = params_.oscillator_period[type];
     for (std::size_t i = begin; i < end; ++i) {
       input[i] = Real(0);  // oscillators ignore input
+      if (input_inh) input_inh[i] = Real(0);
       bool fired = false;
       if (node_.alive[i]) {
         if (node_.phase[i] > 0) {
@@ -682,6 +768,7 @@ class CpuBackend final : public Backend {
   ModelParams<Real> params_;
   int threads_;
   std::size_t ring_slots_ = 1;
+  std::size_t ring_channels_ = 1;  // 2: inhibitory input in its own channel (a type runs lif_exp)
   kernels::RngKey poisson_key_{};
   // Node state (the state table's arrays) and typed pointers into it, fixed for the
   // backend's life (loading a checkpoint copies into the same arrays).
