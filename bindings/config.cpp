@@ -120,11 +120,14 @@ void register_config(nb::module_& m) {
       d["written_by"] = row.written_by;
       d["newborn"] = kNewborn[static_cast<int>(row.newborn)];
       d["monitorable"] = row.monitorable;
+      static const char* const kAllocated[] = {"always", "with a lif_exp node type", "with an izhikevich node type"};
+      d["allocated"] = kAllocated[static_cast<int>(row.feature)];
       out.append(d);
     }
     return out;
   }, "The node state table: name, type (real = the simulation's precision), unit, meaning, "
-     "the phase that writes it, a newborn node's value, whether the monitor may sample it.");
+     "the phase that writes it, a newborn node's value, whether the monitor may sample it, "
+     "when it is allocated.");
   m.def("node_types", []() {
     nb::list out;
     for (const auto& t : kNodeTypes) {

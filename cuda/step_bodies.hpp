@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "backend/ledger_blocks.hpp"
+#include "backend/node_arrays.hpp"
 #include "spikegraph/core/types.hpp"
 #include "spikegraph/kernels/energy.hpp"
 #include "spikegraph/kernels/hd.hpp"
@@ -73,20 +74,10 @@ struct NodeUpdate {
   std::int64_t step;
   Real gain;
   const std::uint8_t* type;
-  Real* v;
-  std::uint16_t* refractory;
-  const Real* threshold;
-  const Real* drive;
-  const Real* energy;
+  NodeView<Real> node;  ///< the node state table's arrays
   Real* input;      ///< the ring slot of this step
   Real* input_inh;  ///< its inhibitory channel (null unless the ring is split: a type runs lif_exp)
-  Real* i_syn_ex;   ///< lif_exp currents (null unless allocated)
-  Real* i_syn_in;
-  Real* u;          ///< izhikevich recovery (null unless allocated)
-  const std::uint8_t* alive;
-  std::int32_t* phase;
   std::uint8_t* spiked;
-  std::int32_t* last_spike;
 
   SG_HD void operator()(std::size_t i) const {
     const std::uint8_t ty = type[i];
@@ -94,14 +85,12 @@ struct NodeUpdate {
     const std::int32_t period = tp.oscillator_period[ty];
     std::uint8_t fired = 0;
     if (period > 0) {
-      input[i] = Real(0);  // oscillators ignore input
-      if (input_inh) input_inh[i] = Real(0);
-      if (alive[i]) {
-        if (phase[i] > 0) {
-          --phase[i];
+      if (node.alive[i]) {
+        if (node.phase[i] > 0) {
+          --node.phase[i];
         } else {
-          phase[i] = period - 1;
-          fired = energy[i] >= p.spike_energy_min ? 1 : 0;
+          node.phase[i] = period - 1;
+          fired = node.energy[i] >= p.spike_energy_min ? 1 : 0;
         }
       }
     } else {
@@ -111,36 +100,14 @@ struct NodeUpdate {
         const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(step));
         count = kernels::poisson_from_table(u, poisson_tables + tp.poisson_offset[ty], p.poisson_table_size);
       }
-      const Real keep = ignores ? Real(0) : Real(1);
-      const bool live = alive[i] != 0;
-      if (p.model == kernels::NeuronModel::lif_exp) {
-        const kernels::ChannelInput<Real> x =
-            kernels::channel_input(input[i], input_inh[i], gain, count, p.poisson_weight, keep);
-        input[i] = input_inh[i] = Real(0);
-        fired = static_cast<std::uint8_t>(kernels::live_exp_synapse_step(
-            v[i], i_syn_ex[i], i_syn_in[i], refractory[i], threshold[i], drive[i], x.ex, x.in, energy[i], p, live));
-      } else {
-        // One input channel (CPU: take_input): the inhibitory one, if split, is added.
-        Real synaptic = input[i];
-        input[i] = Real(0);
-        if (input_inh) {
-          synaptic += input_inh[i];
-          input_inh[i] = Real(0);
-        }
-        const Real x = kernels::node_input(synaptic, gain, count, p.poisson_weight, keep);
-        if (p.model == kernels::NeuronModel::izhikevich) {
-          fired = static_cast<std::uint8_t>(
-              kernels::live_izhikevich_step(v[i], u[i], threshold[i], drive[i], x, energy[i], p, live));
-        } else {
-          kernels::Decay<Real> d{p.decay, p.drive_gain};
-          if (p.leaky != 0 && p.energy_coupling != Real(0)) d = kernels::membrane_decay(p, energy[i]);
-          fired = static_cast<std::uint8_t>(
-              kernels::live_neuron_step(v[i], refractory[i], threshold[i], drive[i], x, energy[i], d, p, live));
-        }
-      }
+      fired = static_cast<std::uint8_t>(kernels::model_step(p, node, i, input[i], input_inh ? input_inh[i] : Real(0),
+                                                            input_inh != nullptr, count, gain,
+                                                            ignores ? Real(0) : Real(1)));
     }
+    input[i] = Real(0);  // consumed (oscillators ignore input)
+    if (input_inh) input_inh[i] = Real(0);
     spiked[i] = fired;
-    if (fired) last_spike[i] = static_cast<std::int32_t>(step);
+    if (fired) node.last_spike[i] = static_cast<std::int32_t>(step);
   }
 };
 

@@ -223,20 +223,10 @@ class StepEngine final : public Backend {
     b.step = t;
     b.gain = gain_;
     b.type = node_type_.data();
-    b.v = node_.v;
-    b.refractory = node_.refractory;
-    b.threshold = node_.threshold;
-    b.drive = node_.drive;
-    b.energy = node_.energy;
+    b.node = node_;
     b.input = ring_.data() + slot * n_;
     b.input_inh = ring_channels_ == 2 ? b.input + ring_slots_ * n_ : nullptr;
-    b.i_syn_ex = node_.i_syn_ex;
-    b.i_syn_in = node_.i_syn_in;
-    b.u = node_.u;
-    b.alive = node_.alive;
-    b.phase = node_.phase;
     b.spiked = spiked_.data();
-    b.last_spike = node_.last_spike;
     exec_.for_each(n_, b);
     // The spike list in ascending node order (an order-preserving selection), then to the host.
     std::uint32_t* list = spike_list_[current_list_].data();

@@ -628,7 +628,17 @@ def test_state_views_dtypes_and_names(small_net: sg.Network) -> None:
 def test_state_info_is_the_engines_table(small_net: sg.Network) -> None:
     rows = sg.state_info()
     sim = sg.Simulation(small_net, {"sim": {"precision": "float64", "threads": 1}})
-    assert [r["name"] for r in rows] == sim.state_names()
+    always = [r["name"] for r in rows if r["allocated"] == "always"]
+    assert always == sim.state_names()
+    # Rows of the other neuron models exist when a node type runs them.
+    with_models = sg.Simulation(small_net, {"sim": {"precision": "float64", "threads": 1},
+                                            "node": {"relay": {"model": "lif_exp"},
+                                                     "workspace": {"model": "izhikevich"}}})
+    assert [r["name"] for r in rows] == with_models.state_names()
+    assert set(with_models.state_names()) - set(always) == {"i_syn_ex", "i_syn_in", "u"}
+    with pytest.raises(sg.InputError, match="'u' is not allocated"):
+        sim.state("u")
+    sim = with_models
     fixed = {"uint8": np.uint8, "uint16": np.uint16, "int32": np.int32}
     for r in rows:
         assert sim.state(r["name"]).dtype == fixed.get(r["type"], np.float64), r

@@ -165,7 +165,8 @@ def state_info() -> list[dict[str, Any]]:
     """The node state variables ``Simulation.state(name)`` gives, from the engine's
     table: ``name``, ``type`` ("real" follows ``sim.precision``), ``unit``,
     ``meaning``, ``written_by`` (the phase that changes it), ``newborn`` (a node born
-    by structural plasticity starts with it) and ``monitorable``."""
+    by structural plasticity starts with it), ``monitorable`` and ``allocated``
+    ("always", or only when a node type runs the neuron model that needs it)."""
     return [dict(row) for row in _core.node_state_info()]
 
 

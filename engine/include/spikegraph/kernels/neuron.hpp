@@ -7,6 +7,7 @@
 // functions of scalars, called by every backend's loops and kernels.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "spikegraph/kernels/hd.hpp"
@@ -152,6 +153,31 @@ SG_HD inline ChannelInput<Real> channel_input(Real synaptic_ex, Real synaptic_in
   const bool excitatory = poisson_weight >= Real(0);
   return ChannelInput<Real>{node_input(synaptic_ex, gain, excitatory ? poisson : 0u, poisson_weight, keep),
                             node_input(synaptic_in, gain, excitatory ? 0u : poisson, poisson_weight, keep)};
+}
+
+/// One step of node `i` under its type's neuron model: the single place that maps a
+/// NeuronModel to its update (a new model adds its case here). `x` is a view of the
+/// node state table's arrays (members v, refractory, threshold, drive, energy, alive,
+/// and the model's own rows, e.g. i_syn_ex, i_syn_in, u); `syn_ex` is the ring's
+/// (excitatory) channel, `syn_in` the inhibitory one when `split` (else unused);
+/// `poisson` the node's Poisson count; `keep` 0 for types that ignore input. Returns
+/// whether the node fired. The CPU's vectorised lif loop computes the same values.
+template <class Real, class View>
+SG_HD inline bool model_step(const NeuronParams<Real>& p, const View& x, std::size_t i, Real syn_ex, Real syn_in,
+                             bool split, std::uint32_t poisson, Real gain, Real keep) {
+  const bool live = x.alive[i] != 0;
+  if (p.model == NeuronModel::lif_exp) {
+    const ChannelInput<Real> in = channel_input(syn_ex, syn_in, gain, poisson, p.poisson_weight, keep);
+    return live_exp_synapse_step(x.v[i], x.i_syn_ex[i], x.i_syn_in[i], x.refractory[i], x.threshold[i], x.drive[i],
+                                 in.ex, in.in, x.energy[i], p, live);
+  }
+  const Real input = node_input(split ? syn_ex + syn_in : syn_ex, gain, poisson, p.poisson_weight, keep);
+  if (p.model == NeuronModel::izhikevich) {
+    return live_izhikevich_step(x.v[i], x.u[i], x.threshold[i], x.drive[i], input, x.energy[i], p, live);
+  }
+  Decay<Real> d{p.decay, p.drive_gain};
+  if (p.leaky != 0 && p.energy_coupling != Real(0)) d = membrane_decay(p, x.energy[i]);
+  return live_neuron_step(x.v[i], x.refractory[i], x.threshold[i], x.drive[i], input, x.energy[i], d, p, live);
 }
 
 }  // namespace spikegraph::kernels

@@ -105,37 +105,19 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
   }
 }
 
-// lif_exp nodes (the ring is always split when a type runs lif_exp).
-template <class Real>
-void update_exp_nodes(Real* __restrict v, Real* __restrict i_ex, Real* __restrict i_in, std::uint16_t* __restrict refr,
-                      const Real* __restrict thr, const Real* __restrict drive, const Real* __restrict energy,
-                      Real* __restrict in, Real* __restrict in_inh, const std::uint32_t* __restrict counts,
-                      const std::uint8_t* __restrict alive, std::uint8_t* __restrict spiked, std::size_t len,
-                      const kernels::NeuronParams<Real>& params, bool ignores, Real gain) {
-  const kernels::NeuronParams<Real> p = params;
+// Nodes of the other models, one kernels::model_step each (not vectorised: these
+// models are not on the benchmarks' hot paths).
+template <class Real, class View>
+void update_model_nodes(const View& x, std::size_t b0, std::size_t len, Real* __restrict in, Real* __restrict in_inh,
+                        const std::uint32_t* __restrict counts, std::uint8_t* __restrict spiked,
+                        const kernels::NeuronParams<Real>& p, bool ignores, Real gain) {
   const Real keep_input = ignores ? Real(0) : Real(1);
   for (std::size_t j = 0; j < len; ++j) {
-    const kernels::ChannelInput<Real> x =
-        kernels::channel_input(in[j], in_inh[j], gain, counts[j], p.poisson_weight, keep_input);
-    in[j] = in_inh[j] = Real(0);
-    spiked[j] = static_cast<std::uint8_t>(kernels::live_exp_synapse_step(
-        v[j], i_ex[j], i_in[j], refr[j], thr[j], drive[j], x.ex, x.in, energy[j], p, alive[j] != 0));
-  }
-}
-
-template <class Real, bool kSplit>
-void update_izhikevich_nodes(Real* __restrict v, Real* __restrict u, const Real* __restrict thr,
-                             const Real* __restrict drive, const Real* __restrict energy, Real* __restrict in,
-                             Real* __restrict in_inh, const std::uint32_t* __restrict counts,
-                             const std::uint8_t* __restrict alive, std::uint8_t* __restrict spiked, std::size_t len,
-                             const kernels::NeuronParams<Real>& params, bool ignores, Real gain) {
-  const kernels::NeuronParams<Real> p = params;
-  const Real keep_input = ignores ? Real(0) : Real(1);
-  for (std::size_t j = 0; j < len; ++j) {
-    const Real x = kernels::node_input(take_input<Real, kSplit>(in, in_inh, j), gain, counts[j], p.poisson_weight,
-                                       keep_input);
-    spiked[j] = static_cast<std::uint8_t>(
-        kernels::live_izhikevich_step(v[j], u[j], thr[j], drive[j], x, energy[j], p, alive[j] != 0));
+    const std::size_t i = b0 + j;
+    spiked[j] = static_cast<std::uint8_t>(kernels::model_step(p, x, i, in[i], in_inh ? in_inh[i] : Real(0),
+                                                              in_inh != nullptr, counts[j], gain, keep_input));
+    in[i] = Real(0);
+    if (in_inh) in_inh[i] = Real(0);
   }
 }
 
@@ -694,34 +676,24 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // One block of nodes of one type: the update of its neuron model.
+  // One block of nodes of one type: the vectorised loop for lif, model_step otherwise.
   template <bool kSplit>
   void update_block(const kernels::NeuronParams<Real>& p, bool coupled, bool ignores, std::size_t b0,
                     std::size_t len, Real* input, Real* input_inh, const std::uint32_t* counts) {
-    Real* inh = kSplit ? input_inh + b0 : nullptr;
     const NodeView<Real>& x = node_;
-    switch (p.model) {
-      case kernels::NeuronModel::lif:
-        if (coupled) {
-          update_nodes<Real, true, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0,
-                                           x.energy + b0, input + b0, inh, counts, x.alive + b0,
-                                           spiked_.data() + b0, len, p, ignores, gain_);
-        } else {
-          update_nodes<Real, false, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0,
-                                            x.energy + b0, input + b0, inh, counts, x.alive + b0,
-                                            spiked_.data() + b0, len, p, ignores, gain_);
-        }
-        return;
-      case kernels::NeuronModel::lif_exp:
-        update_exp_nodes<Real>(x.v + b0, x.i_syn_ex + b0, x.i_syn_in + b0, x.refractory + b0, x.threshold + b0,
-                               x.drive + b0, x.energy + b0, input + b0, inh, counts, x.alive + b0,
-                               spiked_.data() + b0, len, p, ignores, gain_);
-        return;
-      case kernels::NeuronModel::izhikevich:
-        update_izhikevich_nodes<Real, kSplit>(x.v + b0, x.u + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
-                                              input + b0, inh, counts, x.alive + b0, spiked_.data() + b0, len, p,
-                                              ignores, gain_);
-        return;
+    if (p.model != kernels::NeuronModel::lif) {
+      update_model_nodes(x, b0, len, input, input_inh, counts, spiked_.data() + b0, p, ignores, gain_);
+      return;
+    }
+    Real* inh = kSplit ? input_inh + b0 : nullptr;
+    if (coupled) {
+      update_nodes<Real, true, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
+                                       input + b0, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores,
+                                       gain_);
+    } else {
+      update_nodes<Real, false, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
+                                        input + b0, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores,
+                                        gain_);
     }
   }
 
