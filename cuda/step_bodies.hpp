@@ -52,6 +52,7 @@ constexpr std::uint8_t kInhibitory = static_cast<std::uint8_t>(EdgeKind::inhibit
 template <class Real>
 struct TypeParams {
   kernels::NeuronParams<Real> neuron[kNodeTypeCount];
+  kernels::ModelConstants<Real> model[kNodeTypeCount];  ///< constants of the models other than lif
   std::int32_t oscillator_period[kNodeTypeCount];  ///< 0: not an oscillator
   std::uint32_t poisson_offset[kNodeTypeCount];    ///< first entry of the type's CDF table
   std::uint8_t ignores_input[kNodeTypeCount];
@@ -100,7 +101,8 @@ struct NodeUpdate {
         const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(step));
         count = kernels::poisson_from_table(u, poisson_tables + tp.poisson_offset[ty], p.poisson_table_size);
       }
-      fired = static_cast<std::uint8_t>(kernels::model_step(p, node, i, input[i], input_inh ? input_inh[i] : Real(0),
+      fired = static_cast<std::uint8_t>(kernels::model_step(p, tp.model[ty], node, i, input[i],
+                                                            input_inh ? input_inh[i] : Real(0),
                                                             input_inh != nullptr, count, gain,
                                                             ignores ? Real(0) : Real(1)));
     }

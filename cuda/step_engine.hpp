@@ -75,6 +75,7 @@ class StepEngine final : public Backend {
     std::vector<std::uint32_t> tables;
     for (int t = 0; t < kNodeTypeCount; ++t) {
       tp_.neuron[t] = params_.neuron[t];
+      tp_.model[t] = params_.model_constants[t];
       tp_.oscillator_period[t] = params_.oscillator_period[t];
       tp_.poisson_offset[t] = static_cast<std::uint32_t>(tables.size());
       tp_.ignores_input[t] = params_.ignores_input[t];

@@ -31,7 +31,11 @@ using sgtest::with;
 namespace {
 
 // lif_exp parameters of one type, from the configuration (dt 0.1 ms).
-k::NeuronParams<double> exp_params(double tau_m, double tau_ex, double tau_in, double r, double t_ref = 0.0) {
+struct Params {
+  k::NeuronParams<double> p;
+  k::ModelConstants<double> c;
+};
+Params exp_params(double tau_m, double tau_ex, double tau_in, double r, double t_ref = 0.0) {
   const config::Config c = sgtest::config_of(
       {{"sim.dt", "0.1"},
        {"node.dynamic.model", "\"lif_exp\""},
@@ -41,7 +45,8 @@ k::NeuronParams<double> exp_params(double tau_m, double tau_ex, double tau_in, d
        {"node.dynamic.resistance", std::to_string(r)},
        {"node.dynamic.t_ref", std::to_string(t_ref)},
        {"node.dynamic.threshold", "1000.0"}});
-  return make_model_params<double>(c).neuron[static_cast<int>(NodeType::dynamic)];
+  const ModelParams<double> m = make_model_params<double>(c);
+  return Params{m.neuron[static_cast<int>(NodeType::dynamic)], m.model_constants[static_cast<int>(NodeType::dynamic)]};
 }
 
 // Closed form of tau_m dV/dt = -V + R I, I = I0 exp(-t / tau_s), V(0) = 0.
@@ -53,21 +58,21 @@ double psc_response(double i0, double r, double tau_m, double tau_s, double t) {
 
 TEST_CASE("lif_exp: a current pulse moves v as the exact solution of the equations", "[kernels][neuron][models]") {
   const double tau_m = 20.0, tau_ex = 2.0, tau_in = 5.0, r = 2.0, h = 0.1;
-  const k::NeuronParams<double> p = exp_params(tau_m, tau_ex, tau_in, r);
+  const auto [p, c] = exp_params(tau_m, tau_ex, tau_in, r);
   REQUIRE(p.model == k::NeuronModel::lif_exp);
   CHECK(p.decay == Approx(std::exp(-h / tau_m)).epsilon(1e-15));
-  CHECK(p.syn_decay_ex == Approx(std::exp(-h / tau_ex)).epsilon(1e-15));
-  CHECK(p.syn_decay_in == Approx(std::exp(-h / tau_in)).epsilon(1e-15));
+  CHECK(c.syn_decay_ex == Approx(std::exp(-h / tau_ex)).epsilon(1e-15));
+  CHECK(c.syn_decay_in == Approx(std::exp(-h / tau_in)).epsilon(1e-15));
   double v = 0, i_ex = 0, i_in = 0;
   std::uint16_t refractory = 0;
   // Step 0: an excitatory input of 3 and an inhibitory one of -1.5 arrive; they reach
   // v from the next step on.
-  REQUIRE_FALSE(k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 0.0, 3.0, -1.5, 1.0, p));
+  REQUIRE_FALSE(k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 0.0, 3.0, -1.5, 1.0, p, c));
   CHECK(v == 0.0);
   CHECK(i_ex == 3.0);
   CHECK(i_in == -1.5);
   for (int step = 1; step <= 400; ++step) {
-    k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 0.0, 0.0, 0.0, 1.0, p);
+    k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 0.0, 0.0, 0.0, 1.0, p, c);
     const double t = step * h;
     const double expected = psc_response(3.0, r, tau_m, tau_ex, t) + psc_response(-1.5, r, tau_m, tau_in, t);
     INFO("step " << step);
@@ -77,7 +82,7 @@ TEST_CASE("lif_exp: a current pulse moves v as the exact solution of the equatio
 }
 
 TEST_CASE("lif_exp: drive, threshold, reset and refractory period", "[kernels][neuron][models]") {
-  k::NeuronParams<double> p = exp_params(10.0, 1.0, 1.0, 1.0, 0.3);  // t_ref 3 steps
+  auto [p, c] = exp_params(10.0, 1.0, 1.0, 1.0, 0.3);  // t_ref 3 steps
   p.threshold = 1.0;
   p.spike_energy_min = 0.5;
   // Constant drive 2: v -> 2 (1 - exp(-t / tau_m)), crossing 1 at t = tau_m ln 2.
@@ -85,26 +90,26 @@ TEST_CASE("lif_exp: drive, threshold, reset and refractory period", "[kernels][n
   std::uint16_t refractory = 0;
   int first = -1;
   for (int step = 1; step <= 200 && first < 0; ++step) {
-    if (k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 2.0, 0.0, 0.0, 1.0, p)) first = step;
+    if (k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 2.0, 0.0, 0.0, 1.0, p, c)) first = step;
   }
   CHECK(first == static_cast<int>(std::ceil(10.0 * std::log(2.0) / 0.1)));
   CHECK(v == p.v_reset);
   CHECK(refractory == 3);
   // While refractory v stays at v_reset, but the currents take their input.
   for (int s = 0; s < 3; ++s) {
-    REQUIRE_FALSE(k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 2.0, 5.0, 0.0, 1.0, p));
+    REQUIRE_FALSE(k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 2.0, 5.0, 0.0, 1.0, p, c));
     CHECK(v == p.v_reset);
   }
   CHECK(refractory == 0);
   CHECK(i_ex > 5.0);
   // Without the energy to spike, v passes the threshold and no spike happens.
   v = 0.99;
-  CHECK_FALSE(k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 2.0, 0.0, 0.0, 0.1, p));
+  CHECK_FALSE(k::exp_synapse_step(v, i_ex, i_in, refractory, p.threshold, 2.0, 0.0, 0.0, 0.1, p, c));
   CHECK(v > 1.0);
   // A dead node keeps its state.
   double dv = 0.5, dex = 1.0, din = -1.0;
   std::uint16_t dr = 0;
-  CHECK_FALSE(k::live_exp_synapse_step(dv, dex, din, dr, p.threshold, 2.0, 3.0, -3.0, 1.0, p, false));
+  CHECK_FALSE(k::live_exp_synapse_step(dv, dex, din, dr, p.threshold, 2.0, 3.0, -3.0, 1.0, p, c, false));
   CHECK(dv == 0.5);
   CHECK(dex == 1.0);
   CHECK(din == -1.0);
@@ -112,11 +117,11 @@ TEST_CASE("lif_exp: drive, threshold, reset and refractory period", "[kernels][n
 
 TEST_CASE("lif_exp: equal synaptic and membrane time constants use the singular propagator",
           "[kernels][neuron][models]") {
-  const k::NeuronParams<double> p = exp_params(10.0, 10.0, 10.0 + 1e-13, 1.0);
+  const k::ModelConstants<double> c = exp_params(10.0, 10.0, 10.0 + 1e-13, 1.0).c;
   // h / C exp(-h / tau), C = tau / R.
   const double singular = 0.1 / 10.0 * std::exp(-0.1 / 10.0);
-  CHECK(p.syn_gain_ex == Approx(singular).epsilon(1e-12));
-  CHECK(p.syn_gain_in == Approx(singular).epsilon(1e-6));
+  CHECK(c.syn_gain_ex == Approx(singular).epsilon(1e-12));
+  CHECK(c.syn_gain_in == Approx(singular).epsilon(1e-6));
 }
 
 TEST_CASE("izhikevich: Euler steps, spike and reset, a node without energy is held", "[kernels][neuron][models]") {
@@ -127,39 +132,41 @@ TEST_CASE("izhikevich: Euler steps, spike and reset, a node without energy is he
                                               {"node.dynamic.izhikevich_a", "0.02"},
                                               {"node.dynamic.izhikevich_b", "0.2"},
                                               {"node.dynamic.izhikevich_d", "8.0"}});
-  k::NeuronParams<double> p = make_model_params<double>(c).neuron[static_cast<int>(NodeType::dynamic)];
+  const ModelParams<double> m = make_model_params<double>(c);
+  k::NeuronParams<double> p = m.neuron[static_cast<int>(NodeType::dynamic)];
+  const k::ModelConstants<double> mc = m.model_constants[static_cast<int>(NodeType::dynamic)];
   REQUIRE(p.model == k::NeuronModel::izhikevich);
-  CHECK(p.step_ms == 0.5);
+  CHECK(mc.step_ms == 0.5);
   p.spike_energy_min = 0.5;
   // From v = -70, u = -14 with drive 10 and an input of 2:
   // dv/dt = 0.04 * 4900 - 350 + 140 + 14 + 10 = 10, so v = -70 + 0.5 * 10 + 2 = -63;
   // du/dt = 0.02 (0.2 * -70 + 14) = 0, so u stays -14.
   double v = -70, u = -14;
-  CHECK_FALSE(k::izhikevich_step(v, u, 30.0, 10.0, 2.0, 1.0, p));
+  CHECK_FALSE(k::izhikevich_step(v, u, 30.0, 10.0, 2.0, 1.0, p, mc));
   CHECK(v == Approx(-63.0).epsilon(1e-14));
   CHECK(u == Approx(-14.0).epsilon(1e-14));
   // Above the peak: spike, v = c, u += d.
   v = 29.0;
   u = 1.0;
   const double u_next = 1.0 + 0.5 * 0.02 * (0.2 * 29.0 - 1.0);
-  CHECK(k::izhikevich_step(v, u, 30.0, 10.0, 0.0, 1.0, p));
+  CHECK(k::izhikevich_step(v, u, 30.0, 10.0, 0.0, 1.0, p, mc));
   CHECK(v == -65.0);
   CHECK(u == Approx(u_next + 8.0).epsilon(1e-14));
   // Without the energy to spike it is held at the peak instead of diverging.
   v = 29.0;
   u = 1.0;
-  for (int s = 0; s < 50; ++s) CHECK_FALSE(k::izhikevich_step(v, u, 30.0, 10.0, 0.0, 0.1, p));
+  for (int s = 0; s < 50; ++s) CHECK_FALSE(k::izhikevich_step(v, u, 30.0, 10.0, 0.0, 0.1, p, mc));
   CHECK(v == 30.0);
   // Tonic drive makes it fire regularly (regular spiking: a few spikes per 100 ms).
   v = -65;
   u = -13;
   int spikes = 0;
-  for (int s = 0; s < 2000; ++s) spikes += k::izhikevich_step(v, u, 30.0, 10.0, 0.0, 1.0, p) ? 1 : 0;
+  for (int s = 0; s < 2000; ++s) spikes += k::izhikevich_step(v, u, 30.0, 10.0, 0.0, 1.0, p, mc) ? 1 : 0;
   CHECK(spikes > 5);
   CHECK(spikes < 100);
   // A dead node keeps its state.
   double dv = -60, du = -12;
-  CHECK_FALSE(k::live_izhikevich_step(dv, du, 30.0, 100.0, 50.0, 1.0, p, false));
+  CHECK_FALSE(k::live_izhikevich_step(dv, du, 30.0, 100.0, 50.0, 1.0, p, mc, false));
   CHECK(dv == -60.0);
   CHECK(du == -12.0);
 }

@@ -176,7 +176,7 @@ void initialise_node_state(NodeArrays<Real, Alloc>& s, const Graph& graph, const
     x.rate[i] = Real(0);
     if (x.i_syn_ex) x.i_syn_ex[i] = x.i_syn_in[i] = Real(0);
     // Izhikevich nodes start at the fixed point of u for their initial v.
-    if (x.u) x.u[i] = params.neuron[type].izh_b * x.v[i];
+    if (x.u) x.u[i] = params.model_constants[type].izh_b * x.v[i];
   }
 }
 

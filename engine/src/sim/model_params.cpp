@@ -63,11 +63,11 @@ double synaptic_propagator(double tau_syn, double tau_m, double c_m, double h) {
 
 // The type's neuron model and the constants its update needs.
 template <class Real>
-void set_neuron_model(kernels::NeuronParams<Real>& p, const config::Config& cfg, const std::string& pre, double dt) {
+void set_neuron_model(kernels::NeuronParams<Real>& p, kernels::ModelConstants<Real>& c, const config::Config& cfg,
+                      const std::string& pre, double dt) {
   p.model = kernels::NeuronModel::lif;
-  p.syn_decay_ex = p.syn_decay_in = p.syn_gain_ex = p.syn_gain_in = Real(0);
-  p.step_ms = static_cast<Real>(dt);
-  p.izh_a = p.izh_b = p.izh_d = Real(0);
+  c = kernels::ModelConstants<Real>{};
+  c.step_ms = static_cast<Real>(dt);
   if (cfg.values().count(pre + "model") == 0) return;  // oscillators and integrators: always lif
   const std::string model = cfg.string(pre + "model");
   if (model == "lif_exp") {
@@ -81,16 +81,16 @@ void set_neuron_model(kernels::NeuronParams<Real>& p, const config::Config& cfg,
     const double p22 = std::exp(-dt / tau_m);
     p.decay = static_cast<Real>(p22);
     p.drive_gain = static_cast<Real>(tau_m / c_m * (1.0 - p22));
-    p.syn_decay_ex = static_cast<Real>(std::exp(-dt / tau_ex));
-    p.syn_decay_in = static_cast<Real>(std::exp(-dt / tau_in));
-    p.syn_gain_ex = static_cast<Real>(synaptic_propagator(tau_ex, tau_m, c_m, dt));
-    p.syn_gain_in = static_cast<Real>(synaptic_propagator(tau_in, tau_m, c_m, dt));
+    c.syn_decay_ex = static_cast<Real>(std::exp(-dt / tau_ex));
+    c.syn_decay_in = static_cast<Real>(std::exp(-dt / tau_in));
+    c.syn_gain_ex = static_cast<Real>(synaptic_propagator(tau_ex, tau_m, c_m, dt));
+    c.syn_gain_in = static_cast<Real>(synaptic_propagator(tau_in, tau_m, c_m, dt));
     p.energy_coupling = Real(0);  // the propagators assume a fixed tau_m
   } else if (model == "izhikevich") {
     p.model = kernels::NeuronModel::izhikevich;
-    p.izh_a = static_cast<Real>(cfg.real(pre + "izhikevich_a"));
-    p.izh_b = static_cast<Real>(cfg.real(pre + "izhikevich_b"));
-    p.izh_d = static_cast<Real>(cfg.real(pre + "izhikevich_d"));
+    c.izh_a = static_cast<Real>(cfg.real(pre + "izhikevich_a"));
+    c.izh_b = static_cast<Real>(cfg.real(pre + "izhikevich_b"));
+    c.izh_d = static_cast<Real>(cfg.real(pre + "izhikevich_d"));
     p.energy_coupling = Real(0);
   }
 }
@@ -123,7 +123,7 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
     p.poisson_weight = static_cast<Real>(cfg.real(pre + "poisson_weight"));
     p.refractory_steps = static_cast<std::int32_t>(cfg.steps(pre + "t_ref"));
     p.leaky = leaky ? 1 : 0;
-    set_neuron_model(p, cfg, pre, dt);
+    set_neuron_model(p, m.model_constants[t], cfg, pre, dt);
     m.poisson_table[t] = poisson_cdf_table(cfg.real(pre + "poisson_rate") * dt * 1e-3);
     p.poisson_table_size = static_cast<std::int32_t>(m.poisson_table[t].size());
     m.oscillator_period[t] = traits.oscillates ? static_cast<std::int32_t>(cfg.steps(pre + "period", 1)) : 0;

@@ -82,12 +82,13 @@ SG_HD inline bool live_neuron_step(Real& v, std::uint16_t& refractory, Real thre
 /// reaches v from the next step on; then threshold and reset as neuron_step.
 template <class Real>
 SG_HD inline bool exp_synapse_step(Real& v, Real& i_ex, Real& i_in, std::uint16_t& refractory, Real threshold,
-                                   Real drive, Real in_ex, Real in_in, Real energy, const NeuronParams<Real>& p) {
+                                   Real drive, Real in_ex, Real in_in, Real energy, const NeuronParams<Real>& p,
+                                   const ModelConstants<Real>& c) {
   const bool refractory_now = refractory > 0;
   const Real integrated =
-      p.v_rest + ((((v - p.v_rest) * p.decay + i_ex * p.syn_gain_ex) + i_in * p.syn_gain_in) + drive * p.drive_gain);
-  i_ex = i_ex * p.syn_decay_ex + in_ex;
-  i_in = i_in * p.syn_decay_in + in_in;
+      p.v_rest + ((((v - p.v_rest) * p.decay + i_ex * c.syn_gain_ex) + i_in * c.syn_gain_in) + drive * p.drive_gain);
+  i_ex = i_ex * c.syn_decay_ex + in_ex;
+  i_in = i_in * c.syn_decay_in + in_in;
   const bool fire = !refractory_now & (integrated >= threshold) & (energy >= p.spike_energy_min);
   v = (refractory_now | fire) ? p.v_reset : integrated;
   const std::uint16_t counted_down = static_cast<std::uint16_t>(refractory_now ? refractory - 1 : 0);
@@ -99,10 +100,10 @@ SG_HD inline bool exp_synapse_step(Real& v, Real& i_ex, Real& i_in, std::uint16_
 template <class Real>
 SG_HD inline bool live_exp_synapse_step(Real& v, Real& i_ex, Real& i_in, std::uint16_t& refractory, Real threshold,
                                         Real drive, Real in_ex, Real in_in, Real energy, const NeuronParams<Real>& p,
-                                        bool live) {
+                                        const ModelConstants<Real>& c, bool live) {
   Real v_new = v, ex_new = i_ex, in_new = i_in;
   std::uint16_t r_new = refractory;
-  const bool fired = exp_synapse_step(v_new, ex_new, in_new, r_new, threshold, drive, in_ex, in_in, energy, p);
+  const bool fired = exp_synapse_step(v_new, ex_new, in_new, r_new, threshold, drive, in_ex, in_in, energy, p, c);
   v = select_bits(live, v_new, v);
   i_ex = select_bits(live, ex_new, i_ex);
   i_in = select_bits(live, in_new, i_in);
@@ -117,25 +118,25 @@ SG_HD inline bool live_exp_synapse_step(Real& v, Real& i_ex, Real& i_in, std::ui
 /// held at the threshold (its v would otherwise diverge). No refractory period.
 template <class Real>
 SG_HD inline bool izhikevich_step(Real& v, Real& u, Real threshold, Real drive, Real input, Real energy,
-                                  const NeuronParams<Real>& p) {
+                                  const NeuronParams<Real>& p, const ModelConstants<Real>& c) {
   const Real v_old = v;
   const Real u_old = u;
   const Real dv = (((Real(0.04) * v_old * v_old + Real(5) * v_old) + Real(140)) - u_old) + drive;
-  const Real v_new = v_old + (p.step_ms * dv + input);
-  const Real u_new = u_old + p.step_ms * p.izh_a * (p.izh_b * v_old - u_old);
+  const Real v_new = v_old + (c.step_ms * dv + input);
+  const Real u_new = u_old + c.step_ms * c.izh_a * (c.izh_b * v_old - u_old);
   const bool above = v_new >= threshold;
   const bool fire = above & (energy >= p.spike_energy_min);
   v = fire ? p.v_reset : (above ? threshold : v_new);
-  u = fire ? u_new + p.izh_d : u_new;
+  u = fire ? u_new + c.izh_d : u_new;
   return fire;
 }
 
 /// izhikevich_step for a node that may be dead (it keeps its state and never fires).
 template <class Real>
 SG_HD inline bool live_izhikevich_step(Real& v, Real& u, Real threshold, Real drive, Real input, Real energy,
-                                       const NeuronParams<Real>& p, bool live) {
+                                       const NeuronParams<Real>& p, const ModelConstants<Real>& c, bool live) {
   Real v_new = v, u_new = u;
-  const bool fired = izhikevich_step(v_new, u_new, threshold, drive, input, energy, p);
+  const bool fired = izhikevich_step(v_new, u_new, threshold, drive, input, energy, p, c);
   v = select_bits(live, v_new, v);
   u = select_bits(live, u_new, u);
   return fired & live;
@@ -155,25 +156,26 @@ SG_HD inline ChannelInput<Real> channel_input(Real synaptic_ex, Real synaptic_in
                             node_input(synaptic_in, gain, excitatory ? 0u : poisson, poisson_weight, keep)};
 }
 
-/// One step of node `i` under its type's neuron model: the single place that maps a
-/// NeuronModel to its update (a new model adds its case here). `x` is a view of the
+/// One step of node `i` under its type's neuron model (`p`, and `c` for the models
+/// other than lif): the single place that maps a NeuronModel to its update (a new
+/// model adds its case here). `x` is a view of the
 /// node state table's arrays (members v, refractory, threshold, drive, energy, alive,
 /// and the model's own rows, e.g. i_syn_ex, i_syn_in, u); `syn_ex` is the ring's
 /// (excitatory) channel, `syn_in` the inhibitory one when `split` (else unused);
 /// `poisson` the node's Poisson count; `keep` 0 for types that ignore input. Returns
 /// whether the node fired. The CPU's vectorised lif loop computes the same values.
 template <class Real, class View>
-SG_HD inline bool model_step(const NeuronParams<Real>& p, const View& x, std::size_t i, Real syn_ex, Real syn_in,
-                             bool split, std::uint32_t poisson, Real gain, Real keep) {
+SG_HD inline bool model_step(const NeuronParams<Real>& p, const ModelConstants<Real>& c, const View& x, std::size_t i,
+                             Real syn_ex, Real syn_in, bool split, std::uint32_t poisson, Real gain, Real keep) {
   const bool live = x.alive[i] != 0;
   if (p.model == NeuronModel::lif_exp) {
     const ChannelInput<Real> in = channel_input(syn_ex, syn_in, gain, poisson, p.poisson_weight, keep);
     return live_exp_synapse_step(x.v[i], x.i_syn_ex[i], x.i_syn_in[i], x.refractory[i], x.threshold[i], x.drive[i],
-                                 in.ex, in.in, x.energy[i], p, live);
+                                 in.ex, in.in, x.energy[i], p, c, live);
   }
   const Real input = node_input(split ? syn_ex + syn_in : syn_ex, gain, poisson, p.poisson_weight, keep);
   if (p.model == NeuronModel::izhikevich) {
-    return live_izhikevich_step(x.v[i], x.u[i], x.threshold[i], x.drive[i], input, x.energy[i], p, live);
+    return live_izhikevich_step(x.v[i], x.u[i], x.threshold[i], x.drive[i], input, x.energy[i], p, c, live);
   }
   Decay<Real> d{p.decay, p.drive_gain};
   if (p.leaky != 0 && p.energy_coupling != Real(0)) d = membrane_decay(p, x.energy[i]);

@@ -36,17 +36,24 @@ struct NeuronParams {
   std::int32_t refractory_steps;  ///< t_ref in steps
   std::int32_t poisson_table_size;  ///< 0 = no Poisson input; else entries in the CDF table
   std::int32_t leaky;    ///< 0 for integrators (decay = 1), else 1
-  NeuronModel model;     ///< which update the type's nodes run
+  NeuronModel model;     ///< which update the type's nodes run (constants: ModelConstants)
+};
+
+/// The constants of the neuron models other than lif, per node type. Apart from
+/// NeuronParams so that the lif loop, which copies its parameters into registers,
+/// does not copy these.
+template <class Real>
+struct ModelConstants {
   // lif_exp: exact propagators of the synaptic currents over one step.
-  Real syn_decay_ex;     ///< exp(-dt / tau_syn_ex)
-  Real syn_decay_in;     ///< exp(-dt / tau_syn_in)
-  Real syn_gain_ex;      ///< potential change per step per unit of excitatory current (NEST's P21ex)
-  Real syn_gain_in;      ///< the same for the inhibitory current
+  Real syn_decay_ex;  ///< exp(-dt / tau_syn_ex)
+  Real syn_decay_in;  ///< exp(-dt / tau_syn_in)
+  Real syn_gain_ex;   ///< potential change per step per unit of excitatory current (NEST's P21ex)
+  Real syn_gain_in;   ///< the same for the inhibitory current
   // izhikevich: dv/dt = 0.04 v^2 + 5 v + 140 - u + drive, du/dt = a (b v - u), per ms.
-  Real step_ms;          ///< dt in ms (the Euler step)
-  Real izh_a;            ///< a, 1/ms
-  Real izh_b;            ///< b
-  Real izh_d;            ///< d: added to u at a spike (c is v_reset)
+  Real step_ms;       ///< dt in ms (the Euler step)
+  Real izh_a;         ///< a, 1/ms
+  Real izh_b;         ///< b
+  Real izh_d;         ///< d: added to u at a spike (c is v_reset)
 };
 
 }  // namespace spikegraph::kernels

@@ -22,6 +22,8 @@ namespace spikegraph {
 template <class Real>
 struct ModelParams {
   std::array<kernels::NeuronParams<Real>, kNodeTypeCount> neuron;
+  /// Constants of the neuron models other than lif, per node type.
+  std::array<kernels::ModelConstants<Real>, kNodeTypeCount> model_constants;
   /// Poisson CDF thresholds per node type (see kernels::poisson_from_table).
   std::array<std::vector<std::uint32_t>, kNodeTypeCount> poisson_table;
   /// Oscillator period in steps, per type (0 for non-oscillators).

@@ -73,31 +73,22 @@ struct Segment {
 // With kSplit, inhibitory input arrives in its own ring channel (`in_inh`); models
 // with one input channel add it to the excitatory one.
 
-// The synaptic input of a one-channel model, and both channels cleared for the ring's
-// next turn.
-template <class Real, bool kSplit>
-inline Real take_input(Real* __restrict in, Real* __restrict in_inh, std::size_t j) {
-  Real x = in[j];
-  in[j] = Real(0);
-  if constexpr (kSplit) {
-    x += in_inh[j];
-    in_inh[j] = Real(0);
-  }
-  return x;
-}
-
 template <class Real, bool kCoupled, bool kSplit>
 void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real* __restrict thr,
                   const Real* __restrict drive, const Real* __restrict energy, Real* __restrict in,
                   Real* __restrict in_inh, const std::uint32_t* __restrict counts, const std::uint8_t* __restrict alive,
                   std::uint8_t* __restrict spiked, std::size_t len, const kernels::NeuronParams<Real>& params,
                   bool ignores, Real gain) {
-  const kernels::NeuronParams<Real> p = params;
+  const kernels::NeuronParams<Real> p = params;  // a local copy: GCC then keeps it in registers
   const Real pw = p.poisson_weight;
   const Real keep_input = ignores ? Real(0) : Real(1);
   const kernels::Decay<Real> fixed{p.decay, p.drive_gain};
   for (std::size_t j = 0; j < len; ++j) {
-    const Real x = kernels::node_input(take_input<Real, kSplit>(in, in_inh, j), gain, counts[j], pw, keep_input);
+    Real synaptic = in[j];
+    if constexpr (kSplit) synaptic += in_inh[j];
+    const Real x = kernels::node_input(synaptic, gain, counts[j], pw, keep_input);
+    in[j] = Real(0);
+    if constexpr (kSplit) in_inh[j] = Real(0);
     kernels::Decay<Real> d = fixed;
     if constexpr (kCoupled) d = kernels::membrane_decay(p, energy[j]);
     spiked[j] = static_cast<std::uint8_t>(
@@ -108,13 +99,14 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
 // Nodes of the other models, one kernels::model_step each (not vectorised: these
 // models are not on the benchmarks' hot paths).
 template <class Real, class View>
-void update_model_nodes(const View& x, std::size_t b0, std::size_t len, Real* __restrict in, Real* __restrict in_inh,
-                        const std::uint32_t* __restrict counts, std::uint8_t* __restrict spiked,
-                        const kernels::NeuronParams<Real>& p, bool ignores, Real gain) {
+[[gnu::noinline]] void update_model_nodes(const View& x, std::size_t b0, std::size_t len, Real* __restrict in,
+                                          Real* __restrict in_inh, const std::uint32_t* __restrict counts,
+                                          std::uint8_t* __restrict spiked, const kernels::NeuronParams<Real>& p,
+                                          const kernels::ModelConstants<Real>& c, bool ignores, Real gain) {
   const Real keep_input = ignores ? Real(0) : Real(1);
   for (std::size_t j = 0; j < len; ++j) {
     const std::size_t i = b0 + j;
-    spiked[j] = static_cast<std::uint8_t>(kernels::model_step(p, x, i, in[i], in_inh ? in_inh[i] : Real(0),
+    spiked[j] = static_cast<std::uint8_t>(kernels::model_step(p, c, x, i, in[i], in_inh ? in_inh[i] : Real(0),
                                                               in_inh != nullptr, counts[j], gain, keep_input));
     in[i] = Real(0);
     if (in_inh) in_inh[i] = Real(0);
@@ -669,20 +661,22 @@ class CpuBackend final : public Backend {
         for (std::size_t j = 0; j < len; ++j) counts[j] = 0;
       }
       if (input_inh) {
-        update_block<true>(p, coupled, ignores, b0, len, input, input_inh, counts);
+        update_block<true>(type, coupled, ignores, b0, len, input, input_inh, counts);
       } else {
-        update_block<false>(p, coupled, ignores, b0, len, input, input_inh, counts);
+        update_block<false>(type, coupled, ignores, b0, len, input, input_inh, counts);
       }
     }
   }
 
   // One block of nodes of one type: the vectorised loop for lif, model_step otherwise.
   template <bool kSplit>
-  void update_block(const kernels::NeuronParams<Real>& p, bool coupled, bool ignores, std::size_t b0,
-                    std::size_t len, Real* input, Real* input_inh, const std::uint32_t* counts) {
+  void update_block(std::uint8_t type, bool coupled, bool ignores, std::size_t b0, std::size_t len, Real* input,
+                    Real* input_inh, const std::uint32_t* counts) {
+    const kernels::NeuronParams<Real>& p = params_.neuron[type];
     const NodeView<Real>& x = node_;
     if (p.model != kernels::NeuronModel::lif) {
-      update_model_nodes(x, b0, len, input, input_inh, counts, spiked_.data() + b0, p, ignores, gain_);
+      update_model_nodes(x, b0, len, input, input_inh, counts, spiked_.data() + b0, p, params_.model_constants[type],
+                         ignores, gain_);
       return;
     }
     Real* inh = kSplit ? input_inh + b0 : nullptr;
