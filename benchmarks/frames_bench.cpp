@@ -6,9 +6,9 @@
 // shared machine, where a thread that waits for a core stalls a whole frame).
 //
 // Standalone build (the engine's Release flags), from the repository root:
-//   g++ -std=c++17 -O3 -march=native -ffp-contract=off -fopenmp -Iengine/include engine/src/sensory/frames.cpp benchmarks/frames_bench.cpp -o /tmp/frames_bench
+//   g++ -std=c++17 -O3 -march=native -ffp-contract=off -pthread -Iengine/include engine/src/sensory/frames.cpp engine/src/backend/cpu/thread_pool.cpp benchmarks/frames_bench.cpp -o /tmp/frames_bench
+// (or -DSPIKEGRAPH_BENCHMARKS=ON: target spikegraph_bench_frames)
 // Run:  /tmp/frames_bench [repeats=21] [max_threads=2]
-// Drop -fopenmp to measure the std::thread fallback.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -104,12 +104,7 @@ int main(int argc, char** argv) {
       {"1920x1080 RGB  u8  -> 32x32", view(rgb8.data(), 3, T::u8, 1), 32, 32, rgb8.size()},
   };
 
-#if defined(_OPENMP)
-  const char* backend = "OpenMP";
-#else
-  const char* backend = "std::thread";
-#endif
-  std::printf("map_frame throughput (%s threads), median of %d repeats\n", backend, repeats);
+  std::printf("map_frame throughput (the engine's thread pool), median of %d repeats\n", repeats);
   std::printf("%-30s %7s %10s %10s %9s %10s\n", "case", "threads", "ms/frame", "frames/s", "GB/s",
               "best ms");
   double checksum = 0;

@@ -818,7 +818,7 @@ def test_build_info_and_backends() -> None:
     info = sg.build_info()
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in info.items())
     assert info["version"] == sg.__version__
-    for key in ("compiler", "build_type", "openmp", "simd", "native_arch", "fp_contract"):
+    for key in ("compiler", "build_type", "threads", "simd", "native_arch", "fp_contract"):
         assert info[key], key
     assert info["fp_contract"] == "off"
     backends = sg.available_backends()

@@ -27,7 +27,7 @@ __version__: str = _core.build_info()["version"]
 
 
 def build_info() -> dict[str, str]:
-    """What was compiled in (version, compiler, SIMD, OpenMP) and each backend's status."""
+    """What was compiled in (version, compiler, SIMD, threads) and each backend's status."""
     return dict(_core.build_info())
 
 

@@ -11,7 +11,7 @@ namespace spikegraph {
 const char* version();
 
 /// What was compiled in and what runs here, as key/value lines: version,
-/// compiler, build type, OpenMP, SIMD flags, floating-point contraction policy,
+/// compiler, build type, thread scheme, SIMD flags, floating-point contraction policy,
 /// and each backend with its availability.
 std::vector<std::pair<std::string, std::string>> build_info();
 

@@ -29,11 +29,7 @@ std::vector<std::pair<std::string, std::string>> build_info() {
   info.emplace_back("compiler", "unknown");
 #endif
   info.emplace_back("build_type", SPIKEGRAPH_BUILD_TYPE);
-#if defined(_OPENMP)
-  info.emplace_back("openmp", std::to_string(_OPENMP));
-#else
-  info.emplace_back("openmp", "off");
-#endif
+  info.emplace_back("threads", "own pool (parts claimed by running threads, spin then sleep)");
   info.emplace_back("native_arch", SPIKEGRAPH_NATIVE_ARCH ? "on" : "off");
   std::string simd;
 #if defined(__AVX512F__)

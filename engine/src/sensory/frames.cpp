@@ -32,6 +32,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../backend/cpu/thread_pool.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/kernels/sensory.hpp"
 
@@ -251,29 +252,10 @@ void horizontal(const typename ValueTraits<T>::VAcc* comb, const AxisTaps& tx, i
 
 // ------------------------------------------------------------------ threads
 
-// Runs fn(p) for p in [0, parts), in parallel. fn must not throw.
+// Runs fn(p) for p in [0, parts), in parallel, on the CPU backend's workers.
 template <class Fn>
 void run_parts(int parts, const Fn& fn) {
-  if (parts <= 1) {
-    fn(0);
-    return;
-  }
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(parts) schedule(static, 1)
-  for (int p = 0; p < parts; ++p) fn(p);
-#else
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(parts - 1));
-  for (int p = 1; p < parts; ++p) {
-    try {
-      pool.emplace_back([&fn, p] { fn(p); });
-    } catch (...) {  // no thread available: run the part here
-      fn(p);
-    }
-  }
-  fn(0);
-  for (auto& t : pool) t.join();
-#endif
+  cpu::run_parts(parts, [&fn](int p) { fn(p); });
 }
 
 // ------------------------------------------------------------------ the mapping

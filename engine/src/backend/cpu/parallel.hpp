@@ -1,15 +1,11 @@
-// Private: a minimal fork-join helper over OpenMP with static, contiguous
-// partitions (so partition p always covers the same index range for a given
-// thread count) and exception hand-off to the calling thread.
+// Private: a minimal fork-join helper with static, contiguous partitions (so
+// partition p always covers the same index range for a given thread count) and
+// exception hand-off to the calling thread.
 #pragma once
 
 #include <cstddef>
-#include <exception>
-#include <mutex>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "thread_pool.hpp"
 
 namespace spikegraph::cpu {
 
@@ -30,34 +26,21 @@ inline int parts_for(int threads, std::size_t work, std::size_t min_per_part) {
   return parts >= static_cast<std::size_t>(threads) ? threads : (parts < 1 ? 1 : static_cast<int>(parts));
 }
 
-/// Runs fn(part, begin, end) for each of `threads` parts of [0, n), in parallel.
-/// The first exception thrown by any part is rethrown on the calling thread.
+/// Runs fn(part, begin, end) for each of `threads` parts of [0, n), in parallel
+/// (thread_pool.hpp: parts are claimed by whichever threads are running, so which
+/// thread runs a part varies, what the part covers does not). The first exception
+/// thrown by any part is rethrown on the calling thread.
 template <class Fn>
 void parallel_parts(int threads, std::size_t n, Fn&& fn) {
   if (threads <= 1) {
     fn(0, std::size_t{0}, n);
     return;
   }
-  std::exception_ptr error;
-  std::mutex error_mutex;
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-  {
-    const int p = omp_get_thread_num();
-    const int parts = omp_get_num_threads();
-#else
-  for (int p = 0, parts = threads; p < parts; ++p) {
-#endif
+  run_parts(threads, [&](int p) {
     std::size_t b, e;
-    part_range(n, parts, p, b, e);
-    try {
-      fn(p, b, e);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+    part_range(n, threads, p, b, e);
+    fn(p, b, e);
+  });
 }
 
 /// Hardware threads available to this process.
