@@ -12,6 +12,7 @@
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/analysis.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/sim/branching.hpp"
 #include "spikegraph/sim/metrics.hpp"
 #include "spikegraph/sim/simulation.hpp"
 
@@ -129,6 +130,9 @@ nb::dict activity_dict(const ActivityMetrics& a) {
   for (int t = 0; t < kNodeTypeCount; ++t) by_type[kTypeNames[t]] = a.mean_rate_by_type[t];
   d["mean_rate_by_type"] = by_type;
   d["branching_ratio"] = a.branching_ratio;
+  d["branching_amplitude"] = a.branching_amplitude;
+  d["branching_quality"] = a.branching_quality;
+  d["branching_source"] = a.branching_source;
   d["synaptic_gain"] = a.synaptic_gain;
   d["energy_mean"] = a.energy_mean;
   d["energy_variance"] = a.energy_variance;
@@ -236,6 +240,19 @@ void register_analysis(nb::module_& m) {
   }, nb::arg("simulation"), nb::arg("samples") = nb::none(), nb::arg("power_iterations") = nb::none(),
         nb::arg("seed") = nb::none(),
         "Structure metrics of the current graph (alive nodes, learned weights); None = the configured value.");
+  m.def("estimate_branching", [](nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu> activity,
+                                  int max_lag) {
+    if (max_lag < 1) throw InputError("branching_ratio: max_lag must be >= 1, got " + std::to_string(max_lag));
+    const BranchingEstimate e = estimate_branching(activity.data(), activity.shape(0), max_lag);
+    nb::dict d;
+    d["m"] = e.m;
+    d["amplitude"] = e.amplitude;
+    d["quality"] = e.quality;
+    d["slopes"] = owned_array(std::vector<double>(e.slopes));
+    d["bins"] = e.bins;
+    return d;
+  }, nb::arg("activity"), nb::arg("max_lag"),
+     "Multistep-regression branching ratio of an activity series (spikes per bin).");
   m.def("simulation_activity_metrics", [](Simulation& sim) { return activity_dict(sim.activity_metrics()); },
         nb::arg("simulation"), "Rates, branching ratio, energy distribution and ledger totals now.");
   m.def("simulation_ledger_totals", [](const Simulation& sim) { return totals_dict(sim.ledger_totals()); },

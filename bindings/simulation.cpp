@@ -136,10 +136,15 @@ void register_simulation(nb::module_& m) {
         nb::dict d;
         d["synaptic_gain"] = h.synaptic_gain;
         d["branching_ratio"] = h.branching_ratio;
+        d["branching_amplitude"] = h.branching_amplitude;
+        d["branching_quality"] = h.branching_quality;
         d["updates"] = h.updates;
         d["steps"] = owned_array(std::vector<std::int64_t>(h.steps));
         d["branching"] = owned_array(std::vector<double>(h.branching));
+        d["amplitudes"] = owned_array(std::vector<double>(h.amplitudes));
+        d["qualities"] = owned_array(std::vector<double>(h.qualities));
         d["gains"] = owned_array(std::vector<double>(h.gains));
+        d["activity"] = owned_array(std::vector<double>(h.activity));
         return d;
       })
       .def("schedule_stimulus", [](Simulation& s, std::int64_t step, const std::string& kind, double value,

@@ -276,7 +276,11 @@ def test_activity_metrics_from_the_spike_record() -> None:
                                rtol=1e-12)
     assert a["mean_rate_by_type"]["dynamic"] == pytest.approx(rates.mean())
     assert np.isnan(a["mean_rate_by_type"]["relay"])
-    assert np.isnan(a["branching_ratio"])
+    # Without homeostasis the branching ratio is the spike record's (multistep regression).
+    assert a["branching_source"] == "spike_record"
+    spikes = sim.spikes
+    est = sg.analysis.branching_ratio(spikes.steps, spikes.nodes, bin_ms=4.0, first_step=0, end_step=300)
+    assert a["branching_ratio"] == est["m"] and a["branching_quality"] == est["quality"]
     energy = sim.energy.astype(np.float64)
     assert a["energy_mean"] == pytest.approx(energy.mean())
     hist = np.histogram(np.clip(energy / a["energy_cap"], 0, 1), bins=32, range=(0, 1))[0]
@@ -291,7 +295,10 @@ def test_activity_metrics_with_homeostasis_and_energy() -> None:
     assert a["rate_source"] == "rate"
     assert a["rate_mean"] == pytest.approx(sim.state("rate").astype(np.float64).mean(), rel=1e-9)
     h = sim.homeostasis
-    assert a["branching_ratio"] == h["branching_ratio"]
+    if np.isnan(h["branching_ratio"]):
+        assert a["branching_source"] != "homeostasis"
+    else:
+        assert a["branching_source"] == "homeostasis" and a["branching_ratio"] == h["branching_ratio"]
     assert a["synaptic_gain"] == h["synaptic_gain"]
     e = sim.energy.astype(np.float64)
     p = np.histogram(e, bins=32, range=(0, a["energy_cap"]))[0] / e.size

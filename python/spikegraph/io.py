@@ -168,7 +168,7 @@ def run_metrics(sim: Simulation) -> dict[str, Any]:
             "totals": {k: float(ledger[k].sum()) for k in flows},
         }
     home = sim.homeostasis
-    keys = ("synaptic_gain", "branching_ratio", "updates")
+    keys = ("synaptic_gain", "branching_ratio", "branching_amplitude", "branching_quality", "updates")
     metrics["homeostasis"] = {k: home[k] for k in keys if k in home}
     return metrics
 

@@ -159,17 +159,17 @@ def energy_map(energy: npt.ArrayLike, node_types: npt.ArrayLike, *,
 
 
 def branching_and_ledger(homeostasis: Mapping[str, Any], ledger: Mapping[str, Any], *, dt_ms: float = 1.0,
-                         target_branching: float = 1.0, path: PathLike | None = None) -> Figure:
-    """Three panels over time: the branching ratio per homeostasis window with the
-    synaptic gain; the total energy; the ledger's per-step flows (inflow, spike cost,
-    metabolism, overflow; symmetric log scale, so the first frame's large inflow does not
-    flatten the rest)."""
+                         target_branching: float = 0.98, path: PathLike | None = None) -> Figure:
+    """Three panels over time: the branching ratio estimate (multistep regression) per
+    homeostasis update with the synaptic gain; the total energy; the ledger's per-step
+    flows (inflow, spike cost, metabolism, overflow; symmetric log scale, so the first
+    frame's large inflow does not flatten the rest)."""
     fig, axes = _figure(3, 1, (7.0, 8.0))
     top, middle, bottom = axes[0, 0], axes[1, 0], axes[2, 0]
     h_steps = np.asarray(homeostasis.get("steps", []), dtype=np.float64) * dt_ms
     if h_steps.size:
         top.plot(h_steps, np.asarray(homeostasis["branching"], dtype=np.float64), ".-", color="tab:purple",
-                 label="branching ratio")
+                 label="branching ratio m (MR estimate)")
         if "gains" in homeostasis:
             top.plot(h_steps, np.asarray(homeostasis["gains"], dtype=np.float64), color="tab:green",
                      label="synaptic gain")

@@ -130,12 +130,20 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("learning.w_min", 0.0, 0.0, kInf, "", "lower weight bound"));
   s.push_back(real_param("learning.w_max", 5.0, 0.0, kInf, "", "upper weight bound"));
   // --- homeostasis (docs/model.md step 6)
-  s.push_back(bool_param("homeostasis.enabled", false, "run intrinsic plasticity and branching-ratio control"));
+  s.push_back(bool_param("homeostasis.enabled", false, "run intrinsic plasticity and criticality control"));
   s.push_back(int_param("homeostasis.interval", 10, 1, 1e9, "steps between homeostasis updates"));
   s.push_back(real_param("homeostasis.tau_rate", 1000.0, 0.0, kInf, "ms", "time constant of the rate estimate", true));
   s.push_back(real_param("homeostasis.eta", 0.01, 0.0, kInf, "", "threshold adaptation step"));
   s.push_back(real_param("homeostasis.target_rate", 5.0, 0.0, kInf, "Hz", "target firing rate of dynamic nodes", true));
-  s.push_back(real_param("homeostasis.target_branching", 1.0, 0.0, kInf, "", "target branching ratio", true));
+  s.push_back(real_param("homeostasis.target_branching", 0.98, 0.0, kInf, "",
+                         "target of the branching ratio m (multistep-regression estimate)", true));
+  s.push_back(real_param("homeostasis.bin", 4.0, 0.0, kInf, "ms",
+                         "bin of the activity the branching ratio is estimated from", true));
+  s.push_back(real_param("homeostasis.window", 2000.0, 0.0, kInf, "ms",
+                         "the branching ratio is estimated over the last window of activity", true));
+  s.push_back(int_param("homeostasis.max_lag", 10, 1, 1000, "lags 1..max_lag (in bins) of the regression"));
+  s.push_back(real_param("homeostasis.min_fit_quality", 0.5, -kInf, 1.0, "",
+                         "the gain follows the estimate only when its fit's R^2 is at least this"));
   s.push_back(real_param("homeostasis.gain_step", 0.01, 0.0, 0.5, "", "relative change of the synaptic gain per update"));
   // --- edges
   s.push_back(real_param("edge.modulatory_gain", 0.5, 0.0, kInf, "", "factor of modulatory edges"));

@@ -1,6 +1,7 @@
 #include "spikegraph/services/default_services.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/sim/branching.hpp"
 #include "spikegraph/sim/events.hpp"
 #include "spikegraph/sim/records.hpp"
 
@@ -114,39 +116,59 @@ class HomeostasisService final : public Service {
     interval_ = ctx.config.integer("homeostasis.interval");
     target_ = ctx.config.real("homeostasis.target_branching");
     step_ = ctx.config.real("homeostasis.gain_step");
+    bin_steps_ = ctx.config.steps("homeostasis.bin", 1);
+    window_bins_ = static_cast<std::size_t>(std::max<std::int64_t>(1, ctx.config.steps("homeostasis.window", 1) /
+                                                                          bin_steps_));
+    max_lag_ = static_cast<int>(ctx.config.integer("homeostasis.max_lag"));
+    min_quality_ = ctx.config.real("homeostasis.min_fit_quality");
+    for (int t = 0; t < kNodeTypeCount; ++t) counted_[t] = kNodeTypes[t].ignores_input ? 0 : 1;
   }
   void run(Phase, StepContext& ctx) override {
     ctx.backend.update_rates(ctx.step);
     HomeostasisState& h = ctx.homeostasis;
-    h.window_spikes += ctx.backend.spikes().size();
+    // The activity the branching ratio is estimated from: spikes of input-driven nodes.
+    const auto& types = ctx.graph.node_type();
+    for (index_t node : ctx.backend.spikes()) h.bin_spikes += counted_[types[node]];
+    if ((ctx.step + 1) % bin_steps_ == 0) {
+      h.activity.push_back(static_cast<double>(h.bin_spikes));
+      if (h.activity.size() > window_bins_) h.activity.erase(h.activity.begin());
+      h.bin_spikes = 0;
+    }
     if ((ctx.step + 1) % interval_ != 0) return;
     ctx.backend.adapt_thresholds();
-    // Branching ratio: spikes in this window over spikes in the previous one; windows
-    // without spikes are skipped. The gain moves toward the target by one step.
-    double sigma = std::numeric_limits<double>::quiet_NaN();
-    if (h.window_spikes > 0 && h.previous_window > 0) {
-      sigma = static_cast<double>(h.window_spikes) / static_cast<double>(h.previous_window);
-      h.branching_ratio = sigma;
-      if (sigma > target_) {
+    // The branching ratio of the window by multistep regression; the gain moves toward
+    // the target by one step when the fit is good enough to tell (otherwise, e.g. for
+    // unconnected nodes whose slopes are all noise around 0, it stays).
+    const BranchingEstimate e = estimate_branching(h.activity.data(), h.activity.size(), max_lag_);
+    h.branching_ratio = e.m;
+    h.branching_amplitude = e.amplitude;
+    h.branching_quality = e.quality;
+    if (std::isfinite(e.m) && e.quality >= min_quality_ && e.amplitude > 0.0) {
+      if (e.m > target_) {
         h.synaptic_gain *= 1.0 - step_;
-      } else if (sigma < target_) {
+      } else if (e.m < target_) {
         h.synaptic_gain *= 1.0 + step_;
       }
       h.synaptic_gain = std::min(10.0, std::max(0.1, h.synaptic_gain));
       ctx.backend.set_synaptic_gain(h.synaptic_gain);
     }
-    if (h.window_spikes > 0) h.previous_window = h.window_spikes;
-    h.window_spikes = 0;
     ++h.updates;
     h.steps.push_back(ctx.step);
-    h.branching.push_back(sigma);
+    h.branching.push_back(e.m);
+    h.amplitudes.push_back(e.amplitude);
+    h.qualities.push_back(e.quality);
     h.gains.push_back(h.synaptic_gain);
   }
 
  private:
   std::int64_t interval_ = 10;
-  double target_ = 1.0;
+  double target_ = 0.98;
   double step_ = 0.01;
+  std::int64_t bin_steps_ = 4;
+  std::size_t window_bins_ = 500;
+  int max_lag_ = 10;
+  double min_quality_ = 0.5;
+  std::uint8_t counted_[kNodeTypeCount] = {};
 };
 
 class EventsService final : public Service {

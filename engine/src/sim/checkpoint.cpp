@@ -3,6 +3,7 @@
 // random numbers are keyed by (seed, stream, element, step), so the step counter
 // and the seed in the configuration are the whole "RNG position".
 #include <cmath>
+#include <limits>
 #include <iterator>
 #include <sstream>
 
@@ -103,12 +104,16 @@ void Simulation::save_to(io::SnapshotWriter& out) const {
   out.add("record/ledgers", ledgers);
   const HomeostasisState& h = homeostasis_;
   out.add_scalar("homeostasis/synaptic_gain", h.synaptic_gain);
-  out.add_scalar("homeostasis/window_spikes", h.window_spikes);
-  out.add_scalar("homeostasis/previous_window", h.previous_window);
+  out.add("homeostasis/activity", h.activity);
+  out.add_scalar("homeostasis/bin_spikes", h.bin_spikes);
   out.add_scalar("homeostasis/branching_ratio", h.branching_ratio);
+  out.add_scalar("homeostasis/branching_amplitude", h.branching_amplitude);
+  out.add_scalar("homeostasis/branching_quality", h.branching_quality);
   out.add_scalar("homeostasis/updates", h.updates);
   out.add("homeostasis/steps", h.steps);
   out.add("homeostasis/branching", h.branching);
+  out.add("homeostasis/amplitudes", h.amplitudes);
+  out.add("homeostasis/qualities", h.qualities);
   out.add("homeostasis/gains", h.gains);
   // Pending stimuli, in their queue order.
   std::vector<std::int64_t> stim_step;
@@ -253,13 +258,30 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, const
   }
   HomeostasisState& h = sim->homeostasis_;
   h.synaptic_gain = in.scalar<double>("homeostasis/synaptic_gain");
-  h.window_spikes = in.scalar<std::uint64_t>("homeostasis/window_spikes");
-  h.previous_window = in.scalar<std::uint64_t>("homeostasis/previous_window");
-  h.branching_ratio = in.scalar<double>("homeostasis/branching_ratio");
   h.updates = in.scalar<std::int64_t>("homeostasis/updates");
   h.steps = in.array<std::int64_t>("homeostasis/steps");
-  h.branching = in.array<double>("homeostasis/branching", h.steps.size());
   h.gains = in.array<double>("homeostasis/gains", h.steps.size());
+  if (in.has("homeostasis/activity")) {
+    h.activity = in.array<double>("homeostasis/activity");
+    h.bin_spikes = in.scalar<std::uint64_t>("homeostasis/bin_spikes");
+    h.branching_ratio = in.scalar<double>("homeostasis/branching_ratio");
+    h.branching_amplitude = in.scalar<double>("homeostasis/branching_amplitude");
+    h.branching_quality = in.scalar<double>("homeostasis/branching_quality");
+    h.branching = in.array<double>("homeostasis/branching", h.steps.size());
+    h.amplitudes = in.array<double>("homeostasis/amplitudes", h.steps.size());
+    h.qualities = in.array<double>("homeostasis/qualities", h.steps.size());
+  } else {
+    // A checkpoint from before the multistep-regression estimate: its window ratios
+    // were not branching ratios, so the history keeps only the gains and the
+    // estimate starts from an empty window.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    h.branching.assign(h.steps.size(), nan);
+    h.amplitudes.assign(h.steps.size(), nan);
+    h.qualities.assign(h.steps.size(), nan);
+  }
+  for (double a : h.activity) {
+    if (!(a >= 0.0) || a != std::floor(a)) corrupt(in, "homeostasis/activity holds an invalid spike count");
+  }
 
   const auto stim_step = in.array<std::int64_t>("events/stimulus_step");
   const std::size_t stimuli = stim_step.size();

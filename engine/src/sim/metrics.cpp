@@ -11,6 +11,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/sim/branching.hpp"
 #include "spikegraph/sim/simulation.hpp"
 
 namespace spikegraph {
@@ -189,13 +190,30 @@ ActivityMetrics activity_metrics(Backend& backend, const Graph& graph, const con
     }
   }
 
-  // Branching ratio: the latest window that had one.
-  a.branching_ratio = kNaN;
+  // Branching ratio (multistep regression): homeostasis' latest estimate, else one of
+  // the spike record's activity of input-driven nodes, with homeostasis' bin and lags.
   a.synaptic_gain = homeostasis.synaptic_gain;
-  for (auto it = homeostasis.branching.rbegin(); it != homeostasis.branching.rend(); ++it) {
-    if (!std::isnan(*it)) {
-      a.branching_ratio = *it;
-      break;
+  a.branching_ratio = a.branching_amplitude = a.branching_quality = kNaN;
+  a.branching_source = "none";
+  if (!std::isnan(homeostasis.branching_ratio)) {
+    a.branching_source = "homeostasis";
+    a.branching_ratio = homeostasis.branching_ratio;
+    a.branching_amplitude = homeostasis.branching_amplitude;
+    a.branching_quality = homeostasis.branching_quality;
+  } else if (!spikes.steps.empty()) {
+    std::vector<std::uint8_t> counted(n, 0);
+    const auto& types = graph.node_type();
+    for (std::size_t i = 0; i < n; ++i) counted[i] = kNodeTypes[types[i]].ignores_input ? 0 : 1;
+    const std::vector<double> activity =
+        binned_activity(spikes.steps.data(), spikes.nodes.data(), spikes.steps.size(), spikes.start_step, end_step,
+                        cfg.steps("homeostasis.bin", 1), counted);
+    const BranchingEstimate e =
+        estimate_branching(activity.data(), activity.size(), static_cast<int>(cfg.integer("homeostasis.max_lag")));
+    if (!std::isnan(e.m)) {
+      a.branching_source = "spike_record";
+      a.branching_ratio = e.m;
+      a.branching_amplitude = e.amplitude;
+      a.branching_quality = e.quality;
     }
   }
 

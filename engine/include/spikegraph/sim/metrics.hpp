@@ -51,9 +51,14 @@ struct ActivityMetrics {
   std::array<double, kRatePercentileLevels.size()> rate_percentiles{};
   /// Mean rate of the alive nodes of each NodeType (NaN where there are none).
   std::array<double, kNodeTypeCount> mean_rate_by_type{};
-  /// The latest branching ratio of homeostasis (NaN while there is none: homeostasis
-  /// off, or fewer than two windows with spikes).
+  /// The branching ratio m by multistep regression (sim/branching.hpp), its fit's
+  /// amplitude b and quality R^2, from `branching_source`: "homeostasis" (its latest
+  /// estimate), "spike_record" (the recorded spikes of input-driven nodes, in bins of
+  /// homeostasis.bin), or "none" (NaN: too little activity to tell).
   double branching_ratio = 0.0;
+  double branching_amplitude = 0.0;
+  double branching_quality = 0.0;
+  std::string branching_source = "none";
   double synaptic_gain = 1.0;  ///< homeostasis' global gain
   double energy_mean = 0.0;      ///< over alive nodes
   double energy_variance = 0.0;  ///< population variance

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <limits>
 #include <vector>
 
 #include "spikegraph/core/types.hpp"
@@ -98,14 +99,22 @@ struct LedgerTotals {
 
 /// State of the homeostasis service (docs/model.md step 6).
 struct HomeostasisState {
-  double synaptic_gain = 1.0;            ///< global gain g on recurrent synaptic input
-  std::uint64_t window_spikes = 0;       ///< spikes in the current window
-  std::uint64_t previous_window = 0;     ///< spikes in the previous window
-  double branching_ratio = 0.0;          ///< last sigma (0 until two windows with spikes)
-  std::int64_t updates = 0;              ///< completed windows
-  std::vector<std::int64_t> steps;       ///< history: step at the end of each window
-  std::vector<double> branching;         ///< history: sigma per window (NaN when skipped)
-  std::vector<double> gains;             ///< history: g after each window
+  double synaptic_gain = 1.0;          ///< global gain g on recurrent synaptic input
+  /// Activity of the input-driven nodes: spikes per bin of homeostasis.bin, the last
+  /// homeostasis.window of them, oldest first, and the spikes of the current bin.
+  std::vector<double> activity;
+  std::uint64_t bin_spikes = 0;
+  /// The last multistep-regression estimate (sim/branching.hpp): m (NaN until the
+  /// window holds enough bins), the fit's amplitude b and quality R^2.
+  double branching_ratio = std::numeric_limits<double>::quiet_NaN();
+  double branching_amplitude = std::numeric_limits<double>::quiet_NaN();
+  double branching_quality = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t updates = 0;           ///< completed homeostasis updates
+  std::vector<std::int64_t> steps;    ///< history: step of each update
+  std::vector<double> branching;      ///< history: m per update (NaN while there is none)
+  std::vector<double> amplitudes;     ///< history: b per update
+  std::vector<double> qualities;      ///< history: R^2 per update
+  std::vector<double> gains;          ///< history: g after each update
 };
 
 /// Sensory input state owned by the coordinator: the gray grid of the frame given
