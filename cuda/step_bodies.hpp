@@ -59,6 +59,7 @@ struct TypeParams {
   Real out_gain[kNodeTypeCount];
   Real flow_factor[kNodeTypeCount];              ///< c_s of the energy flow
   std::uint8_t adapts_threshold[kNodeTypeCount];
+  Real target_rate[kNodeTypeCount];  ///< homeostasis' target rate, Hz
   Real threshold_lo[kNodeTypeCount], threshold_hi[kNodeTypeCount];  ///< homeostasis bounds
 };
 
@@ -735,7 +736,7 @@ struct UpdateRates {
   }
 };
 
-/// Threshold adaptation of alive dynamic nodes (CPU: adapt_thresholds).
+/// Threshold adaptation of alive nodes of adapting types (CPU: adapt_thresholds).
 template <class Real>
 struct AdaptThresholds {
   kernels::HomeostasisParams<Real> hp;
@@ -747,7 +748,8 @@ struct AdaptThresholds {
   SG_HD void operator()(std::size_t i) const {
     const std::uint8_t t = type[i];
     if (!tp.adapts_threshold[t] || !alive[i]) return;
-    threshold[i] = kernels::adapt_threshold(hp, threshold[i], rate[i], tp.threshold_lo[t], tp.threshold_hi[t]);
+    threshold[i] = kernels::adapt_threshold(hp, threshold[i], rate[i], tp.target_rate[t], tp.threshold_lo[t],
+                                            tp.threshold_hi[t]);
   }
 };
 

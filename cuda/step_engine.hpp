@@ -82,6 +82,7 @@ class StepEngine final : public Backend {
       tp_.out_gain[t] = params_.out_gain[t];
       tp_.flow_factor[t] = params_.flow_factor[t];
       tp_.adapts_threshold[t] = params_.adapts_threshold[t];
+      tp_.target_rate[t] = params_.target_rate[t];
       tp_.threshold_lo[t] = params_.threshold_lo[t];
       tp_.threshold_hi[t] = params_.threshold_hi[t];
       tables.insert(tables.end(), params_.poisson_table[t].begin(), params_.poisson_table[t].end());

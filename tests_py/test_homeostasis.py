@@ -37,7 +37,7 @@ def branching_sim(
         delays=np.full(n * k, delay),
         node_types=np.full(n, "integrator"),
     )
-    cfg = config(interval=interval, gain_step=gain_step, bin=float(delay), max_lag=4)
+    cfg = config(interval=interval, gain_step=gain_step, bin=float(delay), max_lag=4, eta=0.0)
     cfg["sim"]["precision"] = "float32"
     cfg["node"] = {"integrator": {"t_ref": 1.0, "energy_coupling": 0.0}}
     cfg["init"] = {"v_min": 0.0, "v_max": 1.0}
@@ -94,10 +94,11 @@ def test_rate_estimate_converges_to_the_firing_rate(isolated: Any) -> None:
     assert sim.state("rate")[2] == 0.0
 
 
-def test_thresholds_of_dynamic_nodes_adapt_within_bounds(isolated: Any) -> None:
-    cfg = config(eta=0.05, interval=10, tau_rate=100.0, target_rate=5.0)
+def test_thresholds_of_input_driven_nodes_adapt_within_bounds(isolated: Any) -> None:
+    cfg = config(eta=0.05, interval=10, tau_rate=100.0)
     cfg["node"] = {
-        "dynamic": {"threshold": 2.0},
+        "dynamic": {"threshold": 2.0, "target_rate": 5.0},
+        "workspace": {"target_rate": 1e5},  # far above what it reaches: its threshold falls
         "oscillator": {"period": 5.0},
         "integrator": {"poisson_rate": 500.0, "poisson_weight": 0.5},
     }
@@ -117,8 +118,11 @@ def test_thresholds_of_dynamic_nodes_adapt_within_bounds(isolated: Any) -> None:
     th = np.array(history)
     assert np.all(np.diff(th[:, 0]) >= 0) and np.all(np.diff(th[:, 1]) <= 0)
     assert th[-1, 0] == 20.0 and th[-1, 1] == pytest.approx(0.2, rel=1e-15)
-    assert np.all(th[:, 2:] == np.array(initial[2:]))
-    assert np.all(sim.state("rate")[2:] > 50.0)  # they fired well above the target
+    # Every input-driven type adapts toward its own target; the oscillator does not.
+    assert np.all(np.diff(th[:, 2]) <= 0) and th[-1, 2] < 1.0  # workspace, below its target
+    assert np.all(th[-1, 3:5] > 1.0)  # relay and highway, above theirs
+    assert np.all(th[:, 6] == 1.0)
+    assert sim.state("rate")[6] > 50.0  # the oscillator fired well above the target
 
 
 def test_super_critical_network_turns_its_gain_down() -> None:

@@ -167,7 +167,7 @@ def test_eligibility_rule_and_neuromodulator() -> None:
     assert sim.weights[0] == held
     sim.set_neuromodulator(np.float64(1e6))
     sim.run_steps(1)
-    assert sim.weights[0] == 5.0  # learning.w_max
+    assert sim.weights[0] == 1.0  # learning.w_max
 
 
 def test_eligibility_needs_plastic_edges() -> None:

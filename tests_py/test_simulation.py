@@ -116,13 +116,17 @@ def test_energy_coupling_shortens_tau(lif: ConfigFactory, isolated: NetFactory) 
     assert float(sim.v[0]) == pytest.approx(3.0 * a**50 + 0.5 * (1 - a**50), abs=1e-12)
 
 
-def test_integrator_has_no_leak(lif: ConfigFactory, isolated: NetFactory) -> None:
+def test_integrator_has_no_leak_and_integrates_its_drive(lif: ConfigFactory, isolated: NetFactory) -> None:
     cfg = lif("float64")
-    cfg["node"]["integrator"] = {"threshold": 100.0, "drive": 3.0}
+    cfg["node"]["integrator"] = {"threshold": 100.0, "drive": 0.0}
     sim = sg.Simulation(isolated(1, node_types=["integrator"]), cfg)
     sim.set_state("v", 7.0)
     sim.run_steps(100)
-    assert float(sim.v[0]) == 7.0  # a = 1, so no leak and R drive (1 - a) = 0
+    assert float(sim.v[0]) == 7.0  # a = 1: no leak
+    sim.set_state("drive", 3.0)
+    sim.run_steps(10)  # R drive dt / tau_m per step
+    r, tau, dt = cfg["node"]["integrator"].get("resistance", 1.0), 10.0, sim.dt
+    assert float(sim.v[0]) == pytest.approx(7.0 + 10 * r * 3.0 * dt / tau, rel=1e-12)
 
 
 # ---------------------------------------------------------------- delivery

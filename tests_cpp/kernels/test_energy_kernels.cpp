@@ -47,7 +47,6 @@ k::HomeostasisParams<Real> homeostasis_params(double dt = 1.0, double tau_rate =
   p.rate_decay = static_cast<Real>(std::exp(-dt / tau_rate));
   p.spike_rate = static_cast<Real>(1000.0 / dt);
   p.eta = static_cast<Real>(0.01);
-  p.target_rate = Real(5);
   p.target_branching = Real(1);
   p.gain_step = static_cast<Real>(0.01);
   return p;
@@ -205,11 +204,11 @@ TEMPLATE_TEST_CASE("adapt_threshold: eta * (rate - target) / target, clamped", "
   using Real = TestType;
   const auto p = homeostasis_params<Real>();
   const Real lo = Real(0.2), hi = Real(20);
-  CHECK(static_cast<double>(k::adapt_threshold(p, Real(2), Real(15), lo, hi)) ==
+  CHECK(static_cast<double>(k::adapt_threshold(p, Real(2), Real(15), Real(5), lo, hi)) ==
         Approx(2.0 + 0.01 * 2.0).epsilon(eps<Real>()));  // above target: up
-  CHECK(static_cast<double>(k::adapt_threshold(p, Real(2), Real(0), lo, hi)) ==
+  CHECK(static_cast<double>(k::adapt_threshold(p, Real(2), Real(0), Real(5), lo, hi)) ==
         Approx(2.0 - 0.01).epsilon(eps<Real>()));  // silent: down by eta
-  CHECK(k::adapt_threshold(p, Real(2), Real(5), lo, hi) == Real(2));  // at target: unchanged
-  CHECK(k::adapt_threshold(p, Real(19.99), Real(1e5), lo, hi) == hi);
-  CHECK(k::adapt_threshold(p, Real(0.205), Real(0), lo, hi) == lo);
+  CHECK(k::adapt_threshold(p, Real(2), Real(5), Real(5), lo, hi) == Real(2));  // at target: unchanged
+  CHECK(k::adapt_threshold(p, Real(19.99), Real(1e5), Real(5), lo, hi) == hi);
+  CHECK(k::adapt_threshold(p, Real(0.205), Real(0), Real(5), lo, hi) == lo);
 }

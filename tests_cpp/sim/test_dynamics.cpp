@@ -296,6 +296,19 @@ TEST_CASE("integrators do not leak", "[sim][dynamics]") {
   CHECK(state_of(sim, "v")[1] == v1);  // exactly constant
 }
 
+TEST_CASE("integrators integrate their drive: R drive dt / tau_m per step", "[sim][dynamics]") {
+  // R 2, tau_m 10 ms, dt 0.5 ms, drive 0.3: v grows by 2 * 0.3 * 0.5 / 10 = 0.03 a step,
+  // the a -> 1 limit of the leaky update, until it reaches the threshold (1) and fires.
+  Simulation sim(small_graph(1, {}, {3}),
+                 sim_config("[sim]\ndt = 0.5\nprecision = 'float64'\n[node.integrator]\nresistance = 2.0\n"
+                            "tau_m = 10.0\ndrive = 0.3\nt_ref = 0.0\n"));
+  sim.run_steps(10);
+  CHECK(state_of(sim, "v")[0] == Approx(0.3).epsilon(1e-12));
+  sim.run_steps(30);  // 34 steps reach 1.02 >= 1
+  REQUIRE(sim.spikes().size() == 1);
+  CHECK(sim.spikes().steps[0] == 33);
+}
+
 TEST_CASE("dead nodes do not spike and send nothing", "[sim][dynamics]") {
   Simulation sim(small_graph(3, {E{0, 1, 0.4}, E{1, 2, 0.4}}, {1, 1, 3}), sim_config());
   set(sim, "alive", {1.0, 0.0, 1.0});

@@ -280,7 +280,7 @@ TEST_CASE("eligibility rule: the change goes to eligibility, converted by the ne
   // Conversion respects the bounds.
   sim.set_neuromodulator(1e6);
   sim.run_steps(1);
-  CHECK(weight(sim, 0) == 5.0f);
+  CHECK(weight(sim, 0) == 1.0f);  // learning.w_max
   sim.set_neuromodulator(-1e6);
   sim.run_steps(1);
   CHECK(weight(sim, 0) == 0.0f);

@@ -122,19 +122,18 @@ std::vector<ParamSpec> build_schema() {
                            "stdp: apply at once; eligibility: accumulate, converted by the neuromodulator"));
   s.push_back(real_param("learning.tau_plus", 20.0, 0.0, kInf, "ms", "presynaptic trace time constant", true));
   s.push_back(real_param("learning.tau_minus", 20.0, 0.0, kInf, "ms", "postsynaptic trace time constant", true));
-  s.push_back(real_param("learning.a_plus", 0.02, 0.0, kInf, "", "potentiation amplitude (A_plus)"));
-  s.push_back(real_param("learning.a_minus", 0.01, 0.0, kInf, "", "depression amplitude (A_minus)"));
+  s.push_back(real_param("learning.a_plus", 0.005, 0.0, kInf, "", "potentiation amplitude (A_plus)"));
+  s.push_back(real_param("learning.a_minus", 0.006, 0.0, kInf, "", "depression amplitude (A_minus)"));
   s.push_back(bool_param("learning.energy_modulation", true, "scale changes by 0.3 + 1.2 min((E_i + E_j) / 2cap, 1)"));
   s.push_back(real_param("learning.tau_eligibility", 200.0, 0.0, kInf, "ms", "eligibility decay time constant", true));
   s.push_back(real_param("learning.rate", 1.0, 0.0, kInf, "", "eligibility rule: w += rate * signal * eligibility"));
   s.push_back(real_param("learning.w_min", 0.0, 0.0, kInf, "", "lower weight bound"));
-  s.push_back(real_param("learning.w_max", 5.0, 0.0, kInf, "", "upper weight bound"));
+  s.push_back(real_param("learning.w_max", 1.0, 0.0, kInf, "", "upper weight bound"));
   // --- homeostasis (docs/model.md step 6)
   s.push_back(bool_param("homeostasis.enabled", false, "run intrinsic plasticity and criticality control"));
   s.push_back(int_param("homeostasis.interval", 10, 1, 1e9, "steps between homeostasis updates"));
   s.push_back(real_param("homeostasis.tau_rate", 1000.0, 0.0, kInf, "ms", "time constant of the rate estimate", true));
   s.push_back(real_param("homeostasis.eta", 0.01, 0.0, kInf, "", "threshold adaptation step"));
-  s.push_back(real_param("homeostasis.target_rate", 5.0, 0.0, kInf, "Hz", "target firing rate of dynamic nodes", true));
   s.push_back(real_param("homeostasis.target_branching", 0.98, 0.0, kInf, "",
                          "target of the branching ratio m (multistep-regression estimate)", true));
   s.push_back(real_param("homeostasis.bin", 4.0, 0.0, kInf, "ms",
@@ -176,6 +175,10 @@ std::vector<ParamSpec> build_schema() {
     s.push_back(real_param(pre + "drive", 0.0, -kInf, kInf, "", "initial constant drive current"));
     s.push_back(real_param(pre + "poisson_rate", 0.0, 0.0, kInf, "Hz", "rate of independent Poisson input per node"));
     s.push_back(real_param(pre + "poisson_weight", 0.0, -kInf, kInf, "", "weight of each Poisson input spike"));
+    if (kNodeTypes[t].adapts_threshold) {
+      s.push_back(real_param(pre + "target_rate", 5.0, 0.0, kInf, "Hz",
+                             "homeostasis adapts the threshold toward this firing rate", true));
+    }
     if (kNodeTypes[t].scales_outgoing) {
       s.push_back(real_param(pre + "gain", 1.5, 0.0, kInf, "", "factor on the relay's outgoing weights"));
     }

@@ -109,6 +109,8 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
     const double tau_steps = cfg.real(pre + "tau_m") / dt;
     const bool leaky = traits.leaky;
     const double decay = leaky ? std::exp(-1.0 / tau_steps) : 1.0;
+    // Integrators (no leak) take R drive dt / tau_m per step: the a -> 1 limit of the
+    // leaky update's R drive (1 - a).
     const double r = cfg.real(pre + "resistance");
     p.v_rest = static_cast<Real>(cfg.real(pre + "v_rest"));
     p.v_reset = static_cast<Real>(cfg.real(pre + "v_reset"));
@@ -117,7 +119,7 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
     p.tau_m_steps = static_cast<Real>(tau_steps);
     p.energy_coupling = static_cast<Real>(leaky ? cfg.real(pre + "energy_coupling") : 0.0);
     p.decay = static_cast<Real>(decay);
-    p.drive_gain = static_cast<Real>(leaky ? r * -std::expm1(-1.0 / tau_steps) : 0.0);
+    p.drive_gain = static_cast<Real>(leaky ? r * -std::expm1(-1.0 / tau_steps) : r / tau_steps);
     p.spike_energy_min = static_cast<Real>(cfg.real("energy.spike_cost_min"));
     p.energy_cap = static_cast<Real>(cap);
     p.poisson_weight = static_cast<Real>(cfg.real(pre + "poisson_weight"));
@@ -131,6 +133,7 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
     m.out_gain[t] = static_cast<Real>(traits.scales_outgoing ? cfg.real(pre + "gain") : 1.0);
     m.flow_factor[t] = static_cast<Real>(traits.flow_factor);
     m.adapts_threshold[t] = traits.adapts_threshold ? 1 : 0;
+    m.target_rate[t] = static_cast<Real>(traits.adapts_threshold ? cfg.real(pre + "target_rate") : 0.0);
     m.threshold_lo[t] = std::min(Real(0.1) * p.threshold, Real(10) * p.threshold);
     m.threshold_hi[t] = std::max(Real(0.1) * p.threshold, Real(10) * p.threshold);
   }
@@ -155,7 +158,6 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
   m.homeostasis.rate_decay = static_cast<Real>(std::exp(-dt / cfg.real("homeostasis.tau_rate")));
   m.homeostasis.spike_rate = static_cast<Real>(1000.0 / dt);
   m.homeostasis.eta = static_cast<Real>(cfg.real("homeostasis.eta"));
-  m.homeostasis.target_rate = static_cast<Real>(cfg.real("homeostasis.target_rate"));
   m.homeostasis.target_branching = static_cast<Real>(cfg.real("homeostasis.target_branching"));
   m.homeostasis.gain_step = static_cast<Real>(cfg.real("homeostasis.gain_step"));
   m.initial_energy = static_cast<Real>(cfg.real("energy.initial"));

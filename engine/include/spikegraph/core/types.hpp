@@ -54,12 +54,12 @@ inline constexpr NodeTypeTraits kNodeTypes[kNodeTypeCount] = {
      false, 1, true, true},
     {NodeType::oscillator, "oscillator", "spikes with an intrinsic period", true, true, true, false, 1, false,
      false},
-    {NodeType::integrator, "integrator", "accumulates its input without leak", false, false, false, false, 1, false,
+    {NodeType::integrator, "integrator", "accumulates its input without leak", false, false, false, false, 1, true,
      false},
     {NodeType::relay, "relay", "passes activity on with amplified outgoing weights", true, false, false, true, 1,
-     false, false},
-    {NodeType::highway, "highway", "moves energy twice as strongly", true, false, false, false, 2, false, false},
-    {NodeType::workspace, "workspace", "the readout grid", true, false, false, false, 1, false, false},
+     true, false},
+    {NodeType::highway, "highway", "moves energy twice as strongly", true, false, false, false, 2, true, false},
+    {NodeType::workspace, "workspace", "the readout grid", true, false, false, false, 1, true, false},
 };
 
 /// The traits of type `t` (which must be a valid type).

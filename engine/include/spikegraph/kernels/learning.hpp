@@ -53,7 +53,6 @@ struct HomeostasisParams {
   Real rate_decay;        ///< exp(-dt / tau_rate)
   Real spike_rate;        ///< 1000 / dt: the rate (Hz) of one spike per step
   Real eta;
-  Real target_rate;       ///< Hz
   Real target_branching;
   Real gain_step;
 };
@@ -64,12 +63,12 @@ SG_HD inline Real update_rate(const HomeostasisParams<Real>& p, Real rate, bool 
   return rate * p.rate_decay + (spiked ? p.spike_rate : Real(0)) * (Real(1) - p.rate_decay);
 }
 
-/// Intrinsic plasticity: threshold moved by eta * (rate - target) / target, kept
-/// within [lo, hi] (0.1 and 10 times the type's threshold).
+/// Intrinsic plasticity: threshold moved by eta * (rate - target) / target (target:
+/// the type's rate in Hz), kept within [lo, hi] (0.1 and 10 times the type's threshold).
 template <class Real>
-SG_HD inline Real adapt_threshold(const HomeostasisParams<Real>& p, Real threshold, Real rate, Real lo,
+SG_HD inline Real adapt_threshold(const HomeostasisParams<Real>& p, Real threshold, Real rate, Real target, Real lo,
                                   Real hi) {
-  Real t = threshold + p.eta * (rate - p.target_rate) / p.target_rate;
+  Real t = threshold + p.eta * (rate - target) / target;
   t = t < lo ? lo : t;
   return t > hi ? hi : t;
 }

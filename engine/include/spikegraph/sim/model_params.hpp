@@ -36,6 +36,8 @@ struct ModelParams {
   std::array<Real, kNodeTypeCount> flow_factor;
   /// 1 where homeostasis adapts the type's thresholds (NodeTypeTraits::adapts_threshold).
   std::array<std::uint8_t, kNodeTypeCount> adapts_threshold;
+  /// Homeostasis' target rate of each adapting type, Hz (node.<type>.target_rate).
+  std::array<Real, kNodeTypeCount> target_rate;
   /// Bounds homeostasis keeps a type's threshold in: [0.1, 10] x its configured value.
   std::array<Real, kNodeTypeCount> threshold_lo, threshold_hi;
   kernels::SynapseParams<Real> synapse;

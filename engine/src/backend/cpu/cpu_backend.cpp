@@ -335,8 +335,8 @@ class CpuBackend final : public Backend {
       for (std::size_t i = lo; i < hi; ++i) {
         const std::uint8_t t = types[i];
         if (!params_.adapts_threshold[t] || !node_.alive[i]) continue;
-        node_.threshold[i] = kernels::adapt_threshold(hp, node_.threshold[i], node_.rate[i], params_.threshold_lo[t],
-                                                 params_.threshold_hi[t]);
+        node_.threshold[i] = kernels::adapt_threshold(hp, node_.threshold[i], node_.rate[i], params_.target_rate[t],
+                                                      params_.threshold_lo[t], params_.threshold_hi[t]);
       }
     });
   }
