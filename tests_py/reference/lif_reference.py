@@ -35,6 +35,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -234,6 +235,13 @@ def simulate_nest(net: Network, threads: int = 1) -> tuple[I64, I64]:
         },
     )
     pop.set(V_m=net.v0.tolist(), I_e=net.drive.tolist())
+    return simulate_nest_population(nest, pop, net)
+
+
+def simulate_nest_population(nest: Any, pop: Any, net: Network) -> tuple[I64, I64]:
+    """Connect the network's edges between the neurons of ``pop`` (NEST node collection, in
+    node order), record its spikes, simulate ``net.steps`` steps and return the spikes on our
+    step grid, sorted. Shared by the NEST runners of every neuron model."""
     first_id = int(pop[0].global_id)
     if net.sources.size:
         # Arrays of node IDs with one_to_one use NEST's connect_arrays (multapses allowed).

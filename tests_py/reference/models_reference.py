@@ -382,31 +382,10 @@ def simulate_nest(net: ModelNetwork, threads: int = 1) -> Result:
     _check_expm1(Path(nest.__file__).parent / "include" / "nest" / "config.h")
     pop = nest.Create(net.model, b.n, params=params)
     pop.set(**initial)
-    first_id = int(pop[0].global_id)
-    if b.sources.size:
-        # Arrays of node IDs with one_to_one use NEST's connect_arrays (multapses allowed).
-        nest.Connect(
-            b.sources + first_id,
-            b.targets + first_id,
-            conn_spec="one_to_one",
-            syn_spec={
-                "synapse_model": "static_synapse",
-                "weight": b.weights,
-                "delay": b.delays.astype(np.float64) * b.dt_ms,
-            },
-        )
-    recorder = nest.Create("spike_recorder")
-    nest.Connect(pop, recorder)
-    nest.Simulate(b.steps * b.dt_ms)
-    events = recorder.get("events")
-    t_steps = np.asarray(events["times"], dtype=np.float64) / b.dt_ms
-    stamp = np.rint(t_steps)
-    if stamp.size and np.max(np.abs(t_steps - stamp)) > 1e-6:
-        raise RuntimeError("NEST spike times are off the step grid")
+    steps, nodes = lif.simulate_nest_population(nest, pop, b)
     state = {"v": np.asarray(pop.get("V_m"), dtype=np.float64).reshape(b.n)}
     if net.model == "izhikevich":
         state["u"] = np.asarray(pop.get("U_m"), dtype=np.float64).reshape(b.n)
-    steps, nodes = lif._sorted(stamp.astype(np.int64) - 1, np.asarray(events["senders"]) - first_id)
     return Result(steps, nodes, state)
 
 

@@ -35,6 +35,22 @@ SG_HD inline Decay<Real> membrane_decay(const NeuronParams<Real>& p, Real energy
   return Decay<Real>{a, p.resistance * (Real(1) - a)};
 }
 
+/// After integration: the spike (v >= threshold with the energy to spike, not while
+/// refractory), the reset to v_reset (also held while refractory) and the refractory
+/// countdown. Shared by the leaky integrate-and-fire models.
+template <class Real>
+SG_HD inline bool fire_and_reset(Real& v, std::uint16_t& refractory, Real integrated, Real threshold, Real energy,
+                                 const NeuronParams<Real>& p) {
+  // Written without branches (selects only) so CPU loops vectorise and GPU warps
+  // do not diverge; the integrated value is discarded while refractory.
+  const bool refractory_now = refractory > 0;
+  const bool fire = !refractory_now & (integrated >= threshold) & (energy >= p.spike_energy_min);
+  v = (refractory_now | fire) ? p.v_reset : integrated;
+  const std::uint16_t counted_down = static_cast<std::uint16_t>(refractory_now ? refractory - 1 : 0);
+  refractory = fire ? static_cast<std::uint16_t>(p.refractory_steps) : counted_down;
+  return fire;
+}
+
 /// One step of one node. `input` is I_syn: everything that arrived this step
 /// (delayed spikes and Poisson input). Returns true when the node spikes.
 /// While refractory the input is discarded, v stays at v_reset and the counter
@@ -43,15 +59,8 @@ template <class Real>
 SG_HD inline bool neuron_step(Real& v, std::uint16_t& refractory, Real threshold, Real drive,
                               Real input, Real energy, Decay<Real> decay,
                               const NeuronParams<Real>& p) {
-  // Written without branches (selects only) so CPU loops vectorise and GPU warps
-  // do not diverge; the integrated value is discarded while refractory.
-  const bool refractory_now = refractory > 0;
   const Real integrated = p.v_rest + (v - p.v_rest) * decay.a + drive * decay.drive_gain + input;
-  const bool fire = !refractory_now & (integrated >= threshold) & (energy >= p.spike_energy_min);
-  v = (refractory_now | fire) ? p.v_reset : integrated;
-  const std::uint16_t counted_down = static_cast<std::uint16_t>(refractory_now ? refractory - 1 : 0);
-  refractory = fire ? static_cast<std::uint16_t>(p.refractory_steps) : counted_down;
-  return fire;
+  return fire_and_reset(v, refractory, integrated, threshold, energy, p);
 }
 
 /// What a node integrates this step: its delayed synaptic input scaled by the
@@ -84,16 +93,11 @@ template <class Real>
 SG_HD inline bool exp_synapse_step(Real& v, Real& i_ex, Real& i_in, std::uint16_t& refractory, Real threshold,
                                    Real drive, Real in_ex, Real in_in, Real energy, const NeuronParams<Real>& p,
                                    const ModelConstants<Real>& c) {
-  const bool refractory_now = refractory > 0;
   const Real integrated =
       p.v_rest + ((((v - p.v_rest) * p.decay + i_ex * c.syn_gain_ex) + i_in * c.syn_gain_in) + drive * p.drive_gain);
   i_ex = i_ex * c.syn_decay_ex + in_ex;
   i_in = i_in * c.syn_decay_in + in_in;
-  const bool fire = !refractory_now & (integrated >= threshold) & (energy >= p.spike_energy_min);
-  v = (refractory_now | fire) ? p.v_reset : integrated;
-  const std::uint16_t counted_down = static_cast<std::uint16_t>(refractory_now ? refractory - 1 : 0);
-  refractory = fire ? static_cast<std::uint16_t>(p.refractory_steps) : counted_down;
-  return fire;
+  return fire_and_reset(v, refractory, integrated, threshold, energy, p);
 }
 
 /// exp_synapse_step for a node that may be dead (it keeps its state and never fires).
