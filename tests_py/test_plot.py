@@ -41,6 +41,39 @@ def test_raster(sim: sg.Simulation, tmp_path: Path) -> None:
         plot.raster(42)
 
 
+def test_raster_names_the_type_bands(sim: sg.Simulation, tmp_path: Path) -> None:
+    types = sim.network.node_types
+    fig = plot.raster(sim, node_types=types, path=tmp_path / "typed.png")
+    assert is_png(tmp_path / "typed.png")
+    labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    # Every type in the legend, in node order (the default network lays types out in
+    # blocks); the bands of at least 3% of the nodes named on the right.
+    runs = [sg.NODE_TYPES[t] for i, t in enumerate(types) if i == 0 or t != types[i - 1]]
+    assert legend == list(dict.fromkeys(runs))
+    assert "sensory" in labels and "dynamic" in labels and set(labels) <= set(runs)
+    with pytest.raises(sg.InputError, match="node_types"):
+        plot.raster(sim, node_types=types[:3])
+
+
+def test_avalanche_distribution(tmp_path: Path) -> None:
+    # A branching process near criticality, written as a spike record (bins of 4 steps).
+    rng = np.random.default_rng(2)
+    a, x = np.zeros(60_000, np.int64), 0
+    for t in range(a.size):
+        x = rng.poisson(0.95 * x + (0.05 if x == 0 else 0.0))
+        a[t] = x
+    steps = np.repeat(np.arange(a.size) * 4, a)
+    spikes = {"steps": steps, "nodes": np.zeros_like(steps), "dt_ms": 1.0}
+    fig = plot.avalanche_distribution(spikes, bin_ms=4.0, path=tmp_path / "av.png")
+    assert is_png(tmp_path / "av.png")
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("avalanches" in t for t in legend) and any("alpha" in t for t in legend)
+    empty = plot.avalanche_distribution({"steps": np.zeros(0, np.int64), "nodes": np.zeros(0, np.int64),
+                                         "dt_ms": 1.0})
+    assert "no complete avalanche" in empty.axes[0].texts[0].get_text()
+
+
 def test_population_rate(sim: sg.Simulation, tmp_path: Path) -> None:
     fig = plot.population_rate(sim, sim.network.num_nodes, bin_ms=10.0, path=tmp_path / "p.png")
     assert is_png(tmp_path / "p.png")

@@ -31,6 +31,7 @@ RUN_PLOTS: dict[str, str] = {
     "energy_histogram": "energy_histogram.png",
     "energy_map": "energy_map.png",
     "homeostasis": "branching_ledger.png",
+    "avalanches": "avalanches.png",
     "weights": "weights.png",
 }
 
@@ -70,21 +71,106 @@ def _spike_arrays(spikes: Any) -> tuple[np.ndarray, np.ndarray, float]:
                          f"got {type(spikes).__name__}") from e
 
 
-def raster(spikes: Any, *, path: PathLike | None = None, max_points: int = 200_000,
-           title: str = "Spike raster") -> Figure:
-    """Spike times (ms) against node ids. Above ``max_points`` spikes an evenly spaced
-    subset is drawn (the title says so)."""
+def _type_bands(node_types: np.ndarray) -> list[tuple[int, int, int]]:
+    """Runs of consecutive nodes of one type: (first, end, type)."""
+    change = np.flatnonzero(np.diff(node_types)) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [node_types.size]))
+    return [(int(a), int(b), int(node_types[a])) for a, b in zip(starts, ends)]
+
+
+def raster(spikes: Any, *, node_types: npt.ArrayLike | None = None, path: PathLike | None = None,
+           max_points: int = 200_000, title: str = "Spike raster") -> Figure:
+    """Spike times (ms) against node ids. With ``node_types`` (one per node) each type's
+    spikes have their own colour and its band of node ids is named on the right. Above
+    ``max_points`` spikes an evenly spaced subset is drawn (the title says so)."""
     steps, nodes, dt = _spike_arrays(spikes)
     if steps.size > max_points:
         keep = np.linspace(0, steps.size - 1, max_points).astype(np.int64)
         steps, nodes = steps[keep], nodes[keep]
         title += f" ({max_points:,} of the spikes shown)"
-    fig, axes = _figure()
+    fig, axes = _figure(size=(8.0, 4.5))
     ax = axes[0, 0]
-    ax.scatter(steps * dt, nodes, s=0.5, c="black", marker=".", linewidths=0, rasterized=True)
+    if node_types is None:
+        ax.scatter(steps * dt, nodes, s=0.5, c="black", marker=".", linewidths=0, rasterized=True)
+    else:
+        types = np.asarray(node_types, dtype=np.int64)
+        if nodes.size and int(nodes.max()) >= types.size:
+            raise InputError(f"raster: node_types has {types.size} entries, "
+                             f"spikes name node {int(nodes.max())}")
+        colors = [f"C{t % 10}" for t in types[nodes]] if nodes.size else "black"
+        ax.scatter(steps * dt, nodes, s=0.5, c=colors, marker=".", linewidths=0, rasterized=True)
+        def name(t: int) -> str:
+            return NODE_TYPES[t] if 0 <= t < len(NODE_TYPES) else str(t)
+
+        bands = _type_bands(types)
+        # Bands wide enough for a label are named on the right; every type is in the legend.
+        wide = [(a, b, t) for a, b, t in bands if b - a >= 0.03 * types.size]
+        right = ax.twinx()
+        right.set_ylim(-0.5, types.size - 0.5)
+        right.set_yticks([(a + b - 1) / 2 for a, b, _ in wide])
+        right.set_yticklabels([name(t) for _, _, t in wide], fontsize="small")
+        for a, _, _ in bands[1:]:
+            ax.axhline(a - 0.5, color="gray", linewidth=0.5, alpha=0.5)
+        ax.set_ylim(-0.5, types.size - 0.5)
+        seen = list(dict.fromkeys(t for _, _, t in bands))
+        handles = [ax.scatter([], [], s=12, color=f"C{t % 10}", label=name(t)) for t in seen]
+        ax.legend(handles=handles, fontsize="x-small", loc="upper left", markerscale=1.5, framealpha=0.8,
+                  ncol=min(4, len(handles)))
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("node")
     ax.set_title(title)
+    return _finish(fig, path)
+
+
+def avalanche_distribution(spikes: Any, *, node_types: npt.ArrayLike | None = None,
+                           bin_ms: float | None = None, max_mean: float = 0.5, seed: int = 0,
+                           path: PathLike | None = None) -> Figure:
+    """Neuronal avalanches of a spike record (runs of non-empty bins of ``bin_ms``, default
+    one step): the complementary distribution of their sizes on log-log axes, with the
+    maximum-likelihood power law above its s_min (:func:`spikegraph.analysis.power_law_fit`)
+    and its exponent. With ``node_types`` only input-driven nodes count (not sensory or
+    oscillator). A large network is seldom silent for a whole bin, so when the activity
+    averages more than ``max_mean`` spikes per bin a random subset of the nodes is
+    observed, as an electrode array would (the title says how many)."""
+    from . import analysis
+
+    steps, nodes, dt = _spike_arrays(spikes)
+    width = dt if bin_ms is None else bin_ms
+    if not (math.isfinite(width) and width > 0):
+        raise InputError(f"avalanche_distribution: bin_ms must be > 0, got {bin_ms}")
+    bin_steps = max(1, round(width / dt))
+    candidates = np.unique(nodes)
+    if node_types is not None:
+        types = np.asarray(node_types, dtype=np.int64)
+        driven = ~np.isin(types, [NODE_TYPES.index("sensory"), NODE_TYPES.index("oscillator")])
+        candidates = candidates[driven[candidates]]
+    a = analysis.activity(steps, nodes, bin_steps=bin_steps, include=candidates)
+    observed = candidates.size
+    if a.size and a.mean() > max_mean and candidates.size > 1:
+        observed = max(1, int(candidates.size * max_mean / a.mean()))
+        chosen = np.sort(np.random.default_rng(seed).choice(candidates, observed, replace=False))
+        a = analysis.activity(steps, nodes, bin_steps=bin_steps, include=chosen)
+    sizes = analysis.avalanches(a)["sizes"]
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    if sizes.size:
+        s = np.sort(sizes)
+        ccdf = 1.0 - np.arange(s.size) / s.size
+        ax.loglog(s, ccdf, ".", color="tab:blue", markersize=3, label=f"{s.size:,} avalanches")
+        fit = analysis.power_law_fit(sizes, min_tail=min(50, max(2, sizes.size // 10)))
+        if np.isfinite(fit["alpha"]):
+            s0 = fit["s_min"]
+            x = np.unique(s[s >= s0]).astype(np.float64)
+            share = fit["n_tail"] / s.size
+            ax.loglog(x, share * (x / s0) ** (1.0 - fit["alpha"]), color="tab:red",
+                      label=f"power law: alpha {fit['alpha']:.2f}, s_min {s0}, KS {fit['ks']:.3f}")
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no complete avalanche", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel(f"avalanche size (spikes; bins of {bin_steps * dt:g} ms)")
+    ax.set_ylabel("P(size >= s)")
+    ax.set_title(f"Avalanche sizes ({observed:,} nodes observed)")
     return _finish(fig, path)
 
 
@@ -167,30 +253,44 @@ def branching_and_ledger(homeostasis: Mapping[str, Any], ledger: Mapping[str, An
     fig, axes = _figure(3, 1, (7.0, 8.0))
     top, middle, bottom = axes[0, 0], axes[1, 0], axes[2, 0]
     h_steps = np.asarray(homeostasis.get("steps", []), dtype=np.float64) * dt_ms
+    handles = []
     if h_steps.size:
-        top.plot(h_steps, np.asarray(homeostasis["branching"], dtype=np.float64), ".-", color="tab:purple",
-                 label="branching ratio m (MR estimate)")
+        handles += top.plot(h_steps, np.asarray(homeostasis["branching"], dtype=np.float64), ".-",
+                            markersize=2, color="tab:purple", label="branching ratio m (MR estimate)")
         if "gains" in homeostasis:
-            top.plot(h_steps, np.asarray(homeostasis["gains"], dtype=np.float64), color="tab:green",
-                     label="synaptic gain")
-    top.axhline(target_branching, color="gray", linestyle="--", linewidth=1, label="target")
-    top.set_ylabel("ratio / gain")
+            # The gain on its own (log) axis: it spans 0.1-10 while m stays near 1.
+            gain_ax = top.twinx()
+            handles += gain_ax.plot(h_steps, np.asarray(homeostasis["gains"], dtype=np.float64),
+                                    color="tab:green", label="synaptic gain (right)")
+            gain_ax.set_yscale("log")
+            gain_ax.set_ylabel("gain")
+    handles.append(top.axhline(target_branching, color="gray", linestyle="--", linewidth=1, label="target m"))
+    top.set_ylabel("m per bin")
     top.set_title("Criticality control")
-    top.legend(fontsize="small")
+    top.legend(handles=handles, fontsize="small")
     l_steps = np.asarray(ledger.get("step", []), dtype=np.float64) * dt_ms
     if l_steps.size:
         middle.plot(l_steps, np.asarray(ledger["total_after"]), color="black")
+        # Flows averaged over windows of about 1/200 of the run (the inflow of frames that
+        # arrive every few steps would otherwise draw as a comb).
+        width = max(1, l_steps.size // 200)
+        usable = (l_steps.size // width) * width
+        centers = l_steps[:usable].reshape(-1, width).mean(axis=1)
         for key, color in (("inflow", "tab:blue"), ("spike_cost", "tab:red"),
                            ("metabolism", "tab:orange"), ("overflow", "tab:brown")):
-            if key in ledger:
-                bottom.plot(l_steps, np.asarray(ledger[key]), color=color, linewidth=0.8, label=key)
+            if key in ledger and usable:
+                mean = np.asarray(ledger[key], dtype=np.float64)[:usable].reshape(-1, width).mean(axis=1)
+                bottom.plot(centers, mean, color=color, linewidth=1.0, label=key)
         bottom.set_yscale("symlog", linthresh=1.0)
         bottom.legend(fontsize="small", ncol=4)
+        if width > 1:
+            bottom.set_title(f"Energy ledger flows (means over {width * dt_ms:g} ms)")
     middle.set_ylabel("total energy")
     middle.set_title("Energy")
     bottom.set_xlabel("time (ms)")
     bottom.set_ylabel("per step")
-    bottom.set_title("Energy ledger flows")
+    if not bottom.get_title():
+        bottom.set_title("Energy ledger flows")
     return _finish(fig, path)
 
 
@@ -231,7 +331,9 @@ def plot_run(run_dir: PathLike, out_dir: PathLike | None = None) -> dict[str, Pa
     spikes = run.get("spikes")
     dt = float(state.get("dt_ms", spikes["dt_ms"] if spikes else 1.0))
     if spikes is not None:
-        raster(spikes, path=files["raster"])
+        raster(spikes, node_types=state.get("node_types"), path=files["raster"])
+        avalanche_distribution(spikes, node_types=state.get("node_types"), path=files["avalanches"])
+        written["avalanches"] = files["avalanches"]
         duration = float(state["step"]) * dt if "step" in state else None
         population_rate(spikes, max(1, int(spikes["num_nodes"])), duration_ms=duration, path=files["rate"])
         written.update(raster=files["raster"], rate=files["rate"])
@@ -244,7 +346,7 @@ def plot_run(run_dir: PathLike, out_dir: PathLike | None = None) -> dict[str, Pa
             energy_map(state["energy"], types, sensory_grid=(grid[0], grid[1]), path=files["energy_map"])
             written["energy_map"] = files["energy_map"]
     if "homeostasis" in run or "ledger" in run:
-        target = 1.0
+        target = 0.98
         config_file = Path(os.fspath(run_dir)) / "config.toml"
         if config_file.is_file():
             from .config import Config
@@ -261,6 +363,7 @@ def plot_run(run_dir: PathLike, out_dir: PathLike | None = None) -> dict[str, Pa
 
 __all__ = [
     "RUN_PLOTS",
+    "avalanche_distribution",
     "branching_and_ledger",
     "energy_histogram",
     "energy_map",
