@@ -164,10 +164,12 @@ def test_run_with_video_input_and_out_dir(tmp_path: Path, capsys: pytest.Capture
     spikes = sgio.load_spikes_npz(out_dir / "spikes.npz")
     assert spikes["steps"].size == metrics["summary"]["spikes"]
     if HAVE_MPL:
-        assert "plots         6 PNG files" in out
+        from spikegraph.plot import RUN_PLOTS
+
+        assert f"plots         {len(RUN_PLOTS)} PNG files" in out
         assert {"raster.png", "population_rate.png", "weights.png"} <= names
         code, out, _ = run_cli(["plot", str(out_dir), "--to", str(tmp_path / "again")], capsys)
-        assert code == 0 and len(out.splitlines()) == 6
+        assert code == 0 and len(out.splitlines()) == len(RUN_PLOTS)
         assert (tmp_path / "again" / "energy_map.png").is_file()
 
 
