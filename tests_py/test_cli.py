@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import runpy
 import shutil
@@ -61,6 +62,10 @@ def test_run_prints_summary_and_writes_npz(tmp_path: Path, capsys: pytest.Captur
     assert code == 0, err
     values = summary_values(out)
     assert values["nodes"] == "736"
+    # Which network ran, with what on, and (without --out) what to try next.
+    assert values["network"].startswith("default network (")
+    assert "energy, learning, homeostasis" in values["network"]
+    assert "--out DIR" in values["next"] and "spikegraph plot" in values["next"]
     assert int(values["edges"]) > 4000  # Poisson(10) out-degrees of the non-workspace nodes
     assert values["model time"] == "50.0 ms (50 steps)"
     assert re.fullmatch(r"\d+\.\d{3} Hz", values["mean rate"])
@@ -341,6 +346,7 @@ def test_module_entry_point_in_process(
 def test_console_script(tmp_path: Path, cli_env: dict[str, str]) -> None:
     exe = shutil.which("spikegraph", path=cli_env.get("PATH"))
     if exe is None:
+        assert not os.environ.get("SPIKEGRAPH_CI"), "CI must have the console script on PATH"
         pytest.skip("the spikegraph console script is not on PATH (package not installed)")
     result = subprocess.run(
         [exe, "info"], cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=120, check=False
@@ -353,6 +359,7 @@ def test_spikegraph_sim_agrees_with_python_cli(
 ) -> None:
     exe = shutil.which("spikegraph-sim", path=cli_env.get("PATH"))
     if exe is None:
+        assert not os.environ.get("SPIKEGRAPH_CI"), "CI must have spikegraph-sim on PATH"
         pytest.skip("spikegraph-sim is not on PATH")
     path = small_toml(tmp_path)
     py_spikes, cpp_spikes = tmp_path / "py.bin", tmp_path / "cpp.bin"

@@ -119,6 +119,7 @@ def _run_and_report(sim: Simulation, args: argparse.Namespace, duration_ms: floa
         if source is not None:
             source.close()
     wall = time.perf_counter() - started
+    print(_network_line(sim.config))
     print(sim.summary_text(), end="")
     if source is not None:
         print(f"input         {args.input} ({sim.frames_applied()} frames)")
@@ -137,6 +138,8 @@ def _run_and_report(sim: Simulation, args: argparse.Namespace, duration_ms: floa
         written = save_run(sim, args.out, weights_before=weights_before, extra_metrics=extra)
         checkpoint = sim.save(Path(args.out) / "checkpoint.sgckpt")
         print(f"output dir    {args.out} ({len(written) + 1} files, checkpoint {checkpoint.name})")
+        if importlib.util.find_spec("h5py") is None:
+            print("SONATA files  skipped (h5py is not installed: pip install h5py)")
         if importlib.util.find_spec("matplotlib") is not None:
             from .plot import plot_run
 
@@ -144,7 +147,24 @@ def _run_and_report(sim: Simulation, args: argparse.Namespace, duration_ms: floa
             print(f"plots         {len(plots)} PNG files in {args.out}")
         else:
             print("plots         skipped (matplotlib is not installed: pip install matplotlib)")
+    else:
+        print("next          spikegraph run --out DIR (results and plots), spikegraph plot DIR, "
+              "--input FILE (an image, video or .wav), spikegraph schema (every setting)")
     return 0
+
+
+def _network_line(cfg: Config) -> str:
+    """What ran: the network and which of the model's optional parts were on."""
+    if cfg["network.kind"] == "default":
+        side, ws = int(cfg["graph.sensory_side"]), int(cfg["graph.workspace_side"])
+        network = f"default network ({side} x {side} sensory grid, {ws} x {ws} workspace)"
+    else:
+        n, k = int(cfg["network.n"]), int(cfg["network.k_in"])
+        network = f"{cfg['network.kind']} network ({n} nodes, in-degree {k})"
+    parts = [name for name in ("energy", "learning", "homeostasis", "structure") if cfg[f"{name}.enabled"]]
+    models = sorted({str(v) for k, v in cfg.to_dict().items() if k.endswith(".model") and v != "lif"})
+    extras = ", ".join(parts + [f"{m} neurons" for m in models]) or "plain LIF dynamics"
+    return f"network       {network}; {extras}"
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
