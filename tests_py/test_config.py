@@ -209,7 +209,7 @@ def test_bad_choice(key: str, value: Any, fragment: str) -> None:
         ({"node.dynamic.v_reset": 1.0}, "node.dynamic.v_reset = 1 must be below node.dynamic.threshold = 1"),
         ({"node.relay.threshold": -1.0}, "node.relay.v_reset = 0 must be below node.relay.threshold = -1"),
         ({"energy.initial": 6.0}, "energy.initial = 6 exceeds energy.cap = 5"),
-        ({"energy.cap": 1.0}, "energy.initial = 5 exceeds energy.cap = 1"),
+        ({"energy.cap": 1.0}, "energy.initial = 2.5 exceeds energy.cap = 1"),
         ({"init.v_min": 1.0}, "init.v_min = 1 exceeds init.v_max = 0"),
         (
             {"sim.dt": 0.01, "node.integrator.t_ref": 700.0},

@@ -23,8 +23,9 @@ def test_input_stimulus_fires_a_node_at_its_step_and_reaches_the_target_after_th
     assert sim.spikes.steps.tolist() == [3] and sim.spikes.nodes.tolist() == [0]
     assert sim.pending_stimuli() == 0
     assert sim.v[1] == 0.5  # arrived at step 5 (3 + delay 2), after that step's leak
-    sim.run_steps(1)  # one more step of leak (tau 10 ms, dt 1 ms)
-    assert sim.v[1] == pytest.approx(0.5 * np.exp(-0.1), rel=1e-12)
+    sim.run_steps(1)  # one more step of leak: tau 10 ms scaled by the energy coupling
+    tau_eff = 10.0 * (1 - 0.5 + 0.5 * 2.5 / 5.0)  # energy_coupling 0.5, energy.initial 2.5 of cap 5
+    assert sim.v[1] == pytest.approx(0.5 * np.exp(-1.0 / tau_eff), rel=1e-12)
 
 
 def test_stimulus_below_threshold_only_moves_v() -> None:

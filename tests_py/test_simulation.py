@@ -623,7 +623,7 @@ def test_state_views_dtypes_and_names(small_net: sg.Network) -> None:
             # 'alive' is read-only (set_state tells the backend); the rest are writeable.
             assert view.flags.writeable == (name != "alive"), name
         assert sim.v.dtype == real and sim.threshold.dtype == real
-        assert np.all(sim.threshold == 1.0) and np.all(sim.energy == 5.0) and np.all(sim.drive == 0.0)
+        assert np.all(sim.threshold == 1.0) and np.all(sim.energy == 2.5) and np.all(sim.drive == 0.0)
         assert np.all(sim.state("last_spike") == -1) and np.all(sim.state("alive") == 1)
     with pytest.raises(sg.InputError, match=r"unknown variable 'voltage' \(known: v, threshold"):
         sim.state("voltage")

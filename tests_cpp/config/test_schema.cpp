@@ -80,7 +80,7 @@ TEST_CASE("schema defaults are the values of docs/model.md", "[config][schema]")
   CHECK(c.strings("monitor.variables").empty());
   CHECK(c.integers("monitor.nodes").empty());
   CHECK(c.real("energy.cap") == 5.0);
-  CHECK(c.real("energy.initial") == 5.0);
+  CHECK(c.real("energy.initial") == 2.5);
   CHECK(c.real("energy.spike_cost_min") == 0.01);
   CHECK(c.real("edge.modulatory_gain") == 0.5);
   CHECK(c.real("edge.gate_energy") == 0.5);
@@ -226,7 +226,7 @@ TEST_CASE("cross-parameter checks", "[config][schema]") {
              Contains("node.dynamic.v_reset = 1 must be below node.dynamic.threshold = 1"));
   CHECK_THAT(update_error("node.relay.threshold", Value::real(-1.0)), Contains("node.relay.v_reset"));
   CHECK_THAT(update_error("energy.initial", Value::real(6.0)), Contains("energy.initial = 6 exceeds energy.cap = 5"));
-  CHECK_THAT(update_error("energy.cap", Value::real(4.0)), Contains("energy.initial = 5 exceeds energy.cap = 4"));
+  CHECK_THAT(update_error("energy.cap", Value::real(2.0)), Contains("energy.initial = 2.5 exceeds energy.cap = 2"));
   CHECK_THAT(update_error("init.v_min", Value::real(1.0)), Contains("init.v_min = 1 exceeds init.v_max = 0"));
   // Changing both sides of a rule in one update passes: rules apply to the result.
   Config c;

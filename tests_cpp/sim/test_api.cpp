@@ -36,7 +36,7 @@ TEST_CASE("state arrays: names, dtypes and sizes", "[sim][api][state]") {
   CHECK(sim.state("last_spike").dtype == spikegraph::DType::i32);
   CHECK(state_of(sim, "last_spike") == std::vector<double>{-1, -1, -1});  // never spiked
   CHECK(state_of(sim, "threshold") == std::vector<double>{1, 1, 1});
-  CHECK(state_of(sim, "energy") == std::vector<double>{5, 5, 5});
+  CHECK(state_of(sim, "energy") == std::vector<double>{2.5, 2.5, 2.5});
   Simulation s64(small_graph(3, {}), sim_config("[sim]\nprecision = \"float64\"\n"));
   CHECK(s64.state("v").dtype == spikegraph::DType::f64);
   CHECK(s64.backend().precision() == spikegraph::Precision::float64);

@@ -108,7 +108,8 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(bool_param("energy.enabled", false,
                          "run the energy phase (spike cost, metabolism, flow); off: energy stays constant"));
   s.push_back(real_param("energy.cap", 5.0, 0.0, kInf, "", "maximum energy of a node", true));
-  s.push_back(real_param("energy.initial", 5.0, 0.0, kInf, "", "initial energy of every node (<= energy.cap)"));
+  s.push_back(real_param("energy.initial", 2.5, 0.0, kInf, "",
+                         "initial energy of every node (<= energy.cap; below structure.birth_energy)"));
   s.push_back(real_param("energy.spike_cost_min", 0.01, 0.0, kInf, "", "energy a node needs to spike"));
   s.push_back(real_param("energy.spike_cost_frac", 0.1, 0.0, 1.0, "", "a spike costs min(frac * E, max)"));
   s.push_back(real_param("energy.spike_cost_max", 0.1, 0.0, kInf, "", "largest cost of one spike"));
