@@ -108,6 +108,7 @@ nb::dict totals_dict(const LedgerTotals& t) {
   d["flow_in"] = t.flow_in;
   d["overflow"] = t.overflow;
   d["transfers"] = t.transfers;
+  d["birth_cost"] = t.birth_cost;
   d["final_total"] = t.final_total;
   d["error"] = t.error();
   return d;

@@ -26,6 +26,8 @@ void register_services(nb::module_& m);
 config::Value to_value(nb::handle obj, const std::string& key);
 /// config Value -> Python object.
 nb::object from_value(const config::Value& v);
+/// A flat {dotted.key: value} dict as a table of values (ConfigError for non-string keys).
+config::FlatTable to_table(const nb::dict& flat);
 
 /// A numpy array viewing host memory owned by `owner` (zero-copy).
 nb::object view_array(const ArrayRef& a, nb::handle owner, bool writeable);

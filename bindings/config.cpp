@@ -54,7 +54,6 @@ nb::object from_value(const Value& v) {
   return nb::none();
 }
 
-namespace {
 config::FlatTable to_table(const nb::dict& flat) {
   config::FlatTable t;
   for (auto [k, v] : flat) {
@@ -64,7 +63,6 @@ config::FlatTable to_table(const nb::dict& flat) {
   }
   return t;
 }
-}  // namespace
 
 void register_config(nb::module_& m) {
   nb::class_<Config>(m, "Config", "A complete, validated configuration (every key has a value).")
@@ -86,6 +84,7 @@ void register_config(nb::module_& m) {
       .def("to_toml", &Config::to_toml)
       .def("steps", &Config::steps, nb::arg("key"), nb::arg("min_steps") = 0);
 
+  m.def("live_keys", &config::live_keys, "The keys a running simulation may change (Simulation.update_config).");
   m.def("schema", []() {
     nb::list out;
     for (const auto& p : config::schema()) {
@@ -97,6 +96,7 @@ void register_config(nb::module_& m) {
       d["default"] = from_value(p.default_value);
       d["unit"] = p.unit;
       d["doc"] = p.doc;
+      d["live"] = p.live;
       if (!p.choices.empty()) d["choices"] = p.choices;
       if (p.type == Value::Type::Int || p.type == Value::Type::Float) {
         d["min"] = p.min;

@@ -114,23 +114,28 @@ void register_simulation(nb::module_& m) {
         const auto& h = s.ledger_history();
         const size_t n = h.size();
         std::vector<std::int64_t> step(n);
-        std::vector<double> cols[10];
+        constexpr int kCols = 11;
+        std::vector<double> cols[kCols];
         for (auto& c : cols) c.resize(n);
         for (size_t i = 0; i < n; ++i) {
           const EnergyLedger& l = h[i];
           step[i] = l.step;
-          const double v[10] = {l.total_before, l.inflow, l.spike_cost, l.metabolism, l.flow_out,
-                                l.flow_in, l.overflow, l.transfers, l.total_after, l.error()};
-          for (int c = 0; c < 10; ++c) cols[c][i] = v[c];
+          const double v[kCols] = {l.total_before, l.inflow,    l.spike_cost, l.metabolism,  l.flow_out, l.flow_in,
+                                   l.overflow,     l.transfers, l.birth_cost, l.total_after, l.error()};
+          for (int c = 0; c < kCols; ++c) cols[c][i] = v[c];
         }
-        static const char* const names[10] = {"total_before", "inflow", "spike_cost", "metabolism", "flow_out",
-                                              "flow_in", "overflow", "transfers", "total_after", "error"};
+        static const char* const names[kCols] = {"total_before", "inflow",    "spike_cost", "metabolism",
+                                                 "flow_out",     "flow_in",   "overflow",   "transfers",
+                                                 "birth_cost",   "total_after", "error"};
         nb::dict d;
         d["step"] = owned_array(std::move(step));
-        for (int c = 0; c < 10; ++c) d[names[c]] = owned_array(std::move(cols[c]));
+        for (int c = 0; c < kCols; ++c) d[names[c]] = owned_array(std::move(cols[c]));
         return d;
       }, "The per-step energy ledger as {column: array}; 'error' is the conservation residual.")
       .def("clear_ledger", &Simulation::clear_ledger_history)
+      .def("update_config", [](Simulation& s, const nb::dict& flat) { s.update_config(to_table(flat)); },
+           nb::arg("changes"),
+           "Change live configuration keys between runs: validated, all or nothing (ConfigError otherwise).")
       .def("homeostasis", [](const Simulation& s) {
         const HomeostasisState& h = s.homeostasis();
         nb::dict d;

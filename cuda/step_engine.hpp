@@ -71,23 +71,7 @@ class StepEngine final : public Backend {
     learning_ = cfg.boolean("learning.enabled");
     poisson_key_ = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::poisson_input));
 
-    // Type parameters and the concatenated Poisson tables.
-    std::vector<std::uint32_t> tables;
-    for (int t = 0; t < kNodeTypeCount; ++t) {
-      tp_.neuron[t] = params_.neuron[t];
-      tp_.model[t] = params_.model_constants[t];
-      tp_.oscillator_period[t] = params_.oscillator_period[t];
-      tp_.poisson_offset[t] = static_cast<std::uint32_t>(tables.size());
-      tp_.ignores_input[t] = params_.ignores_input[t];
-      tp_.out_gain[t] = params_.out_gain[t];
-      tp_.flow_factor[t] = params_.flow_factor[t];
-      tp_.adapts_threshold[t] = params_.adapts_threshold[t];
-      tp_.target_rate[t] = params_.target_rate[t];
-      tp_.threshold_lo[t] = params_.threshold_lo[t];
-      tp_.threshold_hi[t] = params_.threshold_hi[t];
-      tables.insert(tables.end(), params_.poisson_table[t].begin(), params_.poisson_table[t].end());
-    }
-    upload_vector(poisson_tables_, tables, "poisson tables");
+    upload_type_params();
 
     // Node state (managed memory), initialised on the host exactly as on the CPU.
     initialise_node_state(nodes_, graph, params_, cfg);
@@ -408,6 +392,11 @@ class StepEngine final : public Backend {
 
   void set_synaptic_gain(double gain) override { gain_ = static_cast<Real>(gain); }
   void set_neuromodulator(double signal) override { signal_ = signal; }
+  void configure(const config::Config& cfg) override {
+    params_ = make_model_params<Real>(cfg);
+    upload_type_params();
+    exec_.synchronize();
+  }
 
   void replace_graph(const Graph& g, const std::vector<index_t>& order) override {
     if (g.num_nodes() != graph_->num_nodes() || order.size() != g.num_edges() || g.max_delay() >= ring_slots_) {
@@ -551,6 +540,26 @@ class StepEngine final : public Backend {
   const Exec& exec() const { return exec_; }
 
  private:
+  // The per-type parameters and the concatenated Poisson tables, from params_.
+  void upload_type_params() {
+    std::vector<std::uint32_t> tables;
+    for (int t = 0; t < kNodeTypeCount; ++t) {
+      tp_.neuron[t] = params_.neuron[t];
+      tp_.model[t] = params_.model_constants[t];
+      tp_.oscillator_period[t] = params_.oscillator_period[t];
+      tp_.poisson_offset[t] = static_cast<std::uint32_t>(tables.size());
+      tp_.ignores_input[t] = params_.ignores_input[t];
+      tp_.out_gain[t] = params_.out_gain[t];
+      tp_.flow_factor[t] = params_.flow_factor[t];
+      tp_.adapts_threshold[t] = params_.adapts_threshold[t];
+      tp_.target_rate[t] = params_.target_rate[t];
+      tp_.threshold_lo[t] = params_.threshold_lo[t];
+      tp_.threshold_hi[t] = params_.threshold_hi[t];
+      tables.insert(tables.end(), params_.poisson_table[t].begin(), params_.poisson_table[t].end());
+    }
+    upload_vector(poisson_tables_, tables, "poisson tables");
+  }
+
   void prefetch_state() {
     for (const ArrayRef& a : nodes_.refs()) exec_.prefetch(a.data, a.size * dtype_size(a.dtype));
   }

@@ -317,7 +317,7 @@ def test_activity_metrics_with_homeostasis_and_energy() -> None:
 
 def test_metrics_history() -> None:
     sim = active_sim(metrics={"interval": 25.0}, energy={"enabled": True})
-    assert "metrics" in sim.service_names()
+    assert "graph" in sim.service_names()
     sim.run(110.0)
     history = sim.metrics_history()
     assert [s["step"] for s in history] == [24, 49, 74, 99]

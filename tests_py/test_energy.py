@@ -23,6 +23,7 @@ LEDGER_COLUMNS = {
     "flow_in",
     "overflow",
     "transfers",
+    "birth_cost",
     "total_after",
     "error",
 }

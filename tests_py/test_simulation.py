@@ -957,7 +957,7 @@ def test_simulation_misc(small_net: sg.Network, tmp_path: Path) -> None:
     cfg = sim.config
     cfg.update({"sim.seed": 6})
     assert sim.config["sim.seed"] == 5  # a copy
-    assert sim.service_names() == ["neural", "events", "recording"]
+    assert sim.service_names() == ["neural", "events", "recording", "graph", "performance", "configuration"]
     assert (
         repr(sim)
         == f"Simulation(nodes=300, edges=9000, step=0, backend='{sim.backend}', threads={sim.threads})"
@@ -1088,3 +1088,28 @@ def test_spike_file_write_error(spike_file: tuple[Path, sg.Simulation], tmp_path
     with pytest.raises(sg.IoError) as info:
         sim.write_spike_file(tmp_path / "no" / "such" / "dir.bin")
     assert isinstance(info.value, OSError) and "write spike file" in str(info.value)
+
+
+def test_update_config_changes_live_keys_and_refuses_the_rest_whole() -> None:
+    cfg = sg.default_run_config()
+    cfg.update({"graph.sensory_side": 6, "graph.workspace_side": 3})
+    net = sg.networks.from_config(cfg)
+    live = sg.live_keys()
+    assert "learning.a_plus" in live and "node.dynamic.tau_m" in live and "sim.dt" not in live
+    assert {row["key"] for row in sg.schema() if row["live"]} == set(live)
+    assert sg.Simulation.live_config_keys() == live
+    a, b = sg.Simulation(net, cfg), sg.Simulation(net, cfg)
+    a.run(20.0)
+    b.run(20.0)
+    with pytest.raises(sg.ConfigError, match=r"sim\.dt is fixed for a run"):
+        a.update_config({"sim": {"dt": 0.5}, "learning": {"a_plus": 0.01}})
+    with pytest.raises(sg.ConfigError, match=r"learning\.a_plus"):
+        a.update_config({"learning.a_plus": -1.0})
+    with pytest.raises(sg.ConfigError, match="expected a mapping"):
+        a.update_config([("learning.a_plus", 0.01)])  # type: ignore[arg-type]
+    assert a.config["learning.a_plus"] == cfg["learning.a_plus"]  # nothing changed
+    a.update_config({"node": {"dynamic": {"tau_m": 4.0}}, "sim.dt": cfg["sim.dt"]})
+    assert a.config["node.dynamic.tau_m"] == 4.0
+    a.run(300.0)
+    b.run(300.0)
+    assert a.spikes.nodes.tolist() != b.spikes.nodes.tolist()

@@ -66,7 +66,7 @@ def test_births_fill_spare_slots_in_order_and_pay_the_cost() -> None:
     assert sim.state("alive").tolist() == [1, 1, 1, 1, 1]
     assert sim.energy.tolist() == pytest.approx([2.5, 2.0, 1.0, 0.75, 0.75])
     ledger = sim.ledger
-    assert ledger["metabolism"][-1] == pytest.approx(1.5)  # the halves the children did not get
+    assert ledger["birth_cost"][-1] == pytest.approx(1.5)  # the halves the children did not get
     assert np.all(np.abs(ledger["error"]) <= 1e-9)
     cur = sim.current_network
     cur.validate()

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import _core, analysis, audio, interchange, io, networks, plot, services, sources
 from .checkpoint import checkpoint_info
-from .config import Config, default_run_config, schema, state_info
+from .config import Config, default_run_config, live_keys, schema, state_info
 from .errors import (
     BackendError,
     ConfigError,
@@ -58,6 +58,7 @@ __all__ = [
     "default_run_config",
     "interchange",
     "io",
+    "live_keys",
     "networks",
     "plot",
     "read_spike_file",

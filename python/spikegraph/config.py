@@ -161,6 +161,14 @@ def schema() -> list[dict[str, Any]]:
     return list(_core.schema())
 
 
+def live_keys() -> list[str]:
+    """The keys a running simulation may change with ``Simulation.update_config``: the
+    parameters the engine re-reads between steps (rates, costs, learning and homeostasis
+    constants, sensory input...). Keys that size or allocate state, set initial values or
+    choose which services run are fixed for a run."""
+    return list(_core.live_keys())
+
+
 def state_info() -> list[dict[str, Any]]:
     """The node state variables ``Simulation.state(name)`` gives, from the engine's
     table: ``name``, ``type`` ("real" follows ``sim.precision``), ``unit``,

@@ -160,7 +160,8 @@ def run_metrics(sim: Simulation) -> dict[str, Any]:
                                "step": sim.step, "frames_applied": sim.frames_applied()}
     ledger = sim.ledger
     if ledger["step"].size:
-        flows = ("inflow", "spike_cost", "metabolism", "flow_out", "flow_in", "overflow", "transfers")
+        flows = ("inflow", "spike_cost", "metabolism", "flow_out", "flow_in", "overflow", "transfers",
+                 "birth_cost")
         metrics["energy"] = {
             "total_first": float(ledger["total_before"][0]),
             "total_last": float(ledger["total_after"][-1]),

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -17,8 +17,8 @@ import numpy.typing as npt
 from . import _core, analysis
 from .audio import Audio, to_mono
 from .checkpoint import SUFFIX as CHECKPOINT_SUFFIX
-from .config import Config, ConfigLike, to_steps
-from .errors import InputError
+from .config import Config, ConfigLike, flatten, live_keys, to_steps
+from .errors import ConfigError, InputError
 from .network import NODE_TYPES, Network
 from .progress import ProgressBar
 from .sources import FrameSource, SourceFeeder
@@ -419,7 +419,8 @@ class Simulation:
     @property
     def ledger(self) -> dict[str, np.ndarray]:
         """The per-step energy ledger: ``step``, ``total_before``, ``inflow``, ``spike_cost``,
-        ``metabolism``, ``flow_out``, ``flow_in``, ``overflow``, ``transfers``, ``total_after``
+        ``metabolism``, ``flow_out``, ``flow_in``, ``overflow``, ``transfers`` (energy of nodes
+        that died), ``birth_cost`` (birth costs the children did not get), ``total_after``
         and ``error`` (the conservation residual), one entry per step with energy enabled."""
         return dict(self._sim.ledger())
 
@@ -505,7 +506,7 @@ class Simulation:
     def ledger_totals(self) -> dict[str, float]:
         """The energy ledger summed over every step since the start (``steps``,
         ``initial_total``, ``inflow``, ``spike_cost``, ``metabolism``, ``flow_out``,
-        ``flow_in``, ``overflow``, ``transfers``, ``final_total``, ``error``)."""
+        ``flow_in``, ``overflow``, ``transfers``, ``birth_cost``, ``final_total``, ``error``)."""
         return dict(_core.simulation_ledger_totals(self._sim))
 
     # ------------------------------------------------------------ facts
@@ -537,6 +538,24 @@ class Simulation:
     def config(self) -> Config:
         """A copy of the configuration in use."""
         return self._config.copy()
+
+    def update_config(self, changes: Mapping[str, Any]) -> None:
+        """Change configuration keys between runs, e.g. ``{"learning.a_plus": 0.01}`` or
+        ``{"homeostasis": {"gain_step": 0.02}}``: validated by the engine and applied whole,
+        or refused whole with a :class:`ConfigError` that names the keys (unknown, invalid,
+        or fixed for a run: :func:`live_keys` lists those that may change). Keys set to
+        their current value are no change. From the next step on, the backend and every
+        service use the new values; the state is kept."""
+        if not isinstance(changes, Mapping):
+            raise ConfigError(f"update_config: expected a mapping, got {type(changes).__name__}")
+        flat = flatten(changes)
+        self._sim.update_config(flat)
+        self._config._core.update(flat, "update_config")  # the same, already validated change
+
+    @staticmethod
+    def live_config_keys() -> list[str]:
+        """The keys :meth:`update_config` may change (:func:`spikegraph.live_keys`)."""
+        return live_keys()
 
     @property
     def current_network(self) -> Network:

@@ -259,3 +259,50 @@ TEST_CASE("snapshot container: sections round trip and duplicates are refused", 
   CHECK_THROWS_WITH(r.array<double>("a", 3), Catch::Contains("has 2 float64 elements, expected 3"));
   CHECK_THROWS_WITH(r.text("z"), Catch::Contains("section 'z' is missing"));
 }
+
+TEST_CASE("checkpoint: the ledger layout from before birth_cost was its own entry still loads", "[io][checkpoint]") {
+  // Rewrite a new checkpoint the way older engines wrote it: nine doubles per ledger
+  // (birth costs counted in metabolism), no record/ledger_doubles section.
+  const auto cfg = full_config("stdp");
+  const auto graph = spikegraph::make_network(cfg);
+  Simulation sim(graph, cfg);
+  sim.run_steps(300);
+  REQUIRE(sim.ledger_totals().birth_cost > 0.0);
+  spikegraph::io::SnapshotWriter now;
+  sim.save_to(now);
+  const auto reader = spikegraph::io::SnapshotReader::from_bytes(now.bytes(), "<new>");
+  spikegraph::io::SnapshotWriter old;
+  for (const auto& s : reader.sections()) {
+    if (s.name == "record/ledger_doubles") continue;
+    if (s.name == "record/ledgers") {
+      const auto v = reader.array<double>(s.name);
+      std::vector<double> legacy;
+      for (std::size_t k = 0; k < v.size(); k += 11) {
+        // step, total_before, inflow, spike_cost, metabolism (+ birth_cost), flow_out, flow_in,
+        // overflow, transfers, total_after
+        for (std::size_t f = 0; f < 10; ++f) legacy.push_back(v[k + f] + (f == 4 ? v[k + 10] : 0.0));
+      }
+      old.add(s.name, legacy);
+    } else if (s.name == "record/ledger_totals") {
+      auto t = reader.array<double>(s.name);
+      t[3] += t[9];
+      t.pop_back();
+      old.add(s.name, t);
+    } else {
+      std::vector<unsigned char> raw(static_cast<std::size_t>(s.count) * spikegraph::dtype_size(s.dtype));
+      reader.read_into(s.name, s.dtype, raw.data(), static_cast<std::size_t>(s.count));
+      old.add(s.name, s.dtype, raw.data(), static_cast<std::size_t>(s.count));
+    }
+  }
+  auto loaded = Simulation::load(spikegraph::io::SnapshotReader::from_bytes(old.bytes(), "<old>"));
+  const auto& t = loaded->ledger_totals();
+  CHECK(t.birth_cost == 0.0);
+  CHECK(t.metabolism == Approx(sim.ledger_totals().metabolism + sim.ledger_totals().birth_cost));
+  CHECK(std::abs(t.error()) < 1e-6 * std::max(1.0, std::abs(t.final_total)));
+  CHECK(loaded->ledger_history().size() == sim.ledger_history().size());
+  // It continues like the run it came from.
+  sim.run_steps(100);
+  loaded->run_steps(100);
+  CHECK(loaded->spikes().nodes == sim.spikes().nodes);
+  CHECK(bytes_of(loaded->state("energy")) == bytes_of(sim.state("energy")));
+}

@@ -608,7 +608,7 @@ TEST_CASE("energy disabled: no energy service or phase, energy stays constant", 
   EnergyLedger l;
   CHECK_THROWS_AS(off.backend().update_energy(0, true, l), spikegraph::BackendError);
   // Even a service added by hand gets a clean error; the step completes without it.
-  off.replace_service(spikegraph::make_energy_service());
+  off.replace_service(std::make_unique<spikegraph::EnergyService>());
   CHECK_THROWS_AS(off.run_steps(1), spikegraph::BackendError);
   CHECK(off.current_step() == 21);
   CHECK(state_of(off, "energy") == std::vector<double>{4.0, 1.0});

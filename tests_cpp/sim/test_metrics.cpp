@@ -237,7 +237,7 @@ TEST_CASE("metrics service: periodic samples every metrics.interval", "[sim][met
   keys["sim.dt"] = "0.5";
   Simulation sim(make_network(config_of(keys)), config_of(keys));
   const auto names = sim.service_names();
-  CHECK(std::find(names.begin(), names.end(), "metrics") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "graph") != names.end());
   sim.run_steps(65);  // interval = 20 steps: after steps 19, 39, 59
   const auto& h = sim.metrics_history();
   REQUIRE(h.size() == 3);

@@ -114,13 +114,13 @@ TEST_CASE("phase names", "[sim][services]") {
 
 TEST_CASE("an added service runs once per step per phase, in phase order", "[sim][services]") {
   Simulation sim(graph(), sim_config(kActive));
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "graph", "performance", "configuration"});
   std::vector<Call> log;
   int inits = 0;
   sim.run_steps(2);  // before adding: nothing logged
   sim.replace_service(std::make_unique<Logger>("logger", &log, &inits));
   CHECK(inits == 1);  // initialised at once
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "logger"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "graph", "performance", "configuration", "logger"});
   CHECK(log.empty());
   sim.run_steps(3);
   REQUIRE(log.size() == 3 * kPhaseCount);
@@ -144,7 +144,7 @@ TEST_CASE("an added service runs once per step per phase, in phase order", "[sim
   // Use one shared log to see the interleaving.
   sim.replace_service(std::make_unique<Logger>("logger", &merged, &inits));
   sim.replace_service(std::make_unique<Logger>("second", &merged, &inits2));
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "logger", "second"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "graph", "performance", "configuration", "logger", "second"});
   sim.run_steps(1);
   REQUIRE(merged.size() == 2 * kPhaseCount);
   for (int p = 0; p < kPhaseCount; ++p) {
@@ -162,7 +162,7 @@ TEST_CASE("replacing the recording service", "[sim][services]") {
   Simulation sim(g, sim_config(kActive));
   spikegraph::SpikeRecord mine;
   sim.replace_service(std::make_unique<MyRecorder>(&mine));
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "graph", "performance", "configuration"});
   reference.run_steps(80);
   sim.run_steps(80);
   REQUIRE(reference.spikes().size() > 20);
@@ -175,7 +175,7 @@ TEST_CASE("replacing the recording service", "[sim][services]") {
 TEST_CASE("a replacement whose initialize throws changes nothing", "[sim][services]") {
   Simulation sim(graph(), sim_config(kActive));
   CHECK_THROWS_AS(sim.replace_service(std::make_unique<FailingInit>()), spikegraph::InputError);
-  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording"});
+  CHECK(sim.service_names() == std::vector<std::string>{"neural", "events", "recording", "graph", "performance", "configuration"});
   sim.run_steps(80);
   CHECK(sim.spikes().size() > 0);  // the default recorder still works
   CHECK_THROWS_AS(sim.replace_service(nullptr), spikegraph::InputError);
@@ -240,4 +240,47 @@ TEST_CASE("no phantom spikes after the neural service is replaced", "[sim][servi
   CHECK(sim.current_step() == at + 5);
   CHECK(sim.spikes().size() == recorded);
   CHECK(sim.perf().spikes == counted);
+}
+
+TEST_CASE("update_config: live keys change between runs, everything else is refused whole", "[sim][services][config]") {
+  auto cfg = spikegraph::config::Config::from_toml(spikegraph::config::default_run_toml(), "<default run>");
+  cfg.update({{"graph.sensory_side", spikegraph::config::Value::integer(6)},
+              {"graph.workspace_side", spikegraph::config::Value::integer(3)}});
+  const auto graph = spikegraph::make_network(cfg);
+  Simulation sim(graph, cfg);
+  sim.run_steps(50);
+  const double gain_step = cfg.real("homeostasis.gain_step");
+  // A fixed key (with a live one beside it): refused, nothing changes.
+  const auto live = spikegraph::config::Value::real(0.05);
+  CHECK_THROWS_WITH(sim.update_config({{"homeostasis.gain_step", live}, {"sim.dt", spikegraph::config::Value::real(0.5)}}),
+                    Catch::Contains("sim.dt is fixed for a run"));
+  CHECK(sim.config().real("homeostasis.gain_step") == gain_step);
+  // Unknown keys and bad values: the schema's errors, nothing changes.
+  CHECK_THROWS_WITH(sim.update_config({{"learning.a_plsu", live}}), Catch::Contains("learning.a_plus"));
+  CHECK_THROWS_AS(sim.update_config({{"learning.a_plus", spikegraph::config::Value::real(-1.0)}}),
+                  spikegraph::ConfigError);
+  // A fixed key set to its current value is no change.
+  sim.update_config({{"sim.dt", spikegraph::config::Value::real(cfg.real("sim.dt"))}, {"homeostasis.gain_step", live}});
+  CHECK(sim.config().real("homeostasis.gain_step") == 0.05);
+
+  // A live change reaches the backend from the next step: a run whose dynamic nodes
+  // get a shorter membrane time constant departs from one that keeps it, not before.
+  Simulation a(graph, cfg), b(graph, cfg);
+  a.run_steps(100);
+  b.run_steps(100);
+  REQUIRE(a.spikes().nodes == b.spikes().nodes);
+  a.update_config({{"node.dynamic.tau_m", spikegraph::config::Value::real(4.0)}});
+  b.update_config({{"node.dynamic.tau_m", spikegraph::config::Value::real(cfg.real("node.dynamic.tau_m"))}});
+  a.run_steps(200);
+  b.run_steps(200);
+  CHECK(a.config().real("node.dynamic.tau_m") == 4.0);
+  CHECK(a.spikes().nodes != b.spikes().nodes);
+  // ... and the services: the grating stops when sensory.source becomes "none".
+  const auto frames = a.frames_applied();
+  a.update_config({{"sensory.source", spikegraph::config::Value::string("none")}});
+  a.run_steps(50);
+  CHECK(a.frames_applied() == frames);
+  a.update_config({{"sensory.source", spikegraph::config::Value::string("grating")}});
+  a.run_steps(50);
+  CHECK(a.frames_applied() > frames);
 }

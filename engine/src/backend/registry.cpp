@@ -17,6 +17,10 @@ void Backend::load_state(const io::SnapshotReader&) {
   throw BackendError("load checkpoint: backend '" + name() + "' cannot read checkpoints");
 }
 
+void Backend::configure(const config::Config&) {
+  throw BackendError("update_config: backend '" + name() + "' cannot change its parameters during a run");
+}
+
 std::vector<BackendInfo> available_backends() {
   std::vector<BackendInfo> out;
   BackendInfo cpu;

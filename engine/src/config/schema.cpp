@@ -84,6 +84,42 @@ ParamSpec array_param(std::string key, T element, std::vector<std::string> choic
   return p;
 }
 
+// The keys a running simulation may change (Simulation::update_config), as
+// "section.name" or "node.*.name" for every node type that has the key. They are the
+// parameters the backends recompute their constants from and the services re-read;
+// everything that sizes or allocates state (dt, precision, models, delays, the
+// network), sets initial values (init.*, thresholds, drives, energy.initial) or
+// decides which services run (*.enabled) stays as the run was built.
+constexpr const char* kLiveKeys[] = {
+    "record.spikes",
+    "energy.spike_cost_min", "energy.spike_cost_frac", "energy.spike_cost_max", "energy.tau_decay",
+    "energy.flow_interval", "energy.conductance", "energy.record_ledger",
+    "learning.tau_plus", "learning.tau_minus", "learning.a_plus", "learning.a_minus",
+    "learning.energy_modulation", "learning.tau_eligibility", "learning.rate", "learning.w_min", "learning.w_max",
+    "homeostasis.interval", "homeostasis.tau_rate", "homeostasis.eta", "homeostasis.target_branching",
+    "homeostasis.window", "homeostasis.max_lag", "homeostasis.min_fit_quality", "homeostasis.gain_step",
+    "edge.modulatory_gain", "edge.gate_energy",
+    "node.*.v_rest", "node.*.v_reset", "node.*.tau_m", "node.*.t_ref", "node.*.resistance",
+    "node.*.energy_coupling", "node.*.tau_syn_ex", "node.*.tau_syn_in", "node.*.izhikevich_a",
+    "node.*.izhikevich_b", "node.*.izhikevich_d", "node.*.poisson_rate", "node.*.poisson_weight",
+    "node.*.target_rate", "node.*.gain",
+    "structure.interval", "structure.death_energy", "structure.birth_energy", "structure.birth_cost",
+    "structure.child_energy_frac", "structure.child_out_degree", "structure.child_weight", "structure.prune_weight",
+    "metrics.interval", "metrics.structure", "metrics.samples", "metrics.power_iterations",
+    "sensory.interval", "sensory.gain", "sensory.source", "sensory.grating_wavelength",
+    "sensory.grating_orientation", "sensory.grating_speed", "sensory.grating_contrast",
+};
+
+void mark_live(std::vector<ParamSpec>& s) {
+  for (ParamSpec& p : s) {
+    // "node.<type>.name" matches the entry "node.*.name".
+    std::string pattern = p.key;
+    const std::size_t dot = p.key.find('.', 5);
+    if (p.key.rfind("node.", 0) == 0 && dot != std::string::npos) pattern = "node.*" + p.key.substr(dot);
+    for (const char* live : kLiveKeys) p.live = p.live || pattern == live;
+  }
+}
+
 std::vector<ParamSpec> build_schema() {
   std::vector<ParamSpec> s;
   // --- simulation
@@ -260,6 +296,7 @@ std::vector<ParamSpec> build_schema() {
   // --- run (command-line tools)
   s.push_back(real_param("run.duration", 1000.0, 0.0, kInf, "ms", "model time to simulate"));
   s.push_back(string_param("run.spikes_file", "", "executable: write spikes to this file (empty = do not write)"));
+  mark_live(s);
   return s;
 }
 
@@ -441,6 +478,14 @@ const std::vector<ParamSpec>& schema() {
   return s;
 }
 
+std::vector<std::string> live_keys() {
+  std::vector<std::string> out;
+  for (const auto& p : schema()) {
+    if (p.live) out.push_back(p.key);
+  }
+  return out;
+}
+
 const ParamSpec* find_param(const std::string& key) {
   for (const auto& p : schema()) {
     if (p.key == key) return &p;
@@ -592,7 +637,7 @@ duration = 1000.0
 
 std::string schema_markdown() {
   std::ostringstream os;
-  os << "| key | type | default | range / choices | unit | meaning |\n|---|---|---|---|---|---|\n";
+  os << "| key | type | default | range / choices | unit | live | meaning |\n|---|---|---|---|---|---|---|\n";
   for (const auto& p : schema()) {
     std::string range;
     if (!p.choices.empty()) {
@@ -605,7 +650,7 @@ std::string schema_markdown() {
     std::string type = type_word(p.type);
     if (p.type == T::Array) type += " of " + std::string(type_word(p.element_type));
     os << "| `" << p.key << "` | " << type << " | `" << p.default_value.to_string() << "` | " << range
-       << " | " << p.unit << " | " << p.doc << " |\n";
+       << " | " << p.unit << " | " << (p.live ? "yes" : "") << " | " << p.doc << " |\n";
   }
   return os.str();
 }

@@ -27,8 +27,7 @@ class StructureService final : public Service {
   std::string name() const override { return "structure"; }
   std::vector<Phase> phases() const override { return {Phase::structure}; }
 
-  void initialize(StepContext& ctx) override {
-    const config::Config& c = ctx.config;
+  void configure(const config::Config& c) override {
     interval_ = c.integer("structure.interval");
     death_energy_ = c.real("structure.death_energy");
     birth_energy_ = c.real("structure.birth_energy");
@@ -41,11 +40,15 @@ class StructureService final : public Service {
     v_rest_ = c.real("node.dynamic.v_rest");
     threshold_ = c.real("node.dynamic.threshold");
     energy_enabled_ = c.boolean("energy.enabled");
-    const index_t n = ctx.graph.num_nodes();
-    next_slot_ = n - static_cast<index_t>(std::min<std::int64_t>(c.integer("structure.spare_nodes"), n));
-    starving_.assign(n, 1);
+    spare_ = c.integer("structure.spare_nodes");
     key_ = kernels::make_key(static_cast<std::uint64_t>(c.integer("sim.seed")),
                              static_cast<std::uint64_t>(kernels::RngStream::structure));
+  }
+
+  void initialize(StepContext& ctx) override {
+    const index_t n = ctx.graph.num_nodes();
+    next_slot_ = n - static_cast<index_t>(std::min<std::int64_t>(spare_, n));
+    starving_.assign(n, 1);
   }
 
   void save_state(io::SnapshotWriter& out, const std::string& prefix) const override {
@@ -87,7 +90,7 @@ class StructureService final : public Service {
     }
 
     std::vector<index_t> new_src, new_tgt;
-    double birth_loss = 0.0;  // the part of birth costs the child does not get (ledger: metabolism)
+    double birth_loss = 0.0;  // the part of birth costs the child does not get (ledger: birth_cost)
     const index_t parents_end = n;
     for (index_t i = 0; i < parents_end; ++i) {
       if (!alive[i] || !node_type_traits(types[i]).mortal || read_element(energy, i) <= birth_energy_ ||
@@ -136,16 +139,13 @@ class StructureService final : public Service {
     }
 #endif
 
+    // This service's ledger entries (the energy service closes the ledger after them).
     if (energy_enabled_) {
-      ctx.ledger.transfers += removed;
-      ctx.ledger.metabolism += birth_loss;
-      ctx.ledger.total_after -= removed + birth_loss;
-      if (!ctx.ledger_history.empty() && ctx.ledger_history.back().step == ctx.step) {
-        ctx.ledger_history.back() = ctx.ledger;
-      }
+      ctx.ledger.transfers = removed;
+      ctx.ledger.birth_cost = birth_loss;
     }
     std::fill(starving_.begin(), starving_.end(), 1);
-    ctx.events.batch.structure.push_back(std::move(ev));
+    ctx.events.structure.push_back(std::move(ev));
   }
 
  private:
@@ -225,6 +225,7 @@ class StructureService final : public Service {
   std::uint16_t child_delay_ = 1;
   float prune_weight_ = 0.05f;
   double v_rest_ = 0.0, threshold_ = 1.0;
+  std::int64_t spare_ = 0;
   bool energy_enabled_ = false;
   index_t next_slot_ = 0;
   std::vector<std::uint8_t> starving_;

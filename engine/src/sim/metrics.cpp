@@ -259,19 +259,4 @@ AnalysisOptions analysis_options(const config::Config& cfg) {
   return o;
 }
 
-// ------------------------------------------------------------------ Simulation members
-
-ValidationReport Simulation::validate() {
-  return validate_simulation(*backend_, *graph_, config_, static_cast<int>(config_.integer("sim.threads")));
-}
-
-GraphMetrics Simulation::graph_metrics(const AnalysisOptions& options) {
-  return spikegraph::graph_metrics(simulation_view(*backend_, *graph_, config_), options);
-}
-
-ActivityMetrics Simulation::activity_metrics() {
-  return spikegraph::activity_metrics(*backend_, *graph_, config_, spike_record_, step_, homeostasis_,
-                                      ledger_totals_);
-}
-
 }  // namespace spikegraph

@@ -40,37 +40,47 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
   backend_ = make_backend_for ? make_backend_for(*graph_, config_)
                               : make_backend(config_.string("sim.backend"), *graph_, config_);
   if (!backend_) throw BackendError("Simulation: the backend factory returned no backend");
-  phase_seconds_.assign(kPhases, 0.0);
   const auto& types = graph_->node_type();
   if (std::find(types.begin(), types.end(), static_cast<std::uint8_t>(NodeType::sensory)) != types.end()) {
-    services_.push_back(make_sensory_service());
+    services_.push_back(std::make_unique<SensoryService>());
   }
   services_.push_back(make_neural_service());
-  services_.push_back(make_events_service());
-  if (config_.boolean("energy.enabled")) services_.push_back(make_energy_service());
+  services_.push_back(std::make_unique<EventsService>());
+  if (config_.boolean("energy.enabled")) services_.push_back(std::make_unique<EnergyService>());
   if (config_.boolean("learning.enabled")) services_.push_back(make_learning_service());
-  if (config_.boolean("homeostasis.enabled")) services_.push_back(make_homeostasis_service());
+  if (config_.boolean("homeostasis.enabled")) services_.push_back(std::make_unique<HomeostasisService>());
   if (config_.boolean("structure.enabled")) services_.push_back(make_structure_service());
-  services_.push_back(make_recording_service());
-  if (config_.real("metrics.interval") > 0.0) services_.push_back(make_metrics_service());
-  StepContext ctx = context();
-  for (auto& s : services_) s->initialize(ctx);
+  services_.push_back(std::make_unique<RecordingService>());
+  services_.push_back(std::make_unique<GraphService>());
+  services_.push_back(std::make_unique<PerformanceService>());
+  services_.push_back(std::make_unique<ConfigurationService>());
   rebuild_pipeline();
+  StepContext ctx = context();
+  for (auto& s : services_) {
+    s->configure(config_);
+    s->initialize(ctx);
+  }
   if (spare > 0) {
     // Spare slots exist but are not alive until a birth fills them.
     ArrayRef alive = backend_->state("alive");
     auto* flags = static_cast<std::uint8_t*>(alive.data);
     for (std::size_t i = alive.size - static_cast<std::size_t>(spare); i < alive.size; ++i) flags[i] = 0;
   }
-  transfers_at_reset_ = backend_->transfers();  // perf counts the traffic of steps, not of the upload
+  if (performance_) performance_->reset(*backend_);  // perf counts the traffic of steps, not of the upload
 }
 
 Simulation::~Simulation() = default;
 
 StepContext Simulation::context() {
-  return StepContext{step_,           *backend_, *graph_,         config_,      spike_record_,
-                     monitor_record_, ledger_,   ledger_history_, homeostasis_, events_,
-                     graph_,          sensory_,  ledger_totals_,  metrics_history_};
+  EventBatch& batch = events_ ? events_->batch() : spare_batch_;
+  return StepContext{step_, *backend_, *graph_, config_, step_ledger_, batch, graph_, *this};
+}
+
+Service* Simulation::find_service(const std::string& name) const {
+  for (const auto& s : services_) {
+    if (s->name() == name) return s.get();
+  }
+  return nullptr;
 }
 
 void Simulation::rebuild_pipeline() {
@@ -78,11 +88,20 @@ void Simulation::rebuild_pipeline() {
   for (auto& s : services_) {
     for (Phase p : s->phases()) pipeline_[static_cast<int>(p)].push_back(s.get());
   }
+  recording_ = find<RecordingService>("recording");
+  energy_ = find<EnergyService>("energy");
+  homeostasis_ = find<HomeostasisService>("homeostasis");
+  events_ = find<EventsService>("events");
+  sensory_ = find<SensoryService>("sensory");
+  graph_service_ = find<GraphService>("graph");
+  performance_ = find<PerformanceService>("performance");
+  configuration_ = find<ConfigurationService>("configuration");
 }
 
 void Simulation::replace_service(std::unique_ptr<Service> service) {
   if (!service) throw InputError("replace_service: service is null");
   StepContext ctx = context();
+  service->configure(config_);
   service->initialize(ctx);  // may throw: nothing has changed yet
   for (auto& s : services_) {
     if (s->name() == service->name()) {
@@ -96,9 +115,7 @@ void Simulation::replace_service(std::unique_ptr<Service> service) {
 }
 
 std::vector<Phase> Simulation::service_phases(const std::string& name) const {
-  for (const auto& s : services_) {
-    if (s->name() == name) return s->phases();
-  }
+  if (const Service* s = find_service(name)) return s->phases();
   throw InputError("service_phases: no service named '" + name + "'");
 }
 
@@ -108,13 +125,28 @@ std::vector<std::string> Simulation::service_names() const {
   return names;
 }
 
+std::size_t Simulation::service_memory_bytes() const {
+  std::size_t bytes = 0;
+  for (const auto& s : services_) bytes += s->memory_bytes();
+  return bytes;
+}
+
+void Simulation::update_config(const config::FlatTable& changes) {
+  if (!configuration_) {
+    throw ConfigError("update_config: the configuration service was replaced by one that cannot change the "
+                      "configuration");
+  }
+  const config::Config next = configuration_->change(config_, changes);  // validated; throws, nothing changed
+  backend_->configure(next);  // may throw ConfigError: nothing has changed yet
+  config_ = next;
+  for (auto& s : services_) s->configure(config_);
+}
+
 void Simulation::run_steps(std::int64_t n) {
   if (n < 0) throw InputError("run: number of steps must be >= 0, got " + std::to_string(n));
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
-  // The events service collects spikes only while someone listens.
-  events_.collect_spikes = collect_spikes_ || !events_.subscribers.empty();
-  if (events_.batch.end_step == events_.batch.first_step) events_.batch.first_step = step_;
+  if (events_) events_->begin_chunk(step_);
   // However the run ends, its time and the event batch cover the steps that ran
   // (subscribers' callbacks are not part of the run's time).
   struct Finish {
@@ -124,13 +156,15 @@ void Simulation::run_steps(std::int64_t n) {
     void record() {
       if (done) return;
       done = true;
-      sim.run_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
-      sim.events_.batch.end_step = sim.step_;
+      if (sim.performance_) sim.performance_->add_run_time(std::chrono::duration<double>(clock::now() - start).count());
+      if (sim.events_) sim.events_->end_chunk(sim.step_);
     }
     ~Finish() { record(); }
   } finish{*this, start};
   for (std::int64_t k = 0; k < n; ++k) {
     backend_->begin_step(step_);
+    step_ledger_ = EnergyLedger{};
+    step_ledger_.step = step_;
     // A service that throws does not stop the step half-way: the other services
     // complete it, then the first error is rethrown (the simulation stays between steps).
     std::exception_ptr failure;
@@ -150,37 +184,25 @@ void Simulation::run_steps(std::int64_t n) {
           }
         }
       }
-      phase_seconds_[p] += std::chrono::duration<double>(clock::now() - t0).count();
+      if (performance_) {
+        performance_->add_phase_time(static_cast<Phase>(p), std::chrono::duration<double>(clock::now() - t0).count());
+      }
     }
-    // This step's ledger (the energy phase, then births and deaths) into the run's totals.
-    if (ledger_.step == step_ && !pipeline_[static_cast<int>(Phase::energy)].empty()) ledger_totals_.add(ledger_);
-    spike_total_ += backend_->spikes().size();
-    event_total_ += backend_->last_synaptic_events();
     ++step_;
-    ++perf_steps_;
     if (failure) std::rethrow_exception(failure);
   }
   finish.record();
-  publish_events();
-}
-
-void Simulation::publish_events() {
-  if (events_.subscribers.empty()) return;
-  const EventBatch batch = take_events();
-  for (const auto& [id, callback] : events_.subscribers) callback(batch);
+  if (events_) events_->publish(step_);
 }
 
 EventBatch Simulation::take_events() {
-  EventBatch out = std::move(events_.batch);
-  events_.batch = EventBatch{};
-  events_.batch.first_step = step_;
-  events_.batch.end_step = step_;
-  out.end_step = step_;
-  return out;
+  if (!events_) return EventBatch{};
+  return events_->take(step_);
 }
 
 void Simulation::schedule_stimulus(Stimulus stimulus) {
   const std::string op = "schedule_stimulus";
+  if (!events_) throw InputError(op + ": the events service was replaced");
   if (stimulus.step < step_) {
     throw InputError(op + ": step " + std::to_string(stimulus.step) + " is in the past (the simulation is at step " +
                      std::to_string(step_) + ")");
@@ -193,21 +215,25 @@ void Simulation::schedule_stimulus(Stimulus stimulus) {
                        " is out of range [0, " + std::to_string(n) + ")");
     }
   }
-  const std::int64_t at = stimulus.step;
-  events_.pending.emplace(at, std::move(stimulus));
+  events_->schedule(std::move(stimulus));
 }
+
+std::size_t Simulation::pending_stimuli() const { return events_ ? events_->pending() : 0; }
 
 int Simulation::subscribe(EventCallback callback) {
   if (!callback) throw InputError("subscribe: callback is empty");
-  const int id = events_.next_id++;
-  events_.subscribers.emplace(id, std::move(callback));
-  return id;
+  if (!events_) throw InputError("subscribe: the events service was replaced");
+  return events_->subscribe(std::move(callback));
 }
 
 void Simulation::unsubscribe(int id) {
-  if (id <= 0 || events_.subscribers.erase(id) == 0) {
+  if (id <= 0 || !events_ || !events_->unsubscribe(id)) {
     throw InputError("unsubscribe: no subscription with id " + std::to_string(id));
   }
+}
+
+void Simulation::collect_spike_events(bool on) {
+  if (events_) events_->collect_spikes(on);
 }
 
 void Simulation::run(double duration_ms) {
@@ -221,17 +247,60 @@ void Simulation::run(double duration_ms) {
   run_steps(std::llround(steps));
 }
 
-const SpikeRecord& Simulation::spikes() const { return spike_record_; }
+namespace {
+// What the accessors report while the service that owns a record is absent.
+const SpikeRecord kNoSpikes;
+const MonitorRecord kNoMonitor;
+const EnergyLedger kNoLedger;
+const std::vector<EnergyLedger> kNoLedgers;
+const LedgerTotals kNoTotals;
+const HomeostasisState kNoHomeostasis;
+const std::vector<MetricsSample> kNoSamples;
+}  // namespace
+
+const SpikeRecord& Simulation::spikes() const { return recording_ ? recording_->spikes() : kNoSpikes; }
 void Simulation::clear_spikes() {
-  spike_record_.clear();
-  spike_record_.start_step = step_;
+  if (recording_) recording_->clear_spikes(step_);
 }
-const MonitorRecord& Simulation::monitor() const { return monitor_record_; }
+const MonitorRecord& Simulation::monitor() const { return recording_ ? recording_->monitor() : kNoMonitor; }
 
 std::vector<std::uint64_t> Simulation::spike_counts() const {
   std::vector<std::uint64_t> c(graph_->num_nodes(), 0);
-  for (index_t node : spike_record_.nodes) ++c[node];
+  for (index_t node : spikes().nodes) ++c[node];
   return c;
+}
+
+const EnergyLedger& Simulation::ledger() const { return energy_ ? energy_->last() : kNoLedger; }
+const std::vector<EnergyLedger>& Simulation::ledger_history() const {
+  return energy_ ? energy_->history() : kNoLedgers;
+}
+void Simulation::clear_ledger_history() {
+  if (energy_) energy_->clear_history();
+}
+const LedgerTotals& Simulation::ledger_totals() const { return energy_ ? energy_->totals() : kNoTotals; }
+const HomeostasisState& Simulation::homeostasis() const {
+  return homeostasis_ ? homeostasis_->state() : kNoHomeostasis;
+}
+const std::vector<MetricsSample>& Simulation::metrics_history() const {
+  return graph_service_ ? graph_service_->history() : kNoSamples;
+}
+void Simulation::clear_metrics_history() {
+  if (graph_service_) graph_service_->clear_history();
+}
+
+ValidationReport Simulation::validate() {
+  GraphService fallback;
+  return (graph_service_ ? *graph_service_ : fallback).validate(*backend_, *graph_, config_);
+}
+
+GraphMetrics Simulation::graph_metrics(const AnalysisOptions& options) {
+  GraphService fallback;
+  return (graph_service_ ? *graph_service_ : fallback).metrics(*backend_, *graph_, config_, options);
+}
+
+ActivityMetrics Simulation::activity_metrics() {
+  GraphService fallback;
+  return (graph_service_ ? *graph_service_ : fallback).activity(*backend_, *graph_, config_, *this, step_);
 }
 
 void Simulation::set_state(const std::string& name, const double* values, std::size_t count) {
@@ -270,16 +339,19 @@ void Simulation::set_state(const std::string& name, const double* values, std::s
 }
 
 void Simulation::set_frame(const sensory::FrameView& frame) {
-  if (sensory_.grid_height == 0) throw InputError("set_frame: the network has no sensory nodes");
-  std::vector<float> gray(static_cast<std::size_t>(sensory_.grid_height) * sensory_.grid_width);
-  std::vector<float> drive(gray.size());
-  // One thread maps a 1080p frame in under a millisecond; waking a team only pays for
-  // much larger frames (and costs far more on a busy machine).
-  const double pixels = static_cast<double>(frame.height) * static_cast<double>(frame.width);
-  sensory::map_frame(frame, sensory_.grid_height, sensory_.grid_width, 1.0f, gray.data(), drive.data(),
-                     pixels > 8.0e6 ? backend_->threads() : 1);
-  sensory_.gray.swap(gray);
-  sensory_.pending = true;
+  if (!sensory_) throw InputError("set_frame: the network has no sensory nodes");
+  sensory_->set_frame(frame, backend_->threads());
+}
+
+void Simulation::push_audio(const float* samples, std::size_t count, double sample_rate) {
+  if (!sensory_) throw InputError("push_audio: the network has no audio sensory nodes (set sensory.audio_bands)");
+  sensory_->push_audio(samples, count, sample_rate);
+}
+
+std::size_t Simulation::audio_frames_pending() const { return sensory_ ? sensory_->audio_frames_pending() : 0; }
+
+void Simulation::reset_audio() {
+  if (sensory_) sensory_->reset_audio();
 }
 
 void Simulation::set_weights(const double* weights, std::size_t count) {
@@ -310,35 +382,14 @@ void Simulation::set_neuromodulator(double signal) {
 }
 
 PerfStats Simulation::perf() const {
-  PerfStats p;
-  p.steps = perf_steps_;
-  p.seconds_total = run_seconds_;
-  for (int i = 0; i < kPhases; ++i) {
-    if (pipeline_[i].empty()) continue;
-    p.phase_names.emplace_back(kPhaseNames[i]);
-    p.phase_seconds.push_back(phase_seconds_[i]);
-  }
-  p.spikes = spike_total_;
-  p.synaptic_events = event_total_;
-  p.graph_bytes = graph_->memory_bytes();
-  p.state_bytes = backend_->memory_bytes();
-  p.record_bytes = spike_record_.steps.capacity() * sizeof(std::int64_t) +
-                   spike_record_.nodes.capacity() * sizeof(index_t);
-  for (const auto& v : monitor_record_.values) p.record_bytes += v.capacity() * sizeof(double);
-  p.record_bytes += ledger_history_.capacity() * sizeof(EnergyLedger);
-  const TransferStats t = backend_->transfers();
-  p.bytes_to_host = t.to_host_bytes - transfers_at_reset_.to_host_bytes;
-  p.bytes_to_device = t.to_device_bytes - transfers_at_reset_.to_device_bytes;
-  return p;
+  if (!performance_) return PerfStats{};
+  std::vector<bool> ran(kPhases);
+  for (int i = 0; i < kPhases; ++i) ran[static_cast<std::size_t>(i)] = !pipeline_[i].empty();
+  return performance_->stats(*this, ran);
 }
 
 void Simulation::reset_perf() {
-  phase_seconds_.assign(kPhases, 0.0);
-  run_seconds_ = 0.0;
-  spike_total_ = 0;
-  event_total_ = 0;
-  perf_steps_ = 0;
-  transfers_at_reset_ = backend_->transfers();
+  if (performance_) performance_->reset(*backend_);
 }
 
 }  // namespace spikegraph

@@ -80,6 +80,14 @@ class Backend {
   virtual void add_input(step_t t, const index_t* nodes, std::size_t count, double value) = 0;
   virtual void change_drive(const index_t* nodes, std::size_t count, double value, bool add) = 0;
 
+  /// Take the parameters of `cfg` (Simulation::update_config, between steps): the
+  /// model's constants are recomputed from it; the state, the synaptic gain and the
+  /// neuromodulator are kept. `cfg` differs from the construction's configuration
+  /// only in keys the schema marks live (ParamSpec::live), none of which changes
+  /// what is allocated. Throws ConfigError (nothing changes then); the default
+  /// throws BackendError (a backend that cannot change its parameters).
+  virtual void configure(const config::Config& cfg);
+
   /// Global gain on recurrent synaptic input (homeostasis); 1 by default.
   virtual void set_synaptic_gain(double gain) = 0;
   /// The user's neuromodulator signal (eligibility rule); 0 by default.

@@ -25,6 +25,10 @@ struct ParamSpec {
   Value::Type element_type = Value::Type::Int;  ///< element type of arrays
   std::string unit;                  ///< "ms", "Hz", "" (dimensionless) ...
   std::string doc;                   ///< one line of documentation
+  /// True when a running simulation may change it (Simulation::update_config): a
+  /// parameter the backend and the services re-read between steps. Keys that size or
+  /// allocate state, set initial values or choose which services run are fixed.
+  bool live = false;
 };
 
 /// Every parameter, in a fixed documented order.
@@ -69,6 +73,9 @@ class Config {
  private:
   FlatTable values_;
 };
+
+/// The keys a running simulation may change (ParamSpec::live), in schema order.
+std::vector<std::string> live_keys();
 
 /// The configuration of the built-in default run (`spikegraph run` and
 /// `spikegraph-sim` without a file), as TOML text applied on top of the defaults.

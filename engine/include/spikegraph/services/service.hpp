@@ -1,12 +1,14 @@
 // spikegraph/services/service.hpp
-// The model's services (neural processing, recording, and later energy,
-// learning, homeostasis, structure, sensory input) are objects owned by the
-// Simulation (the coordinator). Each declares the phases of the step it runs in;
+// The model's services (neural processing, energy, learning, homeostasis,
+// structure, sensory input, event coordination, recording, graph management,
+// performance monitoring, configuration) are objects owned by the Simulation (the
+// coordinator); each keeps its own state and checkpoints it. Each declares the phases of the step it runs in;
 // the coordinator calls them once per phase per step, in the fixed order of
 // docs/model.md, so a virtual call happens per phase, never per node or edge.
 // An embedder replaces a service with Simulation::replace_service().
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,14 +19,9 @@ namespace spikegraph {
 
 class Backend;
 class Graph;
-struct SpikeRecord;
-struct MonitorRecord;
+class Simulation;
 struct EnergyLedger;
-struct HomeostasisState;
-struct EventState;
-struct SensoryInput;
-struct LedgerTotals;
-struct MetricsSample;
+struct EventBatch;
 namespace config {
 class Config;
 }
@@ -49,26 +46,28 @@ enum class Phase : int {
 /// Lower-case phase name ("delivery", ...).
 const char* phase_name(Phase p);
 
-/// What a service sees during a phase. References are valid for the call only.
+/// What a service sees during a phase: the step, the model's state and the outputs of
+/// the step that several services contribute to. A service keeps its own state in
+/// itself; it reads another service's published state through `sim` (for example
+/// sim.homeostasis(), sim.spikes()), never writes it. References are valid for the
+/// call only.
 struct StepContext {
-  step_t step;                 ///< the step being computed (0-based)
-  Backend& backend;            ///< state and per-phase kernels
-  const Graph& graph;          ///< the current graph
-  const config::Config& config;
-  SpikeRecord& spike_record;      ///< the simulation's spike record
-  MonitorRecord& monitor_record;  ///< the simulation's monitor samples
-  EnergyLedger& ledger;           ///< this step's energy balance (energy phase)
-  std::vector<EnergyLedger>& ledger_history;  ///< per-step ledgers (energy.record_ledger)
-  HomeostasisState& homeostasis;  ///< gain, windows and branching history
-  EventState& events;             ///< scheduled stimuli and the batch for subscribers
+  step_t step;                  ///< the step being computed (0-based)
+  Backend& backend;             ///< state and per-phase kernels
+  const Graph& graph;           ///< the graph at the start of the phase
+  const config::Config& config; ///< the current configuration
+  /// This step's energy balance: each entry has one writer (inflow: sensory;
+  /// transfers and birth_cost: structure; the rest: energy). Reset to zeros with
+  /// step = this step before the first phase.
+  EnergyLedger& ledger;
+  /// The event batch of the chunk: each service posts its own kind of event
+  /// (structure events: structure; stimuli, spikes, homeostasis: events).
+  EventBatch& events;
   /// The coordinator's owner of the graph: a service that changes the structure
   /// (phase structure) installs the new graph here after Backend::replace_graph.
   /// `graph` above keeps referring to the graph of the phase's start.
   std::shared_ptr<const Graph>& graph_owner;
-  SensoryInput& sensory;          ///< frames given by the user, the sensory grid shape
-  /// Energy ledger totals of the completed steps (the coordinator adds `ledger` after each step).
-  LedgerTotals& ledger_totals;
-  std::vector<MetricsSample>& metrics_history;  ///< samples of the "metrics" service
+  const Simulation& sim;        ///< read-only: other services' published state
 };
 
 class Service {
@@ -78,7 +77,12 @@ class Service {
   virtual std::string name() const = 0;
   /// Phases this service runs in.
   virtual std::vector<Phase> phases() const = 0;
-  /// Called once before the first step (and after a replacement).
+  /// Read the service's parameters from `cfg`: before initialize(), and again when
+  /// the configuration changes between runs (Simulation::update_config). Must not
+  /// change the service's state; `cfg` is already validated. Default: nothing.
+  virtual void configure(const config::Config& /*cfg*/) {}
+  /// Called once before the first step (and after a replacement), after configure():
+  /// set up the service's state.
   virtual void initialize(StepContext& /*ctx*/) {}
   /// Called once per step for each phase in phases().
   virtual void run(Phase phase, StepContext& ctx) = 0;
@@ -88,6 +92,8 @@ class Service {
   /// nothing to save. A service replaced after loading starts from initialize().
   virtual void save_state(io::SnapshotWriter& /*out*/, const std::string& /*prefix*/) const {}
   virtual void load_state(const io::SnapshotReader& /*in*/, const std::string& /*prefix*/) {}
+  /// Bytes the service holds in records and histories (performance monitoring).
+  virtual std::size_t memory_bytes() const { return 0; }
 };
 
 }  // namespace spikegraph

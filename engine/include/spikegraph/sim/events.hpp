@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <vector>
 
 #include "spikegraph/core/types.hpp"
@@ -57,14 +56,5 @@ struct EventBatch {
 };
 
 using EventCallback = std::function<void(const EventBatch&)>;
-
-/// The event state the coordinator owns and the "events" service works on.
-struct EventState {
-  std::multimap<std::int64_t, Stimulus> pending;  ///< by step, in scheduling order per step
-  EventBatch batch;                               ///< being filled during a chunk
-  std::map<int, EventCallback> subscribers;
-  int next_id = 1;
-  bool collect_spikes = false;  ///< set by the coordinator while anyone wants spike batches
-};
 
 }  // namespace spikegraph

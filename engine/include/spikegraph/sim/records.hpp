@@ -1,7 +1,8 @@
 // spikegraph/sim/records.hpp
 // What a simulation records: the spike record (step, node) and monitor samples
-// (chosen variables of chosen nodes every k steps). Plain data, owned by the
-// Simulation; read them between runs.
+// (chosen variables of chosen nodes every k steps), the energy ledger, the homeostasis
+// history and the performance counters. Plain data, owned by the services that
+// fill them (services/default_services.hpp); read them between runs.
 #pragma once
 
 #include <cstddef>
@@ -12,10 +13,6 @@
 #include <vector>
 
 #include "spikegraph/core/types.hpp"
-
-namespace spikegraph::sensory {
-class AudioMapper;
-}  // namespace spikegraph::sensory
 
 namespace spikegraph {
 
@@ -48,7 +45,8 @@ struct MonitorRecord {
 
 /// One step's energy balance (docs/model.md step 4). Sums over alive nodes, in double.
 /// Conservation: total_after = total_before + inflow - spike_cost - metabolism
-/// - overflow - transfers, to float rounding (error() returns the difference);
+/// - overflow - transfers - birth_cost, to float rounding (error() returns the difference);
+/// each entry has one writer (StepContext::ledger);
 /// flow_out and flow_in are equal up to rounding (flow moves energy, never makes it).
 struct EnergyLedger {
   std::int64_t step = -1;
@@ -59,16 +57,18 @@ struct EnergyLedger {
   double flow_out = 0.0;     ///< energy that left sources along edges
   double flow_in = 0.0;      ///< energy that arrived at targets
   double overflow = 0.0;     ///< removed by the clamp to [0, cap]
-  double transfers = 0.0;    ///< births and deaths (structural plasticity)
+  double transfers = 0.0;    ///< energy of the nodes that died (structural plasticity)
   double total_after = 0.0;
+  double birth_cost = 0.0;   ///< the part of birth costs the children did not get
   double error() const {
-    return total_after - (total_before + inflow - spike_cost - metabolism - overflow - transfers);
+    return total_after - (total_before + inflow - spike_cost - metabolism - overflow - transfers - birth_cost);
   }
 };
 
 /// The energy ledger summed over every step since the start (the coordinator adds
 /// each step's EnergyLedger after the step): conservation over the whole run is
-/// final_total = initial_total + inflow - spike_cost - metabolism - overflow - transfers.
+/// final_total = initial_total + inflow - spike_cost - metabolism - overflow - transfers
+/// - birth_cost.
 struct LedgerTotals {
   std::int64_t steps = 0;       ///< steps with a ledger (energy.enabled)
   double initial_total = 0.0;   ///< total_before of the first of them
@@ -80,6 +80,7 @@ struct LedgerTotals {
   double overflow = 0.0;
   double transfers = 0.0;
   double final_total = 0.0;     ///< total_after of the last of them
+  double birth_cost = 0.0;
   void add(const EnergyLedger& l) {
     if (steps == 0) initial_total = l.total_before;
     inflow += l.inflow;
@@ -89,11 +90,12 @@ struct LedgerTotals {
     flow_in += l.flow_in;
     overflow += l.overflow;
     transfers += l.transfers;
+    birth_cost += l.birth_cost;
     final_total = l.total_after;
     ++steps;
   }
   double error() const {
-    return final_total - (initial_total + inflow - spike_cost - metabolism - overflow - transfers);
+    return final_total - (initial_total + inflow - spike_cost - metabolism - overflow - transfers - birth_cost);
   }
 };
 
@@ -115,21 +117,6 @@ struct HomeostasisState {
   std::vector<double> amplitudes;     ///< history: b per update
   std::vector<double> qualities;      ///< history: R^2 per update
   std::vector<double> gains;          ///< history: g after each update
-};
-
-/// Sensory input state owned by the coordinator: the gray grid of the frame given
-/// with Simulation::set_frame, applied by the sensory service at the next step.
-struct SensoryInput {
-  int grid_height = 0;       ///< sensory grid rows (0 when there are no sensory nodes)
-  int grid_width = 0;        ///< sensory grid columns
-  std::vector<float> gray;   ///< pending gray values, row-major, one per sensory node
-  bool pending = false;
-  std::int64_t frames_applied = 0;
-  /// Audio input: the last `audio_bands` sensory nodes are driven by mel bands
-  /// (sensory.audio_bands); the mapper exists once samples were pushed.
-  int audio_bands = 0;
-  std::shared_ptr<sensory::AudioMapper> audio;
-  std::int64_t audio_frames_applied = 0;
 };
 
 /// Performance counters since construction (or the last reset).

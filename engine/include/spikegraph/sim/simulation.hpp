@@ -2,7 +2,10 @@
 // The coordinator: owns the configuration, the backend (state) and the services,
 // and runs the fixed step pipeline of docs/model.md. Construct it from a graph and a
 // validated Config, then call run_steps()/run() repeatedly; read spikes, monitors
-// and state between runs.
+// and state between runs. The records, histories, queues and counters belong to the
+// services (services/default_services.hpp); the accessors here read them from the
+// service registered under that name, and report empty records when that service is
+// absent or was replaced by one that does not publish them.
 //
 // Thread safety: one thread at a time may call a Simulation; the backend uses
 // its own worker threads inside run_steps(). Ownership: shares the graph, owns
@@ -17,6 +20,7 @@
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/services/default_services.hpp"
 #include "spikegraph/services/service.hpp"
 #include "spikegraph/sensory/frames.hpp"
 #include "spikegraph/sim/events.hpp"
@@ -58,6 +62,14 @@ class Simulation {
   const Graph& graph() const { return *graph_; }
   std::shared_ptr<const Graph> graph_ptr() const { return graph_; }
   Backend& backend() { return *backend_; }
+  const Backend& backend() const { return *backend_; }
+
+  /// Change configuration keys between runs (the "configuration" service): every
+  /// change is validated against the schema into a copy, and refused whole with a
+  /// ConfigError naming the keys when any is unknown, invalid or fixed for a run
+  /// (config::live_keys()). Then the backend and every service take the new values;
+  /// nothing else changes. Keys set to their current value are no change.
+  void update_config(const config::FlatTable& changes);
 
   const SpikeRecord& spikes() const;
   void clear_spikes();
@@ -83,12 +95,12 @@ class Simulation {
 
   /// The last step's energy ledger (step = -1 before the first energy phase) and the
   /// per-step history (when energy.record_ledger).
-  const EnergyLedger& ledger() const { return ledger_; }
-  const std::vector<EnergyLedger>& ledger_history() const { return ledger_history_; }
-  void clear_ledger_history() { ledger_history_.clear(); }
+  const EnergyLedger& ledger() const;
+  const std::vector<EnergyLedger>& ledger_history() const;
+  void clear_ledger_history();
 
   /// Homeostasis: synaptic gain, branching ratio and their history.
-  const HomeostasisState& homeostasis() const { return homeostasis_; }
+  const HomeostasisState& homeostasis() const;
 
   /// The global neuromodulator signal of the three-factor rule (learning.rule =
   /// "eligibility"): every step, w += learning.rate * signal * eligibility. Must be finite.
@@ -99,7 +111,7 @@ class Simulation {
   /// node ids and the value before queueing; throws InputError.
   void schedule_stimulus(Stimulus stimulus);
   /// Stimuli queued and not yet applied.
-  std::size_t pending_stimuli() const { return events_.pending.size(); }
+  std::size_t pending_stimuli() const;
   /// Call `callback` with the events of every chunk (the end of each run_steps call),
   /// on the calling thread. Returns an id for unsubscribe().
   int subscribe(EventCallback callback);
@@ -108,16 +120,16 @@ class Simulation {
   /// dispatch to their own subscribers). Spikes are collected only while at least
   /// one C++ subscriber exists or collect_spike_events(true) was called.
   EventBatch take_events();
-  void collect_spike_events(bool on) { collect_spikes_ = on; }
+  void collect_spike_events(bool on);
 
   /// Give a frame (docs/model.md step 1): mapped now to the sensory grid (gray luminance,
   /// area-averaging resample), applied at the next step. Throws InputError for a
   /// network without sensory nodes or a bad frame; nothing changes then.
   void set_frame(const sensory::FrameView& frame);
   /// Sensory grid shape (rows, columns); (0, 0) without sensory nodes.
-  int sensory_grid_height() const { return sensory_.grid_height; }
-  int sensory_grid_width() const { return sensory_.grid_width; }
-  std::int64_t frames_applied() const { return sensory_.frames_applied; }
+  int sensory_grid_height() const { return sensory_ ? sensory_->grid_height() : 0; }
+  int sensory_grid_width() const { return sensory_ ? sensory_->grid_width() : 0; }
+  std::int64_t frames_applied() const { return sensory_ ? sensory_->frames_applied() : 0; }
 
   /// Give audio (docs/model.md step 1): mono samples at `sample_rate` Hz (full scale
   /// -1..1) are cut into one STFT window per step (sensory.audio_window long, one
@@ -131,7 +143,7 @@ class Simulation {
   /// Band vectors queued for the coming steps.
   std::size_t audio_frames_pending() const;
   /// Steps at which audio drove the audio nodes.
-  std::int64_t audio_frames_applied() const { return sensory_.audio_frames_applied; }
+  std::int64_t audio_frames_applied() const { return sensory_ ? sensory_->audio_frames_applied() : 0; }
   /// Drop queued audio and buffered samples (the next block may use another rate).
   void reset_audio();
 
@@ -149,10 +161,10 @@ class Simulation {
   /// Rates, branching ratio, energy distribution and ledger totals now.
   ActivityMetrics activity_metrics();
   /// Samples of the "metrics" service (metrics.interval > 0), oldest first.
-  const std::vector<MetricsSample>& metrics_history() const { return metrics_history_; }
-  void clear_metrics_history() { metrics_history_.clear(); }
+  const std::vector<MetricsSample>& metrics_history() const;
+  void clear_metrics_history();
   /// Energy ledger summed over every completed step with energy.enabled.
-  const LedgerTotals& ledger_totals() const { return ledger_totals_; }
+  const LedgerTotals& ledger_totals() const;
 
   /// Checkpoint: write the complete state (configuration, the current graph, every
   /// backend and service state, the step counter, the spike/monitor/ledger/
@@ -180,13 +192,23 @@ class Simulation {
   std::vector<std::string> service_names() const;
   /// The phases the service registered under `name` runs in; InputError if none is.
   std::vector<Phase> service_phases(const std::string& name) const;
+  /// The service registered under `name`, or nullptr.
+  Service* find_service(const std::string& name) const;
+  /// Bytes the services hold in records and histories.
+  std::size_t service_memory_bytes() const;
 
  private:
   // add_spare_nodes = false: `graph` already has them (a checkpoint's graph).
   Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes,
              const BackendFactory& make_backend_for);
+  // The pipeline per phase, and the default services it has (nullptr when absent or
+  // replaced by a service of another class).
   void rebuild_pipeline();
   StepContext context();
+  template <class T>
+  T* find(const char* name) const {
+    return dynamic_cast<T*>(find_service(name));
+  }
 
   std::shared_ptr<const Graph> graph_;
   config::Config config_;
@@ -195,24 +217,17 @@ class Simulation {
   std::vector<std::unique_ptr<Service>> services_;
   std::vector<std::vector<Service*>> pipeline_;  // per phase
   std::int64_t step_ = 0;
-  double run_seconds_ = 0.0;
-  std::vector<double> phase_seconds_;
-  std::uint64_t spike_total_ = 0;
-  std::uint64_t event_total_ = 0;
-  std::int64_t perf_steps_ = 0;
-  TransferStats transfers_at_reset_;  // backend traffic when perf was last reset
-  SpikeRecord spike_record_;
-  MonitorRecord monitor_record_;
-  EnergyLedger ledger_;
-  std::vector<EnergyLedger> ledger_history_;
-  HomeostasisState homeostasis_;
-  LedgerTotals ledger_totals_;
-  std::vector<MetricsSample> metrics_history_;
   double neuromodulator_ = 0.0;
-  EventState events_;
-  SensoryInput sensory_;
-  bool collect_spikes_ = false;
-  void publish_events();
+  EnergyLedger step_ledger_;  // this step's ledger (StepContext::ledger)
+  EventBatch spare_batch_;    // StepContext::events while no EventsService is registered
+  RecordingService* recording_ = nullptr;
+  EnergyService* energy_ = nullptr;
+  HomeostasisService* homeostasis_ = nullptr;
+  EventsService* events_ = nullptr;
+  SensoryService* sensory_ = nullptr;
+  GraphService* graph_service_ = nullptr;
+  PerformanceService* performance_ = nullptr;
+  ConfigurationService* configuration_ = nullptr;
 };
 
 }  // namespace spikegraph

@@ -356,6 +356,7 @@ class CpuBackend final : public Backend {
 
   void set_synaptic_gain(double gain) override { gain_ = static_cast<Real>(gain); }
   void set_neuromodulator(double signal) override { signal_ = signal; }
+  void configure(const config::Config& cfg) override { params_ = make_model_params<Real>(cfg); }
 
   void replace_graph(const Graph& g, const std::vector<index_t>& order) override {
     if (g.num_nodes() != graph_->num_nodes() || order.size() != g.num_edges() ||
