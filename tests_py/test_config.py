@@ -479,6 +479,7 @@ def test_default_run_config() -> None:
     expected = {
         "network.kind": "default",
         "graph.weight_scale": 0.3,
+        "record.horizon": 60000.0,
         "sensory.source": "grating",
         "energy.enabled": True,
         "learning.enabled": True,

@@ -1,11 +1,13 @@
 // Spike record, monitors, performance counters and the run summary.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "spikegraph/config/toml.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/generators.hpp"
 #include "spikegraph/sim/simulation.hpp"
@@ -184,4 +186,55 @@ TEST_CASE("summarize and format_summary", "[sim][recording][summary]") {
   const auto f = spikegraph::summarize(fresh);
   CHECK(f.mean_rate_hz == 0.0);
   CHECK(f.ms_per_step == 0.0);
+}
+
+TEST_CASE("record.horizon bounds every record and keeps the recent past exactly", "[sim][recording]") {
+  auto cfg = spikegraph::config::Config::from_toml(spikegraph::config::default_run_toml(), "<default run>");
+  cfg.update(spikegraph::config::parse_toml(R"(
+graph.sensory_side = 6
+graph.workspace_side = 3
+energy.record_ledger = true
+metrics.interval = 20.0
+monitor.variables = ["v"]
+monitor.nodes = [0, 40]
+)", "<test>"));
+  auto bounded_cfg = cfg;
+  bounded_cfg.update({{"record.horizon", spikegraph::config::Value::real(100.0)}});
+  const auto graph = spikegraph::make_network(cfg);
+  Simulation all(graph, cfg), bounded(graph, bounded_cfg);
+  const std::int64_t horizon = bounded_cfg.steps("record.horizon");
+  for (int chunk = 0; chunk < 12; ++chunk) {
+    all.run_steps(97);
+    bounded.run_steps(97);
+    const std::int64_t now = bounded.current_step();
+    const std::int64_t keep_from = std::max<std::int64_t>(0, now - horizon);
+    // Every step of the horizon is held, and fewer older entries than recent ones.
+    const auto older = [&](const auto& steps) {
+      return static_cast<std::size_t>(std::count_if(steps.begin(), steps.end(), [&](std::int64_t t) { return t < keep_from; }));
+    };
+    const auto& s = bounded.spikes();
+    REQUIRE(!s.steps.empty());
+    CHECK(s.start_step <= keep_from);
+    CHECK(2 * older(s.steps) < s.steps.size() + 1);
+    std::vector<std::int64_t> ledger_steps;
+    for (const auto& l : bounded.ledger_history()) ledger_steps.push_back(l.step);
+    CHECK(ledger_steps.front() <= keep_from);
+    CHECK(2 * older(ledger_steps) < ledger_steps.size() + 1);
+    CHECK(bounded.monitor().steps.front() <= keep_from);
+    CHECK(2 * older(bounded.monitor().steps) < bounded.monitor().steps.size() + 1);
+    CHECK(bounded.monitor().values[0].size() == bounded.monitor().steps.size() * 2);
+    CHECK(2 * older(bounded.homeostasis().steps) < bounded.homeostasis().steps.size() + 1);
+  }
+  // The kept part is exactly the unbounded record's tail; the dynamics are the same.
+  const auto& s = bounded.spikes();
+  const auto& a = all.spikes();
+  const std::size_t offset = a.steps.size() - s.steps.size();
+  CHECK(std::equal(s.nodes.begin(), s.nodes.end(), a.nodes.begin() + static_cast<std::ptrdiff_t>(offset)));
+  CHECK(a.steps[offset] >= s.start_step);
+  CHECK(all.ledger_totals().final_total == bounded.ledger_totals().final_total);
+  CHECK(all.ledger_history().size() == static_cast<std::size_t>(all.current_step()));
+  CHECK(bounded.ledger_history().size() < all.ledger_history().size() / 3);
+  CHECK(bounded.metrics_history().size() < all.metrics_history().size());
+  CHECK(bounded.homeostasis().gains.back() == all.homeostasis().gains.back());
+  CHECK(bounded.homeostasis().updates == all.homeostasis().updates);
 }

@@ -91,7 +91,7 @@ ParamSpec array_param(std::string key, T element, std::vector<std::string> choic
 // network), sets initial values (init.*, thresholds, drives, energy.initial) or
 // decides which services run (*.enabled) stays as the run was built.
 constexpr const char* kLiveKeys[] = {
-    "record.spikes",
+    "record.spikes", "record.horizon",
     "energy.spike_cost_min", "energy.spike_cost_frac", "energy.spike_cost_max", "energy.tau_decay",
     "energy.flow_interval", "energy.conductance", "energy.record_ledger",
     "learning.tau_plus", "learning.tau_minus", "learning.a_plus", "learning.a_minus",
@@ -132,6 +132,10 @@ std::vector<ParamSpec> build_schema() {
                            "floating-point type of node state (float64 matches NEST/Brian2 bit for bit more often)"));
   // --- recording
   s.push_back(bool_param("record.spikes", true, "append every spike (step, node) to the spike record"));
+  s.push_back(real_param("record.horizon", 0.0, 0.0, kInf, "ms",
+                         "keep the spike record, monitor samples, per-step ledgers and the homeostasis and "
+                         "metrics histories of the last this long (0 = everything): memory stays bounded "
+                         "however long a run goes"));
   std::vector<std::string> monitorable;  // from the node state table
   for (const auto& row : kNodeVars) {
     if (row.monitorable) monitorable.emplace_back(row.name);
@@ -612,6 +616,11 @@ kind = "default"
 
 [graph]
 weight_scale = 0.3
+
+[record]
+# The records (spikes, ledger, histories) keep the last minute: a run of any length
+# stays within a fixed memory budget.
+horizon = 60000.0
 
 [sensory]
 source = "grating"

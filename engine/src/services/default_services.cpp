@@ -89,7 +89,28 @@ std::unique_ptr<Service> make_learning_service() { return std::make_unique<Learn
 
 // --- recording
 
-void RecordingService::configure(const config::Config& cfg) { record_spikes_ = cfg.boolean("record.spikes"); }
+namespace {
+// The index of the first entry whose step is >= cutoff (entries in ascending step order).
+template <class V, class Step>
+std::size_t first_kept(const V& entries, std::int64_t cutoff, Step step_of) {
+  std::size_t lo = 0, hi = entries.size();
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    if (step_of(entries[mid]) < cutoff) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+const auto kStepOf = [](std::int64_t s) { return s; };
+}  // namespace
+
+void RecordingService::configure(const config::Config& cfg) {
+  record_spikes_ = cfg.boolean("record.spikes");
+  horizon_.steps = cfg.steps("record.horizon");
+}
 
 void RecordingService::initialize(StepContext& ctx) {
   MonitorRecord m;
@@ -120,6 +141,19 @@ void RecordingService::run(Phase, StepContext& ctx) {
     for (std::size_t v = 0; v < m.variables.size(); ++v) {
       const ArrayRef a = ctx.backend.state(m.variables[v]);
       for (index_t node : m.nodes) m.values[v].push_back(read_element(a, node));
+    }
+  }
+  if (horizon_.steps > 0) {
+    const std::int64_t cutoff = horizon_.cutoff(ctx.step);
+    const std::size_t old = first_kept(spikes_.steps, cutoff, kStepOf);
+    if (horizon_.due(old, spikes_.steps.size())) {
+      drop_front(old, spikes_.steps, spikes_.nodes);
+      spikes_.start_step = std::max(spikes_.start_step, cutoff);
+    }
+    const std::size_t samples = first_kept(m.steps, cutoff, kStepOf);
+    if (horizon_.due(samples, m.steps.size())) {
+      drop_front(samples, m.steps);
+      for (auto& v : m.values) drop_front(samples * m.nodes.size(), v);
     }
   }
 }
@@ -183,6 +217,7 @@ void RecordingService::load_state(const io::SnapshotReader& in, const std::strin
 void EnergyService::configure(const config::Config& cfg) {
   flow_interval_ = cfg.integer("energy.flow_interval");
   record_ = cfg.boolean("energy.record_ledger");
+  horizon_.steps = cfg.steps("record.horizon");
 }
 
 void EnergyService::run(Phase phase, StepContext& ctx) {
@@ -206,6 +241,9 @@ void EnergyService::run(Phase phase, StepContext& ctx) {
   last_ = l;
   if (record_) history_.push_back(l);
   totals_.add(l);
+  const std::size_t old =
+      first_kept(history_, horizon_.cutoff(ctx.step), [](const EnergyLedger& e) { return e.step; });
+  if (horizon_.due(old, history_.size())) drop_front(old, history_);
 }
 
 void EnergyService::save_state(io::SnapshotWriter& out, const std::string&) const {
@@ -257,6 +295,7 @@ void HomeostasisService::configure(const config::Config& cfg) {
   window_bins_ = static_cast<std::size_t>(std::max<std::int64_t>(1, cfg.steps("homeostasis.window", 1) / bin_steps_));
   max_lag_ = static_cast<int>(cfg.integer("homeostasis.max_lag"));
   min_quality_ = cfg.real("homeostasis.min_fit_quality");
+  horizon_.steps = cfg.steps("record.horizon");
   for (int t = 0; t < kNodeTypeCount; ++t) counted_[t] = kNodeTypes[t].ignores_input ? 0 : 1;
 }
 
@@ -296,6 +335,8 @@ void HomeostasisService::run(Phase, StepContext& ctx) {
   h.amplitudes.push_back(e.amplitude);
   h.qualities.push_back(e.quality);
   h.gains.push_back(h.synaptic_gain);
+  const std::size_t old = first_kept(h.steps, horizon_.cutoff(ctx.step), kStepOf);
+  if (horizon_.due(old, h.steps.size())) drop_front(old, h.steps, h.branching, h.amplitudes, h.qualities, h.gains);
 }
 
 std::size_t HomeostasisService::memory_bytes() const {

@@ -19,6 +19,7 @@ void GraphService::configure(const config::Config& cfg) {
   interval_ = cfg.real("metrics.interval") > 0.0 ? cfg.steps("metrics.interval", 1) : 0;
   structure_ = cfg.boolean("metrics.structure");
   options_ = analysis_options(cfg);
+  horizon_.steps = cfg.steps("record.horizon");
 }
 
 ValidationReport GraphService::validate(Backend& backend, const Graph& graph, const config::Config& cfg) const {
@@ -50,6 +51,9 @@ void GraphService::run(Phase, StepContext& ctx) {
     s.graph.strong.labels.shrink_to_fit();
   }
   history_.push_back(std::move(s));
+  std::size_t old = 0;
+  while (old < history_.size() && history_[old].step < horizon_.cutoff(ctx.step)) ++old;
+  if (horizon_.due(old, history_.size())) drop_front(old, history_);
 }
 
 }  // namespace spikegraph

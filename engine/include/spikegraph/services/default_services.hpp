@@ -60,13 +60,14 @@ class RecordingService : public Service {
   std::size_t memory_bytes() const override;
 
   const SpikeRecord& spikes() const { return spikes_; }
-  /// Empty the spike record; it covers the steps from `now` on.
+  /// Empty the spike record; it covers the steps from `now` on. (With record.horizon
+  /// the record also drops what is older than the horizon as the run goes on.)
   void clear_spikes(std::int64_t now);
   const MonitorRecord& monitor() const { return monitor_; }
 
  private:
   bool record_spikes_ = true;
-  std::int64_t monitor_every_ = 1;
+  RecordHorizon horizon_;
   SpikeRecord spikes_;
   MonitorRecord monitor_;
 };
@@ -94,6 +95,7 @@ class EnergyService : public Service {
  private:
   std::int64_t flow_interval_ = 1;
   bool record_ = true;
+  RecordHorizon horizon_;
   double after_energy_ = 0.0;  // the total after this step's energy phase
   EnergyLedger last_;
   std::vector<EnergyLedger> history_;
@@ -124,6 +126,7 @@ class HomeostasisService : public Service {
   std::size_t window_bins_ = 500;
   int max_lag_ = 10;
   double min_quality_ = 0.5;
+  RecordHorizon horizon_;
   std::uint8_t counted_[kNodeTypeCount] = {};
   HomeostasisState state_;
 };
@@ -242,6 +245,7 @@ class GraphService : public Service {
  private:
   std::int64_t interval_ = 0;  // steps; 0: no samples
   bool structure_ = false;
+  RecordHorizon horizon_;
   AnalysisOptions options_;
   std::vector<MetricsSample> history_;
 };

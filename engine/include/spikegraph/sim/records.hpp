@@ -119,6 +119,24 @@ struct HomeostasisState {
   std::vector<double> gains;          ///< history: g after each update
 };
 
+/// The horizon of the records (record.horizon): a record keeps at least the entries
+/// of the steps >= now - steps; older ones are dropped in batches, each time they
+/// amount to as many as the entries kept, so trimming costs O(1) per entry and a
+/// record holds fewer than twice the entries of its horizon. steps = 0: keep everything.
+struct RecordHorizon {
+  std::int64_t steps = 0;
+  /// The first step to keep at step `now`.
+  std::int64_t cutoff(std::int64_t now) const { return now + 1 - steps; }
+  /// Drop the first `old` of `kept + old` entries when due; true when it dropped.
+  bool due(std::size_t old, std::size_t total) const { return steps > 0 && old > 0 && 2 * old >= total; }
+};
+
+/// Drop the first `count` entries of each vector.
+template <class... V>
+void drop_front(std::size_t count, V&... vectors) {
+  (vectors.erase(vectors.begin(), vectors.begin() + static_cast<std::ptrdiff_t>(count)), ...);
+}
+
 /// Performance counters since construction (or the last reset).
 struct PerfStats {
   std::int64_t steps = 0;
