@@ -30,7 +30,7 @@ from .audio import read_wav
 from .checkpoint import checkpoint_info
 from .config import Config, default_run_config
 from .errors import ConfigError, InputError, IoError, SpikegraphError
-from .io import save_run, save_spikes_npz
+from .io import read_record_stream, save_run, save_spikes_npz
 from .networks import from_config
 from .simulation import Simulation
 from .sources import AUDIO_SUFFIXES, VIDEO_SUFFIXES, ImageFiles, VideoFile
@@ -182,11 +182,25 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"{key}: {value}")
         return 0
     path = Path(args.file)
+    if path.is_dir() and any(path.glob("*.sgrec")):
+        stream = read_record_stream(path)
+        s = stream["spikes"]
+        print(f"record stream {path}: steps {s['first_step']}..{s['end_step']} in "
+              f"{len(list(path.glob('spikes-*.sgrec')))} spike chunks ({s['steps'].size} spikes), "
+              f"{stream['ledger'].get('step', np.zeros(0)).size} ledgers, "
+              f"{stream['monitor']['steps'].size} monitor samples")
+        return 0
     if not path.is_file():
         raise IoError(f"info: '{path}': no such file")
     with path.open("rb") as f:
         magic = f.read(8)
-    if magic == b"SGSNAP\r\n":
+    if magic == b"SGSNAP\r\n" and path.suffix == ".sgrec":
+        chunk = _core.read_snapshot(os.fspath(path))
+        kind = bytes(chunk["chunk/kind"]).decode("utf-8")
+        print(f"record chunk  {path}: {kind}, steps {int(chunk['chunk/first_step'][0])}.."
+              f"{int(chunk['chunk/end_step'][0])} of {int(chunk['chunk/num_nodes'][0])} nodes "
+              f"(checksums ok)")
+    elif magic == b"SGSNAP\r\n":
         info = checkpoint_info(path)
         print(f"checkpoint    {path} (format {info['format_version']}, written by spikegraph "
               f"{info['engine_version']})")
@@ -231,8 +245,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         cfg = Config.from_toml(path)
         print(f"configuration {path}: {len(cfg.to_dict())} keys (valid)")
     else:
-        raise IoError(f"info: '{path}' is not a file spikegraph writes (checkpoint, spike file, SONATA/HDF5 "
-                      "or type table, .npz, .json, .toml configuration or PNG plot)")
+        raise IoError(f"info: '{path}' is not a file spikegraph writes (checkpoint, spike file, record chunk "
+                      "or stream directory, SONATA/HDF5 or type table, .npz, .json, .toml configuration "
+                      "or PNG plot)")
     return 0
 
 

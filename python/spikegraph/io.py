@@ -266,3 +266,74 @@ __all__ = [
     "save_run",
     "save_spikes_npz",
 ]
+
+
+#: The columns of a per-step ledger in a ledger chunk, after its step.
+_LEDGER_COLUMNS = ("total_before", "inflow", "spike_cost", "metabolism", "flow_out", "flow_in",
+                   "overflow", "transfers", "total_after", "birth_cost")
+
+
+def _text(array: np.ndarray) -> str:
+    return bytes(np.asarray(array, dtype=np.uint8)).decode("utf-8")
+
+
+def _read_chunks(directory: str, kind: str) -> tuple[list[dict[str, np.ndarray]], int, int]:
+    """The chunks of ``kind`` in step order, checked to follow each other without a gap."""
+    chunks = [dict(_core.read_snapshot(p)) for p in _core.record_chunks(directory, kind)]
+    first = end = -1
+    for c in chunks:
+        start, stop = int(c["chunk/first_step"][0]), int(c["chunk/end_step"][0])
+        if end >= 0 and start != end:
+            raise IoError(f"read record stream '{directory}': {kind} chunks skip from step {end} to {start}")
+        first = start if first < 0 else first
+        end = stop
+    return chunks, first, end
+
+
+def read_record_stream(directory: PathLike) -> dict[str, Any]:
+    """Read the records a run streamed to ``directory`` (``record.stream``): every complete
+    chunk, concatenated in step order.
+
+    Returns ``{"spikes": {"steps", "nodes", "dt_ms", "first_step", "end_step"},
+    "monitor": {"steps", "nodes", "values": {<variable>: samples x nodes}}`` (the shape of
+    ``sim.monitor``), ``"ledger": {"step", <column>...}}`` (the columns of ``sim.ledger``
+    without ``error``; empty without energy). A chunk that
+    fails its checksum, or a gap between chunks, raises :class:`IoError`; a chunk still
+    being written when the run stopped is not part of the stream (it was never renamed
+    into place).
+    """
+    d = os.fspath(directory)
+    if not os.path.isdir(d):
+        raise IoError(f"read record stream '{d}': not a directory")
+    spikes, first, end = _read_chunks(d, "spikes")
+    out: dict[str, Any] = {}
+    dt = float(spikes[0]["chunk/dt_ms"][0]) if spikes else math.nan
+    out["spikes"] = {
+        "steps": np.concatenate([c["spike_steps"] for c in spikes]) if spikes else np.zeros(0, np.int64),
+        "nodes": np.concatenate([c["spike_nodes"] for c in spikes]) if spikes else np.zeros(0, np.uint32),
+        "dt_ms": dt, "first_step": first, "end_step": end,
+    }
+    monitor: dict[str, Any] = {"steps": np.zeros(0, np.int64), "nodes": np.zeros(0, np.uint32), "values": {}}
+    if spikes:
+        variables = [v for v in _text(spikes[0]["monitor_variables"]).split("\n") if v]
+        nodes = spikes[0]["monitor_nodes"]
+        steps = np.concatenate([c["monitor_steps"] for c in spikes])
+        monitor = {"steps": steps, "nodes": nodes, "values": {}}
+        for k, name in enumerate(variables):
+            parts = []
+            for c in spikes:
+                samples = c["monitor_steps"].size
+                block = c["monitor_values"].reshape(len(variables), samples * nodes.size)[k]
+                parts.append(block.reshape(samples, nodes.size))
+            monitor["values"][name] = np.concatenate(parts)
+    out["monitor"] = monitor
+    ledgers, _, _ = _read_chunks(d, "ledger")
+    ledger: dict[str, np.ndarray] = {}
+    if ledgers:
+        width = 1 + int(ledgers[0]["ledger_doubles"][0])
+        rows = np.concatenate([c["ledgers"] for c in ledgers]).reshape(-1, width)
+        ledger["step"] = rows[:, 0].astype(np.int64)
+        for k, name in enumerate(_LEDGER_COLUMNS[: width - 1]):
+            ledger[name] = rows[:, 1 + k]
+    out["ledger"] = ledger
+    return out

@@ -14,6 +14,7 @@
 #include "spikegraph/config/toml.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/generators.hpp"
+#include "spikegraph/io/record_stream.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/simulation.hpp"
 #include "support/test_util.hpp"
@@ -305,4 +306,58 @@ TEST_CASE("checkpoint: the ledger layout from before birth_cost was its own entr
   loaded->run_steps(100);
   CHECK(loaded->spikes().nodes == sim.spikes().nodes);
   CHECK(bytes_of(loaded->state("energy")) == bytes_of(sim.state("energy")));
+}
+
+TEST_CASE("record stream: chunks hold the record, resume across a checkpoint, skip partial files", "[io][stream]") {
+  sgtest::TempDir dir;
+  const std::string stream = dir.file("stream");
+  auto cfg = full_config("stdp");
+  auto memory_cfg = cfg;
+  cfg.update({{"record.stream", spikegraph::config::Value::string(stream)},
+              {"record.stream_every", spikegraph::config::Value::real(40.0)}});
+  const auto graph = spikegraph::make_network(cfg);
+  Simulation straight(graph, memory_cfg);
+  straight.run_steps(200);
+  Simulation first(graph, cfg);
+  first.run_steps(130);
+  CHECK(first.spikes().start_step == 120);  // in memory: the chunk in progress only
+  CHECK(first.ledger_history().size() == 10);
+  first.save(dir.file("c.sgckpt"));
+  auto resumed = Simulation::load(dir.file("c.sgckpt"));
+  resumed->run_steps(70);
+  // Partial writes and other files in the directory are not chunks.
+  write_file(stream + "/spikes-000000000200.sgrec.tmp", {1, 2, 3});
+  write_file(stream + "/spikes-00000000020x.sgrec", {1, 2, 3});
+  const auto chunks = spikegraph::io::record_chunks(stream, "spikes");
+  REQUIRE(chunks.size() == 5);
+  CHECK(spikegraph::io::record_chunks(stream, "ledger").size() == 5);
+  CHECK(spikegraph::io::record_chunks(dir.file("missing"), "spikes").empty());
+  std::vector<std::int64_t> steps;
+  std::vector<spikegraph::index_t> nodes;
+  std::int64_t end = 0;
+  for (const auto& path : chunks) {
+    const auto r = spikegraph::io::SnapshotReader::open(path);
+    CHECK(r.text("chunk/kind") == "spikes");
+    CHECK(r.scalar<std::int64_t>("chunk/first_step") == end);
+    end = r.scalar<std::int64_t>("chunk/end_step");
+    const auto s = r.array<std::int64_t>("spike_steps");
+    const auto n = r.array<spikegraph::index_t>("spike_nodes");
+    steps.insert(steps.end(), s.begin(), s.end());
+    nodes.insert(nodes.end(), n.begin(), n.end());
+    CHECK(r.array<std::int64_t>("monitor_steps").size() * 3 * 2 == r.array<double>("monitor_values").size());
+  }
+  CHECK(end == 200);
+  CHECK(steps == straight.spikes().steps);
+  CHECK(nodes == straight.spikes().nodes);
+  const auto last = spikegraph::io::SnapshotReader::open(spikegraph::io::record_chunks(stream, "ledger").back());
+  const auto ledgers = last.array<double>("ledgers");
+  CHECK(ledgers.size() == 40 * (1 + last.scalar<std::uint64_t>("ledger_doubles")));
+  CHECK(ledgers[ledgers.size() - 2] == straight.ledger_history().back().total_after);
+  // A directory that cannot be made: an IoError naming it, at the chunk's step.
+  auto bad = memory_cfg;
+  write_file(dir.file("plain"), {0});
+  bad.update({{"record.stream", spikegraph::config::Value::string(dir.file("plain") + "/sub")},
+              {"record.stream_every", spikegraph::config::Value::real(10.0)}});
+  Simulation failing(graph, bad);
+  CHECK_THROWS_WITH(failing.run_steps(10), Catch::Contains("cannot create directory"));
 }

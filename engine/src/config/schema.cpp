@@ -136,6 +136,12 @@ std::vector<ParamSpec> build_schema() {
                          "keep the spike record, monitor samples, per-step ledgers and the homeostasis and "
                          "metrics histories of the last this long (0 = everything): memory stays bounded "
                          "however long a run goes"));
+  s.push_back(string_param("record.stream", "",
+                           "directory to stream the spike record, monitor samples and per-step ledgers to, "
+                           "one crash-safe chunk file each per record.stream_every (empty = keep them in "
+                           "memory)"));
+  s.push_back(real_param("record.stream_every", 1000.0, 0.0, kInf, "ms",
+                         "model time per streamed chunk (record.stream)", true));
   std::vector<std::string> monitorable;  // from the node state table
   for (const auto& row : kNodeVars) {
     if (row.monitorable) monitorable.emplace_back(row.name);

@@ -11,6 +11,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/graph.hpp"
+#include "spikegraph/io/record_stream.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/branching.hpp"
 #include "spikegraph/sim/events.hpp"
@@ -110,6 +111,9 @@ const auto kStepOf = [](std::int64_t s) { return s; };
 void RecordingService::configure(const config::Config& cfg) {
   record_spikes_ = cfg.boolean("record.spikes");
   horizon_.steps = cfg.steps("record.horizon");
+  stream_ = cfg.string("record.stream");
+  stream_every_ = cfg.steps("record.stream_every", 1);
+  dt_ = cfg.real("sim.dt");
 }
 
 void RecordingService::initialize(StepContext& ctx) {
@@ -143,7 +147,23 @@ void RecordingService::run(Phase, StepContext& ctx) {
       for (index_t node : m.nodes) m.values[v].push_back(read_element(a, node));
     }
   }
-  if (horizon_.steps > 0) {
+  if (!stream_.empty()) {
+    if ((ctx.step + 1) % stream_every_ == 0) {
+      // The chunk [start_step, step] to its file, then out of memory.
+      io::SnapshotWriter out;
+      out.add("spike_steps", spikes_.steps);
+      out.add("spike_nodes", spikes_.nodes);
+      out.add_text("monitor_variables", join_lines(m.variables));
+      out.add("monitor_nodes", m.nodes);
+      out.add("monitor_steps", m.steps);
+      std::vector<double> values;
+      for (const auto& v : m.values) values.insert(values.end(), v.begin(), v.end());
+      out.add("monitor_values", values);
+      io::write_record_chunk(stream_, "spikes", spikes_.start_step, ctx.step + 1, dt_, ctx.graph.num_nodes(), out);
+      clear_spikes(ctx.step + 1);
+      m.clear();
+    }
+  } else if (horizon_.steps > 0) {
     const std::int64_t cutoff = horizon_.cutoff(ctx.step);
     const std::size_t old = first_kept(spikes_.steps, cutoff, kStepOf);
     if (horizon_.due(old, spikes_.steps.size())) {
@@ -218,6 +238,9 @@ void EnergyService::configure(const config::Config& cfg) {
   flow_interval_ = cfg.integer("energy.flow_interval");
   record_ = cfg.boolean("energy.record_ledger");
   horizon_.steps = cfg.steps("record.horizon");
+  stream_ = cfg.string("record.stream");
+  stream_every_ = cfg.steps("record.stream_every", 1);
+  dt_ = cfg.real("sim.dt");
 }
 
 void EnergyService::run(Phase phase, StepContext& ctx) {
@@ -241,6 +264,19 @@ void EnergyService::run(Phase phase, StepContext& ctx) {
   last_ = l;
   if (record_) history_.push_back(l);
   totals_.add(l);
+  if (!stream_.empty()) {
+    if (record_ && (ctx.step + 1) % stream_every_ == 0) {
+      io::SnapshotWriter out;
+      std::vector<double> ledgers;
+      for (const auto& e : history_) put_ledger(e, ledgers);
+      out.add("ledgers", ledgers);
+      out.add_scalar("ledger_doubles", static_cast<std::uint64_t>(std::size(kLedgerDoubles)));
+      io::write_record_chunk(stream_, "ledger", chunk_first_, ctx.step + 1, dt_, ctx.graph.num_nodes(), out);
+      history_.clear();
+      chunk_first_ = ctx.step + 1;
+    }
+    return;
+  }
   const std::size_t old =
       first_kept(history_, horizon_.cutoff(ctx.step), [](const EnergyLedger& e) { return e.step; });
   if (horizon_.due(old, history_.size())) drop_front(old, history_);
@@ -283,6 +319,7 @@ void EnergyService::load_state(const io::SnapshotReader& in, const std::string&)
   last_ = get_ledger(ledgers.data(), doubles);
   history_ = std::move(history);
   totals_ = totals;
+  chunk_first_ = history_.empty() ? in.scalar<std::int64_t>("sim/step") : history_.front().step;
 }
 
 // --- homeostasis

@@ -47,7 +47,9 @@ std::unique_ptr<Service> make_learning_service();
 std::unique_ptr<Service> make_structure_service();
 
 /// "recording": appends each step's spikes to the spike record (if record.spikes)
-/// and samples the monitor (phase recording). Owns both records.
+/// and samples the monitor (phase recording). Owns both records. With record.stream it
+/// writes them as a "spikes" chunk (io/record_stream.hpp) every record.stream_every and
+/// keeps only the chunk in progress in memory.
 class RecordingService : public Service {
  public:
   std::string name() const override { return "recording"; }
@@ -68,6 +70,9 @@ class RecordingService : public Service {
  private:
   bool record_spikes_ = true;
   RecordHorizon horizon_;
+  std::string stream_;            // record.stream ("" = off)
+  std::int64_t stream_every_ = 0;  // steps per chunk
+  double dt_ = 1.0;
   SpikeRecord spikes_;
   MonitorRecord monitor_;
 };
@@ -75,7 +80,8 @@ class RecordingService : public Service {
 /// "energy": spike cost, metabolism, flow every energy.flow_interval steps and the
 /// clamp (phase energy); then, after births and deaths (phase recording), it closes
 /// the step's ledger: the last ledger, the per-step history (energy.record_ledger)
-/// and the totals of the run are its state. Registered when energy.enabled.
+/// and the totals of the run are its state. With record.stream the per-step ledgers go
+/// to "ledger" chunks instead of memory. Registered when energy.enabled.
 class EnergyService : public Service {
  public:
   std::string name() const override { return "energy"; }
@@ -96,6 +102,10 @@ class EnergyService : public Service {
   std::int64_t flow_interval_ = 1;
   bool record_ = true;
   RecordHorizon horizon_;
+  std::string stream_;            // record.stream ("" = off)
+  std::int64_t stream_every_ = 0;  // steps per chunk
+  double dt_ = 1.0;
+  std::int64_t chunk_first_ = 0;   // first step of the ledgers not yet streamed
   double after_energy_ = 0.0;  // the total after this step's energy phase
   EnergyLedger last_;
   std::vector<EnergyLedger> history_;
