@@ -105,6 +105,8 @@ def kill_at_random(args: list[str], rng: random.Random) -> None:
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()
     assert child.returncode == -signal.SIGKILL
 
 
