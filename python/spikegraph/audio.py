@@ -88,4 +88,10 @@ def to_mono(samples: npt.ArrayLike) -> np.ndarray:
     elif not np.issubdtype(x.dtype, np.floating):
         raise InputError(f"audio: samples must be numbers, got dtype {x.dtype}")
     mono = x.mean(axis=1) if x.ndim == 2 else x
+    # NaN and infinity are refused by the engine; a finite value float32 cannot hold is not.
+    bad = np.flatnonzero(np.isfinite(mono) & (np.abs(mono) > np.finfo(np.float32).max))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"audio: sample {i} = {float(mono[i])!r} is beyond float32 "
+                         "(full scale is -1..1)")
     return np.ascontiguousarray(mono, dtype=np.float32)

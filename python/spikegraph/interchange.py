@@ -479,6 +479,24 @@ def to_networkx(obj: NetworkLike, *, multigraph: bool = True) -> Any:
     return graph
 
 
+def _edge_column(edges: list[Any], name: str, default: Any, dtype: Any) -> np.ndarray:
+    """The attribute ``name`` of every edge as one array; a value that is not a number
+    of that kind is a GraphError naming the edge."""
+    out = np.empty(len(edges), dtype=dtype)
+    for k, (u, v, d) in enumerate(edges):
+        value = d.get(name, default)
+        try:
+            if isinstance(value, (str, bytes)) or value is None:
+                raise TypeError(type(value).__name__)
+            if np.dtype(dtype).kind == "i" and float(value) != int(value):
+                raise ValueError("not a whole number")
+            out[k] = value
+        except (TypeError, ValueError, OverflowError) as e:
+            raise GraphError(f"from_networkx: edge {k} ({u!r} -> {v!r}) has {name} = {value!r}, "
+                             f"not a number ({e})") from None
+    return out
+
+
 def from_networkx(graph: Any, *, default_type: str = "dynamic", default_kind: str = "excitatory",
                   default_weight: float | None = None, default_delay: int = 1) -> Network:
     """A Network from a networkx (Multi)DiGraph. Nodes are numbered in the graph's node
@@ -493,8 +511,8 @@ def from_networkx(graph: Any, *, default_type: str = "dynamic", default_kind: st
         raise GraphError("from_networkx: an edge has no 'weight' attribute (give default_weight)")
     src = np.fromiter((index[u] for u, _, _ in edges), dtype=np.int64, count=len(edges))
     tgt = np.fromiter((index[v] for _, v, _ in edges), dtype=np.int64, count=len(edges))
-    weights = np.array([d.get("weight", default_weight) for _, _, d in edges], dtype=np.float64)
-    delays = np.array([d.get("delay", default_delay) for _, _, d in edges], dtype=np.int64)
+    weights = _edge_column(edges, "weight", default_weight, np.float64)
+    delays = _edge_column(edges, "delay", default_delay, np.int64)
     kinds = [d.get("kind", default_kind) for _, _, d in edges]
     plastic = np.array([bool(d.get("plastic", False)) for _, _, d in edges], dtype=np.uint8)
     return Network.from_arrays(len(nodes), src, tgt, weights, delays=delays,
@@ -549,8 +567,9 @@ def from_pyg_arrays(edge_index: npt.ArrayLike, edge_attr: npt.ArrayLike | None =
         return attr[:, i] if attr.shape[1] > i else np.full(e, default)
 
     def integral(name: str, values: np.ndarray) -> np.ndarray:
-        if values.size and not np.array_equal(values, np.round(values)):
-            bad = int(np.flatnonzero(values != np.round(values))[0])
+        wrong = ~((values == np.round(values)) & (np.abs(values) <= 2.0**62))
+        if wrong.any():
+            bad = int(np.flatnonzero(wrong)[0])
             raise GraphError(f"from_pyg_arrays: edge_attr {name}[{bad}] = {values[bad]} is not an integer")
         return values.astype(np.int64)
 

@@ -61,7 +61,8 @@ def _atomic_savez(path: PathLike, what: str, arrays: Mapping[str, Any]) -> None:
 
 def _load_npz(path: PathLike, what: str) -> dict[str, np.ndarray]:
     try:
-        with np.load(os.fspath(path), allow_pickle=False) as data:
+        # The file is opened here so that it is closed when numpy fails to parse it.
+        with open(os.fspath(path), "rb") as f, np.load(f, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise IoError(f"read {what} '{os.fspath(path)}': {e}") from e
