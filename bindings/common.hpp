@@ -16,6 +16,7 @@ namespace spikegraph::bindings {
 void register_errors(nb::module_& m);
 void register_config(nb::module_& m);
 void register_graph(nb::module_& m);
+void register_builder(nb::module_& m);
 void register_simulation(nb::module_& m);
 void register_checkpoint(nb::module_& m);
 void register_audio(nb::module_& m);

@@ -15,6 +15,7 @@ NB_MODULE(_core, m) {
   bindings::register_errors(m);
   bindings::register_config(m);
   bindings::register_graph(m);
+  bindings::register_builder(m);
   bindings::register_simulation(m);
   bindings::register_checkpoint(m);
   bindings::register_audio(m);

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, analysis, audio, interchange, io, networks, plot, services, sources
+from . import _core, analysis, audio, builder, interchange, io, networks, plot, services, sources
+from .builder import NetworkBuilder
 from .checkpoint import checkpoint_info
 from .config import Config, default_run_config, live_keys, schema, state_info
 from .errors import (
@@ -47,6 +48,7 @@ __all__ = [
     "InputError",
     "IoError",
     "Network",
+    "NetworkBuilder",
     "Simulation",
     "SpikegraphError",
     "Spikes",
@@ -54,6 +56,7 @@ __all__ = [
     "audio",
     "available_backends",
     "build_info",
+    "builder",
     "checkpoint_info",
     "default_run_config",
     "interchange",

@@ -11,6 +11,7 @@
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/core/types.hpp"
 #include "spikegraph/graph/analysis.hpp"
+#include "spikegraph/graph/builder.hpp"
 #include "spikegraph/graph/generators.hpp"
 #include "spikegraph/graph/graph.hpp"
 #include "spikegraph/io/snapshot.hpp"

@@ -18,6 +18,9 @@ enum class RngStream : std::uint64_t {
   oscillator_phase = 4,
   structure = 5,
   analysis = 6,  ///< graph analysis: sampled nodes, power-iteration start vectors
+  projection_pairs = 7,    ///< NetworkBuilder: which pairs a projection connects
+  projection_weights = 8,  ///< NetworkBuilder: weights drawn from distributions
+  projection_delays = 9,   ///< NetworkBuilder: delays drawn from distributions
   user = 100,  ///< first id free for user code
 };
 

@@ -1,0 +1,100 @@
+// NetworkBuilder: populations and projections with connection rules (graph/builder.hpp).
+// Distributions arrive as dicts {"dist", "a", "b", "low", "high"} made by
+// spikegraph.builder; the Python side turns plain numbers into constants.
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+
+#include <string>
+
+#include "common.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/graph/builder.hpp"
+
+namespace spikegraph::bindings {
+
+namespace {
+
+Distribution to_distribution(const nb::dict& d, const char* what) {
+  Distribution out;
+  const std::string kind = nb::cast<std::string>(d["dist"]);
+  if (kind == "constant") {
+    out.kind = Distribution::Kind::constant;
+  } else if (kind == "uniform") {
+    out.kind = Distribution::Kind::uniform;
+  } else if (kind == "normal") {
+    out.kind = Distribution::Kind::normal;
+  } else if (kind == "normal_redrawn") {
+    out.kind = Distribution::Kind::normal_redrawn;
+  } else if (kind == "lognormal") {
+    out.kind = Distribution::Kind::lognormal;
+  } else {
+    throw GraphError(std::string(what) + ": unknown distribution '" + kind + "'");
+  }
+  out.a = nb::cast<double>(d["a"]);
+  out.b = nb::cast<double>(d["b"]);
+  out.low = nb::cast<double>(d["low"]);
+  out.high = nb::cast<double>(d["high"]);
+  return out;
+}
+
+ConnectionRule::Kind to_rule(const std::string& name) {
+  using K = ConnectionRule::Kind;
+  if (name == "all_to_all") return K::all_to_all;
+  if (name == "one_to_one") return K::one_to_one;
+  if (name == "fixed_indegree") return K::fixed_indegree;
+  if (name == "fixed_outdegree") return K::fixed_outdegree;
+  if (name == "fixed_total_number") return K::fixed_total_number;
+  if (name == "pairwise_bernoulli") return K::pairwise_bernoulli;
+  throw GraphError("connect: unknown rule '" + name +
+                   "' (all_to_all, one_to_one, fixed_indegree, fixed_outdegree, fixed_total_number, "
+                   "pairwise_bernoulli)");
+}
+
+}  // namespace
+
+void register_builder(nb::module_& m) {
+  nb::class_<NetworkBuilder>(m, "NetworkBuilder", "Populations and projections with connection rules.")
+      .def(nb::init<std::uint64_t, double>(), nb::arg("seed"), nb::arg("dt_ms"))
+      .def("add_population", [](NetworkBuilder& b, const std::string& name, const std::string& type,
+                                std::int64_t size) {
+        NodeType t;
+        if (!parse_node_type(type.c_str(), t)) {
+          throw GraphError("add_population('" + name + "'): unknown node type '" + type + "'");
+        }
+        const Population& p = b.add_population(name, t, size);
+        return nb::make_tuple(p.first, p.size);
+      }, nb::arg("name"), nb::arg("type"), nb::arg("size"))
+      .def("connect", [](NetworkBuilder& b, const std::string& pre, const std::string& post, const std::string& rule,
+                         std::int64_t n, double p, bool autapses, bool multapses, const nb::dict& weight,
+                         const nb::dict& delay, const std::string& kind, bool plastic) {
+        ConnectionRule r;
+        r.kind = to_rule(rule);
+        r.n = n;
+        r.p = p;
+        r.autapses = autapses;
+        r.multapses = multapses;
+        EdgeKind k;
+        if (!parse_edge_kind(kind.c_str(), k)) throw GraphError("connect: unknown edge kind '" + kind + "'");
+        b.connect(pre, post, r, to_distribution(weight, "connect: weight"), to_distribution(delay, "connect: delay"),
+                  k, plastic);
+      }, nb::arg("pre"), nb::arg("post"), nb::arg("rule"), nb::arg("n"), nb::arg("p"), nb::arg("autapses"),
+         nb::arg("multapses"), nb::arg("weight"), nb::arg("delay"), nb::arg("kind"), nb::arg("plastic"))
+      .def_prop_ro("populations", [](const NetworkBuilder& b) {
+        nb::list out;
+        for (const auto& p : b.populations()) {
+          out.append(nb::make_tuple(p.name, node_type_name(p.type), p.first, p.size));
+        }
+        return out;
+      })
+      .def_prop_ro("num_projections", &NetworkBuilder::num_projections)
+      .def("build", [](const NetworkBuilder& b) {
+        std::shared_ptr<const Graph> g;
+        {
+          nb::gil_scoped_release release;
+          g = b.build();
+        }
+        return std::const_pointer_cast<Graph>(g);
+      });
+}
+
+}  // namespace spikegraph::bindings

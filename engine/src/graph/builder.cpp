@@ -1,0 +1,272 @@
+#include "spikegraph/graph/builder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <unordered_set>
+
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/kernels/rng.hpp"
+
+namespace spikegraph {
+
+namespace {
+
+using kernels::RngKey;
+using Rule = ConnectionRule::Kind;
+using Dist = Distribution::Kind;
+
+const char* rule_name(Rule k) {
+  switch (k) {
+    case Rule::all_to_all: return "all_to_all";
+    case Rule::one_to_one: return "one_to_one";
+    case Rule::fixed_indegree: return "fixed_indegree";
+    case Rule::fixed_outdegree: return "fixed_outdegree";
+    case Rule::fixed_total_number: return "fixed_total_number";
+    case Rule::pairwise_bernoulli: return "pairwise_bernoulli";
+  }
+  return "?";
+}
+
+// The key of one purpose (pairs, weights, delays) of projection q.
+RngKey projection_key(std::uint64_t seed, std::size_t q, kernels::RngStream purpose) {
+  return kernels::make_key(kernels::mix64(seed ^ (0x9e3779b97f4a7c15ull * (q + 1))),
+                           static_cast<std::uint64_t>(purpose));
+}
+
+// A uniform integer in [0, n) for n < 2^32 (the high bits of a 32-bit draw times n).
+index_t below(RngKey key, std::uint32_t index, std::uint64_t step, std::uint64_t n) {
+  return static_cast<index_t>((static_cast<std::uint64_t>(kernels::draw_u32(key, index, step)) * n) >> 32);
+}
+
+// Which values a distribution can give: [lo, hi].
+void value_range(const Distribution& d, double& lo, double& hi) {
+  switch (d.kind) {
+    case Dist::constant: lo = hi = d.a; return;
+    case Dist::uniform: lo = d.a; hi = d.b; return;
+    case Dist::normal:
+    case Dist::normal_redrawn: lo = d.low; hi = d.high; return;
+    case Dist::lognormal: lo = 0.0; hi = 1e300; return;
+  }
+}
+
+// Draw `draw` of edge e from d; normal values come from Box-Muller on two uniforms.
+double sample(const Distribution& d, RngKey key, std::uint32_t e, const std::string& what) {
+  auto normal = [&](std::uint64_t attempt) {
+    const double u1 = kernels::draw_uniform(key, e, 2 * attempt);
+    const double u2 = kernels::draw_uniform(key, e, 2 * attempt + 1);
+    return std::sqrt(-2.0 * std::log1p(-u1)) * std::cos(6.283185307179586 * u2);
+  };
+  switch (d.kind) {
+    case Dist::constant: return d.a;
+    case Dist::uniform: return d.a + (d.b - d.a) * kernels::draw_uniform(key, e, 0);
+    case Dist::normal: return std::min(d.high, std::max(d.low, d.a + d.b * normal(0)));
+    case Dist::normal_redrawn:
+      for (std::uint64_t attempt = 0; attempt < 10000; ++attempt) {
+        const double v = d.a + d.b * normal(attempt);
+        if (v >= d.low && v <= d.high) return v;
+      }
+      throw GraphError(what + ": a redrawn normal found no value in [" + std::to_string(d.low) + ", " +
+                       std::to_string(d.high) + "] in 10000 draws");
+    case Dist::lognormal: return std::exp(d.a + d.b * normal(0));
+  }
+  return 0.0;
+}
+
+void check_distribution(const Distribution& d, const std::string& what) {
+  const double params[] = {d.a, d.b};
+  for (double v : params) {
+    if (!std::isfinite(v)) throw GraphError(what + ": parameters must be finite");
+  }
+  if (std::isnan(d.low) || std::isnan(d.high) || d.low > d.high) throw GraphError(what + ": low must be <= high");
+  if ((d.kind == Dist::normal || d.kind == Dist::normal_redrawn || d.kind == Dist::lognormal) && d.b < 0.0) {
+    throw GraphError(what + ": the standard deviation must be >= 0");
+  }
+  if (d.kind == Dist::uniform && !(d.a <= d.b)) throw GraphError(what + ": uniform needs low <= high");
+  double lo = 0.0, hi = 0.0;
+  value_range(d, lo, hi);
+  if (lo < 0.0) {
+    throw GraphError(what + " can draw negative values (its lowest is " + std::to_string(lo) +
+                     "): give a lower bound >= 0 (the edge kind gives the sign)");
+  }
+}
+
+}  // namespace
+
+NetworkBuilder::NetworkBuilder(std::uint64_t seed, double dt_ms) : seed_(seed), dt_(dt_ms) {
+  if (!(dt_ms > 0.0) || !std::isfinite(dt_ms)) throw GraphError("NetworkBuilder: dt must be finite and > 0");
+}
+
+const Population& NetworkBuilder::add_population(const std::string& name, NodeType type, std::int64_t size) {
+  const std::string what = "add_population('" + name + "')";
+  if (name.empty()) throw GraphError("add_population: the population needs a name");
+  for (const auto& p : populations_) {
+    if (p.name == name) throw GraphError(what + ": a population of that name exists");
+  }
+  const std::uint64_t total = populations_.empty() ? 0 : populations_.back().first + populations_.back().size;
+  if (size < 1 || total + static_cast<std::uint64_t>(size) > 0xfffffffeull) {
+    throw GraphError(what + ": size must be >= 1 and the network at most 2^32 - 2 nodes, got " +
+                     std::to_string(size));
+  }
+  if (static_cast<int>(type) >= kNodeTypeCount) throw GraphError(what + ": unknown node type");
+  populations_.push_back(Population{name, type, static_cast<index_t>(total), static_cast<index_t>(size)});
+  return populations_.back();
+}
+
+const Population& NetworkBuilder::population(const std::string& name) const {
+  for (const auto& p : populations_) {
+    if (p.name == name) return p;
+  }
+  throw GraphError("no population named '" + name + "'");
+}
+
+void NetworkBuilder::connect(const std::string& pre, const std::string& post, const ConnectionRule& rule,
+                             const Distribution& weight, const Distribution& delay_ms, EdgeKind kind, bool plastic) {
+  const std::string what = "connect('" + pre + "' -> '" + post + "', " + rule_name(rule.kind) + ")";
+  std::size_t a = populations_.size(), b = populations_.size();
+  for (std::size_t i = 0; i < populations_.size(); ++i) {
+    if (populations_[i].name == pre) a = i;
+    if (populations_[i].name == post) b = i;
+  }
+  if (a == populations_.size()) throw GraphError(what + ": no population named '" + pre + "'");
+  if (b == populations_.size()) throw GraphError(what + ": no population named '" + post + "'");
+  const std::int64_t n_pre = populations_[a].size, n_post = populations_[b].size;
+  // Sources a node can have without an autapse.
+  const std::int64_t self = (a == b && !rule.autapses) ? 1 : 0;
+  switch (rule.kind) {
+    case Rule::one_to_one:
+      if (n_pre != n_post) throw GraphError(what + ": the populations differ in size");
+      if (a == b && !rule.autapses) throw GraphError(what + ": within one population every pair is an autapse");
+      break;
+    case Rule::fixed_indegree:
+    case Rule::fixed_outdegree: {
+      const std::int64_t avail = (rule.kind == Rule::fixed_indegree ? n_pre : n_post) - self;
+      if (rule.n < 0 || rule.n > 0xffffffffll) throw GraphError(what + ": n must be in [0, 2^32)");
+      if (!rule.multapses && rule.n > avail) {
+        throw GraphError(what + ": n = " + std::to_string(rule.n) + " without multapses, but only " +
+                         std::to_string(avail) + " candidates");
+      }
+      if (rule.n > 0 && avail < 1) throw GraphError(what + ": no candidates without autapses");
+      break;
+    }
+    case Rule::fixed_total_number: {
+      const double pairs = static_cast<double>(n_pre) * static_cast<double>(n_post) - (self ? n_pre : 0);
+      if (rule.n < 0 || rule.n > 0xffffffffll) throw GraphError(what + ": n must be in [0, 2^32)");
+      if (!rule.multapses && static_cast<double>(rule.n) > pairs) {
+        throw GraphError(what + ": n = " + std::to_string(rule.n) + " without multapses, but only " +
+                         std::to_string(static_cast<std::int64_t>(pairs)) + " pairs");
+      }
+      if (rule.n > 0 && pairs < 1) throw GraphError(what + ": no pairs without autapses");
+      break;
+    }
+    case Rule::pairwise_bernoulli:
+      if (!(rule.p >= 0.0 && rule.p <= 1.0)) throw GraphError(what + ": p must be in [0, 1]");
+      break;
+    case Rule::all_to_all: break;
+  }
+  check_distribution(weight, what + ": weight");
+  check_distribution(delay_ms, what + ": delay");
+  if (static_cast<int>(kind) >= kEdgeKindCount) throw GraphError(what + ": unknown edge kind");
+  projections_.push_back(Projection{a, b, rule, weight, delay_ms, kind, plastic});
+}
+
+std::shared_ptr<const Graph> NetworkBuilder::build() const {
+  std::vector<std::uint8_t> types;
+  for (const auto& p : populations_) types.insert(types.end(), p.size, static_cast<std::uint8_t>(p.type));
+  std::vector<index_t> src, tgt;
+  std::vector<float> w;
+  std::vector<std::uint16_t> delay;
+  std::vector<std::uint8_t> kinds, plastic;
+  bool any_plastic = false;
+  for (std::size_t q = 0; q < projections_.size(); ++q) {
+    const Projection& pr = projections_[q];
+    const Population& A = populations_[pr.pre];
+    const Population& B = populations_[pr.post];
+    const ConnectionRule& r = pr.rule;
+    const std::string what = "build: projection " + std::to_string(q) + " ('" + A.name + "' -> '" + B.name + "', " +
+                             rule_name(r.kind) + ")";
+    const bool same = pr.pre == pr.post;
+    const RngKey key = projection_key(seed_, q, kernels::RngStream::projection_pairs);
+    const std::size_t begin = src.size();
+    auto add = [&](index_t s, index_t t) {
+      src.push_back(A.first + s);
+      tgt.push_back(B.first + t);
+    };
+    switch (r.kind) {
+      case Rule::all_to_all:
+        for (index_t t = 0; t < B.size; ++t) {
+          for (index_t s = 0; s < A.size; ++s) {
+            if (!(same && !r.autapses && s == t)) add(s, t);
+          }
+        }
+        break;
+      case Rule::one_to_one:
+        for (index_t i = 0; i < A.size; ++i) add(i, i);
+        break;
+      case Rule::fixed_indegree:
+      case Rule::fixed_outdegree: {
+        const bool in = r.kind == Rule::fixed_indegree;
+        const index_t owners = in ? B.size : A.size;      // each gets n partners
+        const std::uint64_t partners = in ? A.size : B.size;
+        std::vector<index_t> chosen;
+        for (index_t o = 0; o < owners; ++o) {
+          chosen.clear();
+          std::uint64_t draw = 0;
+          const std::uint64_t limit = 64 * static_cast<std::uint64_t>(r.n) + 4096;
+          while (static_cast<std::int64_t>(chosen.size()) < r.n) {
+            if (draw >= limit) throw GraphError(what + ": could not draw " + std::to_string(r.n) + " partners");
+            const index_t c = below(key, o, draw++, partners);
+            if (same && !r.autapses && c == o) continue;
+            if (!r.multapses && std::find(chosen.begin(), chosen.end(), c) != chosen.end()) continue;
+            chosen.push_back(c);
+          }
+          for (index_t c : chosen) in ? add(c, o) : add(o, c);
+        }
+        break;
+      }
+      case Rule::fixed_total_number: {
+        std::unordered_set<std::uint64_t> seen;
+        for (std::int64_t k = 0; k < r.n; ++k) {
+          for (std::uint64_t attempt = 0;; ++attempt) {
+            if (attempt > 100000) throw GraphError(what + ": could not draw pair " + std::to_string(k));
+            const auto idx = static_cast<std::uint32_t>(k);
+            const index_t s = below(key, idx, 2 * attempt, A.size);
+            const index_t t = below(key, idx, 2 * attempt + 1, B.size);
+            if (same && !r.autapses && s == t) continue;
+            if (!r.multapses && !seen.insert(static_cast<std::uint64_t>(s) * B.size + t).second) continue;
+            add(s, t);
+            break;
+          }
+        }
+        break;
+      }
+      case Rule::pairwise_bernoulli:
+        for (index_t t = 0; t < B.size; ++t) {
+          for (index_t s = 0; s < A.size; ++s) {
+            if (same && !r.autapses && s == t) continue;
+            if (kernels::draw_uniform(key, t, s) < r.p) add(s, t);
+          }
+        }
+        break;
+    }
+    const std::size_t count = src.size() - begin;
+    if (src.size() > 0xffffffffull) throw GraphError(what + ": the network would exceed 2^32 - 1 edges");
+    const RngKey wkey = projection_key(seed_, q, kernels::RngStream::projection_weights);
+    const RngKey dkey = projection_key(seed_, q, kernels::RngStream::projection_delays);
+    for (std::size_t e = 0; e < count; ++e) {
+      const auto idx = static_cast<std::uint32_t>(e);
+      w.push_back(static_cast<float>(sample(pr.weight, wkey, idx, what + ": weight")));
+      const double steps = std::llround(sample(pr.delay, dkey, idx, what + ": delay") / dt_);
+      if (steps > 65535) throw GraphError(what + ": a delay exceeds 65535 steps of dt");
+      delay.push_back(static_cast<std::uint16_t>(std::max(1.0, steps)));
+    }
+    kinds.insert(kinds.end(), count, static_cast<std::uint8_t>(pr.kind));
+    plastic.insert(plastic.end(), count, pr.plastic ? 1 : 0);
+    any_plastic = any_plastic || (pr.plastic && count > 0);
+  }
+  if (!any_plastic) plastic.clear();
+  return GraphBuilder::from_validated(std::move(types), src, tgt, w, delay, kinds, plastic);
+}
+
+}  // namespace spikegraph
