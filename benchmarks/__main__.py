@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import b3, contention, gpu, graph, lif, services, soak
+from . import b3, contention, gpu, graph, lif, microcircuit, services, soak
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     gpu.add_arguments(sub.add_parser("gpu", help="B1 at 10^5 and B3 at 10^6 nodes / 10^8 edges, cuda vs cpu"))
     services.add_arguments(sub.add_parser("services", help="a Python learning service against the engine's"))
     contention.add_arguments(sub.add_parser("contention", help="ms per step idle and beside a busy process"))
+    microcircuit.add_arguments(sub.add_parser("microcircuit", help="the cortical microcircuit, and NEST"))
     soak.add_arguments(sub.add_parser("soak", help="10^6 steps, every feature on: RSS"))
     args = parser.parse_args(argv)
     return int(args.func(args))

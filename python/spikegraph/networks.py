@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import _core
 from .config import Config, ConfigLike, to_steps
 from .errors import GraphError
 from .network import Network
+
+if TYPE_CHECKING:
+    from .microcircuit import Microcircuit
 
 
 def brunel(
@@ -38,3 +43,12 @@ def brunel(
 def from_config(config: ConfigLike = None) -> Network:
     """The network described by the ``[network]`` section of a configuration."""
     return Network(_core.Graph.from_config(Config.coerce(config)._core))
+
+
+def microcircuit(scale: float = 1.0, k_scale: float = 1.0, seed: int = 1, dt: float = 0.1) -> Microcircuit:
+    """The cortical microcircuit of Potjans & Diesmann (2014): see
+    :mod:`spikegraph.microcircuit`. Returns the network with its configuration, initial
+    potentials and input currents; ``.simulation()`` makes a Simulation of it."""
+    from .microcircuit import microcircuit as build
+
+    return build(scale=scale, k_scale=k_scale, seed=seed, dt=dt)

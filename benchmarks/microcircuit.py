@@ -1,0 +1,100 @@
+"""Benchmark: the Potjans & Diesmann microcircuit (spikegraph.microcircuit). For each
+scale: build time, real-time factor (wall time / model time) on 1 and 2 threads, bytes
+per synapse (graph and state), peak RSS; with the reference venv (.venv-ref), NEST 3.10's
+iaf_psc_exp on the very same network in the same invocation (build and simulate), and
+whether the spike trains agree (float64 on both sides).
+
+``--scale`` shrinks populations, ``--k-scale`` in-degrees (``--scale 0.1 --k-scale 1``:
+7.7k neurons, 30 M synapses; ``--scale 1``: the full 77k neurons, 0.3 billion synapses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from spikegraph import microcircuit as mcm
+
+ROOT = Path(__file__).resolve().parent.parent
+REF_PYTHON = Path(os.environ.get("SPIKEGRAPH_REF_PYTHON", ROOT / ".venv-ref" / "bin" / "python"))
+
+
+def same_spikes(ours: Any, nest: Any) -> bool:
+    """Spike trains on the step grid (NEST stamps a spike of step t at (t + 1) dt)."""
+    steps = np.rint(nest["times"] / 0.1).astype(np.int64) - 1
+    return sorted(zip(ours.steps.tolist(), ours.nodes.tolist())) == sorted(zip(steps.tolist(),
+                                                                               nest["senders"].tolist()))
+
+
+def run_nest(mc: mcm.Microcircuit, duration_ms: float, threads: int, tmp: Path) -> Any:
+    net = mc.network
+    np.savez(tmp / "net.npz", src=net.sources(), tgt=np.asarray(net.targets), w=np.asarray(net.weights),
+             d=np.asarray(net.delays), kinds=np.asarray(net.kinds), v0=mc.v0, drive=mc.drive)
+    script = ROOT / "tests_py" / "reference" / "microcircuit_reference.py"
+    subprocess.run([str(REF_PYTHON), str(script), str(tmp / "net.npz"), str(duration_ms),
+                    str(tmp / "nest.npz"), str(threads)], check=True)
+    return np.load(tmp / "nest.npz")
+
+
+def run(args: argparse.Namespace) -> int:
+    rows: list[dict[str, Any]] = []
+    seconds = args.duration_ms / 1000.0
+    for scale in args.scale:
+        t0 = time.perf_counter()
+        mc = mcm.microcircuit(scale=scale, k_scale=args.k_scale, seed=args.seed)
+        build_s = time.perf_counter() - t0
+        net = mc.network
+        row: dict[str, Any] = {"scale": scale, "k_scale": args.k_scale, "neurons": net.num_nodes,
+                               "synapses": net.num_edges, "build_s": build_s}
+        spikes: dict[int, Any] = {}
+        for threads in args.threads:
+            sim = mc.simulation(**{"sim.threads": threads, "sim.precision": args.precision})
+            t0 = time.perf_counter()
+            sim.run(args.duration_ms)
+            row[f"rtf_{threads}t"] = (time.perf_counter() - t0) / seconds
+            perf = sim.perf()
+            row["bytes_per_synapse"] = (perf["graph_bytes"] + perf["state_bytes"]) / max(1, net.num_edges)
+            spikes[threads] = sim.spikes
+        row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        rtfs = ", ".join(f"RTF {row[f'rtf_{t}t']:.3f} on {t} thread(s)" for t in args.threads)
+        print(f"scale {scale} (k {args.k_scale}): {net.num_nodes} neurons, {net.num_edges} synapses, "
+              f"built in {build_s:.2f} s; {rtfs}; {row['bytes_per_synapse']:.1f} B/synapse; "
+              f"peak RSS {row['peak_rss_mib']:.0f} MiB", flush=True)
+        if args.nest and REF_PYTHON.exists():
+            with tempfile.TemporaryDirectory() as tmp:
+                for threads in args.threads:
+                    nest = run_nest(mc, args.duration_ms, threads, Path(tmp))
+                    rtf = float(nest["simulate_s"]) / seconds
+                    row[f"nest_rtf_{threads}t"] = rtf
+                    row[f"nest_build_s_{threads}t"] = float(nest["build_s"])
+                    row[f"same_spikes_{threads}t"] = same = same_spikes(spikes[threads], nest)
+                    print(f"  NEST on {threads} thread(s): RTF {rtf:.3f} (spikegraph "
+                          f"{rtf / row[f'rtf_{threads}t']:.1f}x faster); NEST built from the arrays in "
+                          f"{float(nest['build_s']):.2f} s; spike trains {'identical' if same else 'differ'}",
+                          flush=True)
+        rows.append(row)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scale", type=float, nargs="+", default=[0.1])
+    p.add_argument("--k-scale", type=float, default=1.0)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--duration-ms", type=float, default=1000.0)
+    p.add_argument("--precision", default="float64", choices=["float32", "float64"])
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-nest", dest="nest", action="store_false", help="skip NEST (run where .venv-ref is)")
+    p.add_argument("--json")
+    p.set_defaults(func=run)
+
+

@@ -1,0 +1,148 @@
+"""The cortical microcircuit of Potjans & Diesmann (2014, Cerebral Cortex 24:785), the
+field's yardstick: four layers (2/3, 4, 5, 6) of an excitatory and an inhibitory
+population each, 77,169 current-based LIF neurons with exponential synaptic currents
+(spikegraph's ``lif_exp``, NEST's ``iaf_psc_exp``) and about 0.3 billion synapses at full
+scale, dt = 0.1 ms.
+
+Built from the paper's numbers: population sizes, the connection probabilities between
+populations (turned into total synapse counts so that, with multapses, the expected
+number of distinct pairs matches them), mean PSPs of 0.15 mV (twice that from L4E to
+L2/3E, g = -4 for inhibition), 10% relative weight spread, normal delays (1.5 ms
+excitatory, 0.75 ms inhibitory, 50% spread, at least one step). The external input of
+each population (its K_ext synapses at 8 Hz) is given as the equivalent constant
+current, as in the reference implementation's option without Poisson generators.
+
+``scale`` shrinks the populations and ``k_scale`` the in-degrees; with ``k_scale < 1``
+weights grow by 1/sqrt(k_scale) and a constant current restores each population's mean
+input at the published full-scale rates (van Albada et al. 2015), which keeps the
+activity close to the full model's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .builder import NetworkBuilder, normal
+from .config import Config
+from .network import Network
+from .simulation import Simulation
+
+POPULATIONS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
+SIZES = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948])
+#: Connection probability from population j (column) to population i (row).
+PROBABILITIES = np.array([
+    [0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0],
+    [0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0],
+    [0.0077, 0.0059, 0.0497, 0.1350, 0.0067, 0.0003, 0.0453, 0.0],
+    [0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0],
+    [0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0],
+    [0.0548, 0.0269, 0.0257, 0.0022, 0.0600, 0.3158, 0.0086, 0.0],
+    [0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252],
+    [0.0364, 0.0010, 0.0034, 0.0005, 0.0277, 0.0080, 0.0658, 0.1443],
+])
+K_EXT = np.array([1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100])
+#: Published full-scale rates (Hz), used only to compensate scaled-down in-degrees.
+FULL_SCALE_RATES = np.array([0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829])
+BACKGROUND_HZ = 8.0
+PSP_MV, PSP_REL_SD, G = 0.15, 0.1, -4.0
+DELAY_EXC_MS, DELAY_INH_MS, DELAY_REL_SD = 1.5, 0.75, 0.5
+NEURON = {"E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "C_m": 250.0, "tau_m": 10.0, "tau_syn": 0.5,
+          "t_ref": 2.0, "V0_mean": -58.0, "V0_sd": 10.0}
+
+
+def psc_per_psp(c_m: float, tau_m: float, tau_syn: float) -> float:
+    """The current amplitude (pA) of an exponential PSC whose PSP peaks at 1 mV: the
+    peak of J/C tau_m tau_s/(tau_m - tau_s) (exp(-t/tau_m) - exp(-t/tau_s)), at
+    t* = tau_m tau_s/(tau_m - tau_s) ln(tau_m/tau_s)."""
+    t_peak = tau_m * tau_syn / (tau_m - tau_syn) * math.log(tau_m / tau_syn)
+    shape = math.exp(-t_peak / tau_m) - math.exp(-t_peak / tau_syn)
+    peak = tau_m * tau_syn / (tau_m - tau_syn) / c_m * shape
+    return 1.0 / peak
+
+
+def synapse_counts(scale: float, k_scale: float) -> np.ndarray:
+    """Total synapses from population j to i: at full scale the count whose expected
+    distinct pairs (drawn with replacement) give the connection probability, then the
+    in-degree K = count / N_post scaled by k_scale, times the scaled N_post."""
+    n = SIZES.astype(np.float64)
+    pairs = np.outer(n, n)
+    with np.errstate(divide="ignore"):
+        full = np.log(1.0 - PROBABILITIES) / np.log((pairs - 1.0) / pairs)
+    k_full = full / n[:, None]
+    n_scaled = np.round(n * scale)
+    return np.round(k_full * k_scale * n_scaled[:, None]).astype(np.int64)
+
+
+@dataclass
+class Microcircuit:
+    """A built microcircuit: the network, its configuration, and per-node initial
+    membrane potentials and constant input currents (``simulation()`` applies them)."""
+
+    network: Network
+    config: Config
+    v0: np.ndarray
+    drive: np.ndarray
+    populations: dict[str, range]
+
+    def simulation(self, **config: Any) -> Simulation:
+        """A Simulation of the circuit (``config``: further flat keys, e.g. sim.threads)."""
+        cfg = self.config.copy()
+        if config:
+            cfg.update(config)
+        sim = Simulation(self.network, cfg)
+        sim.set_state("v", self.v0)
+        sim.set_state("drive", self.drive)
+        return sim
+
+
+def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: float = 0.1) -> Microcircuit:
+    """Build the microcircuit with populations of round(scale x N) neurons and in-degrees
+    scaled by ``k_scale`` (both in (0, 1]); see the module for the model."""
+    if not (0.0 < scale <= 1.0 and 0.0 < k_scale <= 1.0):
+        raise ValueError(f"microcircuit: scale and k_scale must be in (0, 1], got {scale}, {k_scale}")
+    p = NEURON
+    to_psc = psc_per_psp(p["C_m"], p["tau_m"], p["tau_syn"])
+    psp = np.full((8, 8), PSP_MV)
+    psp[:, 1::2] *= G
+    psp[0, 2] *= 2.0  # L4E -> L2/3E
+    psc = psp * to_psc / math.sqrt(k_scale)
+    counts = synapse_counts(scale, k_scale)
+    b = NetworkBuilder(seed=seed, dt=dt)
+    ids: dict[str, range] = {}
+    for name, size in zip(POPULATIONS, SIZES):
+        ids[name] = b.population(name, max(1, round(size * scale)))
+    for i, post in enumerate(POPULATIONS):
+        for j, pre in enumerate(POPULATIONS):
+            if counts[i, j] == 0:
+                continue
+            w = abs(psc[i, j])
+            d = DELAY_EXC_MS if j % 2 == 0 else DELAY_INH_MS
+            b.connect(pre, post, "fixed_total_number", n=int(counts[i, j]),
+                      weight=normal(w, PSP_REL_SD * w, low=0.0),
+                      delay=normal(d, DELAY_REL_SD * d, low=dt),
+                      kind="excitatory" if j % 2 == 0 else "inhibitory", autapses=False)
+    network = b.build()
+    # Constant input: the mean current of K_ext external synapses at 8 Hz, plus (k_scale
+    # < 1) what the missing recurrent synapses would bring at the full-scale rates.
+    tau_s = p["tau_syn"] * 1e-3
+    external = BACKGROUND_HZ * K_EXT * PSP_MV * to_psc * tau_s
+    k_full = synapse_counts(1.0, 1.0) / SIZES[:, None]
+    missing = (1.0 - math.sqrt(k_scale)) * tau_s * (psp * to_psc * k_full) @ FULL_SCALE_RATES
+    drive = np.zeros(network.num_nodes)
+    rng = np.random.default_rng(seed)
+    v0 = rng.normal(p["V0_mean"], p["V0_sd"], network.num_nodes)
+    for i, name in enumerate(POPULATIONS):
+        drive[ids[name].start:ids[name].stop] = external[i] + missing[i]
+    config = Config({
+        "sim": {"dt": dt, "seed": seed},
+        "node": {"dynamic": {"model": "lif_exp", "v_rest": p["E_L"], "v_reset": p["V_reset"],
+                             "threshold": p["V_th"], "tau_m": p["tau_m"], "t_ref": p["t_ref"],
+                             "resistance": p["tau_m"] / p["C_m"], "tau_syn_ex": p["tau_syn"],
+                             "tau_syn_in": p["tau_syn"], "drive": 0.0, "poisson_rate": 0.0}},
+        "init": {"v_min": p["E_L"], "v_max": p["E_L"]},
+    })
+    return Microcircuit(network, config, v0, drive, ids)
