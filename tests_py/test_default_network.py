@@ -13,19 +13,35 @@ def test_default_network_structure() -> None:
     assert counts == {"sensory": 1024, "dynamic": 4096, "oscillator": 64, "integrator": 0, "relay": 64,
                       "highway": 32, "workspace": 256}
     types = net.node_types
-    src = net.sources()
-    tgt = net.targets
+    all_src, all_tgt = net.sources(), np.asarray(net.targets)
+    # The retinotopic pathway: fixed (not plastic) excitatory edges of one step. Pixel i
+    # (row r, column c) drives dynamic nodes 4i..4i+3, each of which drives the workspace
+    # node over it (16 x 16 cells of 2 x 2 pixels).
+    pathway = (np.asarray(net.kinds) == 0) & (np.asarray(net.plastic) == 0)
+    p_src, p_tgt = all_src[pathway], all_tgt[pathway]
+    first_dyn, first_ws = 1024, 1024 + 4096
+    column = p_src < 1024
+    assert np.array_equal(np.sort(p_tgt[column] - first_dyn), np.arange(4096))
+    assert np.array_equal((p_tgt[column] - first_dyn) // 4, p_src[column])
+    pixel = (p_src[~column] - first_dyn) // 4
+    assert np.array_equal(p_tgt[~column] - first_ws, (pixel // 32 // 2) * 16 + (pixel % 32) // 2)
+    assert np.all(net.weights[pathway][column] == np.float32(0.8))
+    assert np.all(net.weights[pathway][~column] == np.float32(0.45))
+    assert np.all(net.delays[pathway] == 1)
+    # The random part, Poisson(10) out-degrees.
+    src, tgt = all_src[~pathway], all_tgt[~pathway]
     sensory = types == 0
     assert np.all(types[tgt[sensory[src]]] == 1), "sensory nodes project only to dynamic nodes"
     assert not np.any(types[src] == 6), "workspace nodes only receive"
     assert not np.any(sensory[tgt]), "nothing projects to sensory nodes"
     assert np.all(src != tgt)
-    degree = np.diff(net.out_offsets.astype(np.int64))[types != 6]
+    degree = np.bincount(src, minlength=net.num_nodes)[types != 6]
     assert abs(degree.mean() - 10.0) < 0.3 and abs(degree.var() - 10.0) < 1.5  # Poisson(10)
-    kinds = np.bincount(net.kinds, minlength=4) / net.num_edges
+    kinds = np.bincount(net.kinds[~pathway], minlength=4) / src.size
     assert np.allclose(kinds, [0.6, 0.25, 0.1, 0.05], atol=0.01)
-    assert net.weights.min() >= 0.1 * 0.3 - 1e-7 and net.weights.max() <= 0.3 + 1e-7
-    assert net.delays.min() == 1 and net.delays.max() == 5
+    weights = net.weights[~pathway]
+    assert weights.min() >= 0.1 * 0.3 - 1e-7 and weights.max() <= 0.3 + 1e-7
+    assert net.delays[~pathway].min() == 1 and net.delays[~pathway].max() == 5
     net.validate()
 
 

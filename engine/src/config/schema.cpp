@@ -285,6 +285,12 @@ std::vector<ParamSpec> build_schema() {
   s.back().default_value =
       Value::array({Value::real(0.6), Value::real(0.25), Value::real(0.1), Value::real(0.05)});
   s.push_back(real_param("graph.max_delay", 5.0, 0.0, kInf, "ms", "default network: delays are U{1..max} steps of 1 ms", true));
+  s.push_back(real_param("graph.column_weight", 0.8, 0.0, kInf, "",
+                         "default network: weight of the retinotopic edges from each visual sensory node to its "
+                         "own graph.dynamic_per_sensory dynamic nodes (0 = none)"));
+  s.push_back(real_param("graph.readout_weight", 0.45, 0.0, kInf, "",
+                         "default network: weight of the retinotopic edges from each column's dynamic nodes to "
+                         "the workspace node over its pixel (0 = none)"));
   // --- sensory input (docs/model.md step 1)
   s.push_back(int_param("sensory.interval", 5, 1, 1e9, "steps between frames"));
   s.push_back(real_param("sensory.gain", 2.0, 0.0, kInf, "", "sensory drive = gain x gray value"));

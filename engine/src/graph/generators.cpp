@@ -142,6 +142,29 @@ std::shared_ptr<const Graph> make_default_network(const config::Config& cfg) {
       plastic.push_back(k == static_cast<int>(EdgeKind::excitatory) ? 1 : 0);
     }
   }
+  // The retinotopic pathway: visual sensory node i (row r, column c) drives its own column
+  // of dynamic nodes, and they drive the workspace node over pixel (r, c), so the
+  // workspace sees a coarse copy of the grid. Fixed (not plastic) excitatory edges of
+  // one step, drawn from nothing: the random edges above are unchanged by them.
+  const double column_w = cfg.real("graph.column_weight");
+  const double readout_w = cfg.real("graph.readout_weight");
+  const std::uint64_t per = n_dynamic / (side * side);
+  auto fixed_edge = [&](std::uint64_t s, std::uint64_t t, double weight) {
+    src.push_back(static_cast<index_t>(s));
+    tgt.push_back(static_cast<index_t>(t));
+    w.push_back(static_cast<float>(weight));
+    d.push_back(1);
+    kind.push_back(static_cast<std::uint8_t>(EdgeKind::excitatory));
+    plastic.push_back(0);
+  };
+  for (std::uint64_t pixel = 0; pixel < side * side; ++pixel) {
+    const std::uint64_t ws_cell = ws == 0 ? 0 : (pixel / side * ws / side) * ws + (pixel % side * ws / side);
+    for (std::uint64_t j = 0; j < per; ++j) {
+      const std::uint64_t dyn = first_dynamic + pixel * per + j;
+      if (column_w > 0.0) fixed_edge(pixel, dyn, column_w);
+      if (readout_w > 0.0 && ws > 0) fixed_edge(dyn, first_workspace + ws_cell, readout_w);
+    }
+  }
   return GraphBuilder::from_validated(std::move(types), src, tgt, w, d, kind, plastic);
 }
 
