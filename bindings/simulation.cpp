@@ -1,5 +1,6 @@
 // Simulation: construction, runs (GIL released), spikes, monitors, state views,
 // performance counters, the spike file reader/writer.
+#include <algorithm>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -53,11 +54,14 @@ void register_simulation(nb::module_& m) {
       })
       .def_prop_ro("config", [](const Simulation& s) { return s.config(); })
       .def_prop_ro("graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.graph_ptr()); })
-      .def("spikes", [](const Simulation& s) {
+      .def("spikes", [](const Simulation& s, std::int64_t since) {
+        // The record is sorted by step: copy only its tail from `since` on (the live
+        // view and windowed readouts ask for the last moments of a long record).
         const SpikeRecord& r = s.spikes();
-        return nb::make_tuple(owned_array(std::vector<std::int64_t>(r.steps)),
-                              owned_array(std::vector<index_t>(r.nodes)));
-      }, "Copies of the spike record: (steps int64, nodes uint32).")
+        const auto first = std::lower_bound(r.steps.begin(), r.steps.end(), since) - r.steps.begin();
+        return nb::make_tuple(owned_array(std::vector<std::int64_t>(r.steps.begin() + first, r.steps.end())),
+                              owned_array(std::vector<index_t>(r.nodes.begin() + first, r.nodes.end())));
+      }, nb::arg("since") = 0, "Copies of the spike record from step `since` on: (steps int64, nodes uint32).")
       .def("spike_count", [](const Simulation& s) { return s.spikes().size(); })
       .def("spike_counts", [](const Simulation& s) { return owned_array(s.spike_counts()); })
       .def("clear_spikes", &Simulation::clear_spikes)
@@ -110,15 +114,18 @@ void register_simulation(nb::module_& m) {
         return view_array(a, nb::find(&s), false).attr("copy")();
       }, nb::arg("name"), "A copy of per-edge state (graph edge order).")
       .def("set_weights", [](Simulation& s, F64 w) { s.set_weights(w.data(), w.shape(0)); }, nb::arg("weights"))
-      .def("ledger", [](const Simulation& s) {
+      .def("ledger", [](const Simulation& s, std::int64_t since) {
         const auto& h = s.ledger_history();
-        const size_t n = h.size();
+        const size_t first = static_cast<size_t>(
+            std::lower_bound(h.begin(), h.end(), since,
+                             [](const EnergyLedger& l, std::int64_t v) { return l.step < v; }) - h.begin());
+        const size_t n = h.size() - first;
         std::vector<std::int64_t> step(n);
         constexpr int kCols = 11;
         std::vector<double> cols[kCols];
         for (auto& c : cols) c.resize(n);
         for (size_t i = 0; i < n; ++i) {
-          const EnergyLedger& l = h[i];
+          const EnergyLedger& l = h[first + i];
           step[i] = l.step;
           const double v[kCols] = {l.total_before, l.inflow,    l.spike_cost, l.metabolism,  l.flow_out, l.flow_in,
                                    l.overflow,     l.transfers, l.birth_cost, l.total_after, l.error()};
@@ -131,7 +138,8 @@ void register_simulation(nb::module_& m) {
         d["step"] = owned_array(std::move(step));
         for (int c = 0; c < kCols; ++c) d[names[c]] = owned_array(std::move(cols[c]));
         return d;
-      }, "The per-step energy ledger as {column: array}; 'error' is the conservation residual.")
+      }, nb::arg("since") = 0,
+         "The per-step energy ledger from step `since` on as {column: array}; 'error' is the conservation residual.")
       .def("clear_ledger", &Simulation::clear_ledger_history)
       .def("update_config", [](Simulation& s, const nb::dict& flat) { s.update_config(to_table(flat)); },
            nb::arg("changes"),

@@ -1113,3 +1113,22 @@ def test_update_config_changes_live_keys_and_refuses_the_rest_whole() -> None:
     a.run(300.0)
     b.run(300.0)
     assert a.spikes.nodes.tolist() != b.spikes.nodes.tolist()
+
+
+def test_spikes_and_ledger_since_a_step_are_the_tail_of_the_record() -> None:
+    cfg = sg.default_run_config()
+    cfg.update({"graph.sensory_side": 8, "graph.workspace_side": 4, "sim.threads": 1})
+    sim = sg.Simulation(sg.networks.from_config(cfg), cfg)
+    sim.run(300.0)
+    whole, ledger = sim.spikes, sim.ledger
+    for since in (-5, 0, 1, 150, 299, 300, 10**6):
+        part = sim.spikes_since(since)
+        keep = whole.steps >= since
+        assert np.array_equal(part.steps, whole.steps[keep]) and np.array_equal(part.nodes, whole.nodes[keep])
+        tail = sim.ledger_since(since)
+        rows = ledger["step"] >= since
+        assert all(np.array_equal(tail[k], ledger[k][rows]) for k in ledger)
+    assert sim.spikes_since(250).steps.size > 0 and sim.ledger_since(299)["step"].tolist() == [299]
+    for bad in (1.5, "3", True):
+        with pytest.raises(sg.InputError, match="step must be an integer"):
+            sim.spikes_since(bad)  # type: ignore[arg-type]

@@ -98,7 +98,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if _is_audio(args.input) and cfg["sensory.audio_bands"] == 0:
         cfg.update({"sensory": {"audio_bands": DEFAULT_AUDIO_BANDS}})  # the network needs ears
     sim = Simulation(from_config(cfg), cfg)
+    if args.live:
+        return _serve_live(sim, args)
     return _run_and_report(sim, args, cfg["run.duration"])
+
+
+def _serve_live(sim: Simulation, args: argparse.Namespace) -> int:
+    """Run in the browser's live view until Ctrl-C (docs/live.md)."""
+    source = None
+    if args.screen:
+        from .sources import ScreenSource
+
+        sim.update_config({"sensory.source": "none"})
+        source = ScreenSource()
+        sim.attach_source(source, on_end="loop")
+    elif args.input:
+        args.input_end = args.input_end or "loop"  # a live run has no end for a video to mark
+        source = _attach_input(sim, args.input, args)
+    elif args.grating:
+        sim.update_config({"sensory.source": "grating"})
+    view = sim.serve(host=args.host, port=args.port, out_dir=args.out or ".")
+    print(_network_line(sim.config))
+    print(f"live view     {view.url}")
+    print("              open it in a browser; Ctrl-C stops the simulation and the server", flush=True)
+    try:
+        view.wait()
+    finally:
+        if source is not None:
+            source.close()
+    print(sim.summary_text(), end="")
+    return 0
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
@@ -330,6 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--save", metavar="FILE", help="write a checkpoint of the final state to FILE")
 
     add_output_args(run)
+    run.add_argument("--live", action="store_true",
+                     help="run until Ctrl-C, watched and steered in the browser (needs spikegraph[live])")
+    run.add_argument("--host", default="127.0.0.1", help="live view: address to listen on (127.0.0.1)")
+    run.add_argument("--port", type=int, default=0, help="live view: port (default: a free one)")
+    run.add_argument("--screen", action="store_true", help="live view: the screen as input (needs a display)")
+    run.add_argument("--grating", action="store_true", help="live view: the built-in moving grating as input")
     run.set_defaults(func=_cmd_run)
 
     resume = sub.add_parser("resume", help="continue a run from a checkpoint")

@@ -316,8 +316,7 @@ class Simulation:
         start = max(0, self.step - max(1, to_steps(window_ms, self.dt)))
         counts = np.zeros(ids.size, dtype=np.float64)
         if self.step > start:
-            steps, nodes = self._sim.spikes()
-            recent = nodes[np.searchsorted(steps, start, side="left"):]
+            _, recent = self._sim.spikes(start)
             slot = np.full(self.network.num_nodes, -1, dtype=np.int64)
             slot[ids] = np.arange(ids.size)
             hit = slot[recent[recent < slot.size]]
@@ -330,6 +329,12 @@ class Simulation:
     def spikes(self) -> Spikes:
         """The spike record (copies): steps (int64), nodes (uint32)."""
         steps, nodes = self._sim.spikes()
+        return Spikes(steps, nodes, self.dt)
+
+    def spikes_since(self, step: int) -> Spikes:
+        """The part of the spike record from ``step`` on (copies; cheap for a recent step
+        of a long record)."""
+        steps, nodes = self._sim.spikes(_step_arg("spikes_since", step))
         return Spikes(steps, nodes, self.dt)
 
     def spike_counts(self) -> np.ndarray:
@@ -423,6 +428,10 @@ class Simulation:
         that died), ``birth_cost`` (birth costs the children did not get), ``total_after``
         and ``error`` (the conservation residual), one entry per step with energy enabled."""
         return dict(self._sim.ledger())
+
+    def ledger_since(self, step: int) -> dict[str, np.ndarray]:
+        """:attr:`ledger` from ``step`` on (cheap for a recent step of a long run)."""
+        return dict(self._sim.ledger(_step_arg("ledger_since", step)))
 
     def clear_ledger(self) -> None:
         self._sim.clear_ledger()
@@ -551,6 +560,20 @@ class Simulation:
         flat = flatten(changes)
         self._sim.update_config(flat)
         self._config._core.update(flat, "update_config")  # the same, already validated change
+
+    def serve(self, *, host: str = "127.0.0.1", port: int = 0, run: bool = True, fps: float = 5.0,
+              chunk_ms: float | None = None, out_dir: str | os.PathLike[str] | None = None) -> Any:
+        """Serve this simulation to the browser (docs/live.md; needs ``pip install
+        'spikegraph[live]'``): returns a :class:`spikegraph.live.LiveView` whose ``url``
+        (with its access token) opens the page. ``run=True``: a thread runs the simulation
+        from now on (only that thread may call it); ``run=False``: keep running it yourself
+        and call ``view.update()`` between runs. Listens on 127.0.0.1 unless ``host`` says
+        otherwise; ``port`` 0 picks a free one; checkpoints saved from the page go to
+        ``out_dir`` (default: the working directory)."""
+        from .live import LiveView
+
+        return LiveView(self, host=host, port=port, run=run, fps=fps, chunk_ms=chunk_ms,
+                        out_dir=None if out_dir is None else Path(out_dir))
 
     @staticmethod
     def live_config_keys() -> list[str]:
@@ -725,6 +748,12 @@ class Simulation:
 
 
 _SLOT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def _step_arg(where: str, step: object) -> int:
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+        raise InputError(f"{where}: step must be an integer, got {type(step).__name__}")
+    return max(-(2**62), min(int(step), 2**62))
 
 
 def _checkpoint_path(
