@@ -160,6 +160,36 @@ def test_commands_and_hostile_messages(view: Any, tmp_path: Path) -> None:
     wait_for(lambda: view.sim.step > step)
 
 
+def test_switching_the_input(view: Any, tmp_path: Path) -> None:
+    sim = view.sim
+    h, w = sim.sensory_grid
+    sensory = np.flatnonzero(np.asarray(sim.current_network.node_types) == sg.NODE_TYPES.index("sensory"))
+
+    def drive() -> np.ndarray:  # as the page shows it (read while the run goes on)
+        return np.asarray(sim.state("drive"), dtype=np.float64)[sensory[: h * w]].reshape(h, w).copy()
+
+    c = Client(view)
+    try:
+        assert "source must be grating" in c.command({"cmd": "input", "source": "radio"})["error"]
+        missing = c.command({"cmd": "input", "source": "image", "path": str(tmp_path / "none.png")})
+        assert not missing["ok"] and "no such file" in missing["error"]
+        assert c.command({"cmd": "input", "source": "blank"})["ok"]
+        assert sim.config["sensory.source"] == "none"
+        assert c.command({"cmd": "input", "source": "grating"})["ok"]
+        assert sim.config["sensory.source"] == "grating"
+        if importlib.util.find_spec("imageio") is not None:
+            import imageio.v3 as iio
+
+            frame = np.zeros((h, w), dtype=np.uint8)
+            frame[:, : w // 2] = 255  # bright left half
+            iio.imwrite(tmp_path / "half.png", frame)
+            assert c.command({"cmd": "input", "source": "image", "path": str(tmp_path / "half.png")})["ok"]
+            assert sim.config["sensory.source"] == "none"
+            wait_for(lambda: drive()[:, : w // 2].min() > 0 and drive()[:, w // 2:].max() == 0)
+    finally:
+        c.close()
+
+
 def test_attach_mode_takes_commands_between_the_scripts_runs() -> None:
     sim = small_sim()
     with sim.serve(run=False) as view:
