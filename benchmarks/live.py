@@ -75,10 +75,12 @@ def run(args: argparse.Namespace) -> int:
             sim = make_sim(workload, args.threads)
             duration = args.duration_ms or (1000.0 if workload == "b3" else 5000.0)
             steps = max(1, round(duration / sim.dt))
-            sim.run_steps(steps // 4, progress=False)  # warm up
+            sim.run_steps(round(args.warmup_ms / sim.dt), progress=False)  # past the start's transient
             times: dict[str, list[float]] = {m: [] for m in modes}
-            for _ in range(args.rounds):
-                for mode in modes:
+            for r in range(args.rounds):
+                # Each round starts with another mode: the run's own drift (homeostasis,
+                # learning) then falls on every mode alike.
+                for mode in modes[r % len(modes):] + modes[:r % len(modes)]:
                     if mode == "plain":
                         t0 = time.perf_counter()
                         sim.run_steps(steps, progress=False)
@@ -86,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
                     else:
                         page = browser if "page" in mode else None
                         times[mode].append(served_ms_per_step(sim, steps, page))
+            if args.verbose:
+                print({m: [round(x, 3) for x in v] for m, v in times.items()})
             base = statistics.median(times["plain"])
             row = {m: {"ms_per_step": statistics.median(v), "ratio": statistics.median(v) / base}
                    for m, v in times.items()}
@@ -108,6 +112,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration-ms", type=float, default=0.0,
                    help="model time per measurement (default: 5000 ms, 1000 ms for b3)")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--warmup-ms", type=float, default=3000.0, help="model time run before measuring")
     p.add_argument("--no-browser", action="store_true", help="leave out the mode with a page open")
+    p.add_argument("--verbose", action="store_true", help="print every measurement")
     p.add_argument("--json")
     p.set_defaults(func=run)

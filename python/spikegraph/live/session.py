@@ -31,7 +31,12 @@ from ..network import NODE_TYPES
 STATIC = Path(__file__).resolve().parent / "static"
 #: Largest command a client may send (bytes); larger ones close the connection.
 MAX_MESSAGE = 64 * 1024
-#: Spikes per snapshot at most (the raster is subsampled beyond that).
+#: The page's raster shows the last RASTER_WINDOW_MS of model time and keeps at most
+#: about RASTER_WINDOW_SPIKES spikes in it: each snapshot sends its share of that budget
+#: (at most MAX_RASTER_SPIKES), evenly subsampled, so the browser's drawing stays cheap
+#: however fast the run goes.
+RASTER_WINDOW_MS = 2000.0
+RASTER_WINDOW_SPIKES = 20000
 MAX_RASTER_SPIKES = 6000
 
 
@@ -276,6 +281,7 @@ class LiveView:
         ws = self.sim.workspace_nodes() if has_ws else np.zeros(0, np.int64)
         return {"type": "hello", "nodes": int(types.size), "bands": bands, "dt_ms": self.sim.dt,
                 "sensory_grid": list(self.sim.sensory_grid), "workspace": int(ws.size),
+                "raster_window_ms": RASTER_WINDOW_MS,
                 "live_keys": self.sim.live_config_keys()}
 
     def _publish(self, force: bool = False) -> None:
@@ -305,8 +311,10 @@ class LiveView:
         members = np.bincount(types, minlength=len(NODE_TYPES))
         rates = {NODE_TYPES[t]: float(counts[t] / members[t] / model_s)
                  for t in range(len(NODE_TYPES)) if members[t] and sim.step > since_step}
-        if nodes.size > MAX_RASTER_SPIKES:
-            keep = np.linspace(0, nodes.size - 1, MAX_RASTER_SPIKES).astype(np.int64)
+        budget = min(MAX_RASTER_SPIKES, max(200, round(RASTER_WINDOW_SPIKES * 1000.0 * model_s
+                                                        / RASTER_WINDOW_MS)))
+        if nodes.size > budget:
+            keep = np.linspace(0, nodes.size - 1, budget).astype(np.int64)
             steps, nodes = steps[keep], nodes[keep]
         snap: dict[str, Any] = {
             "type": "frame", "step": sim.step, "time_ms": sim.time_ms, "running": self._running,

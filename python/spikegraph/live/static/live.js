@@ -2,7 +2,6 @@
 "use strict";
 const COLORS = {sensory: "#1f77b4", dynamic: "#7f7f7f", oscillator: "#9467bd", integrator: "#8c564b",
                 relay: "#ff7f0e", highway: "#d62728", workspace: "#2ca02c"};
-const WINDOW_MS = 2000;
 const token = new URLSearchParams(location.search).get("token") || "";
 const live = window.live = {hello: null, frames: 0, last: null, replies: [], spikes: [], drawn: 0};
 let socket = null, nextId = 1;
@@ -63,7 +62,8 @@ function drawRaster(frame) {
   const dt = live.hello.dt_ms, left = 80;
   const r = frame.raster;
   for (let i = 0; i < r.rows.length; i++) live.spikes.push([r.steps[i] * dt, r.rows[i]]);
-  const now = frame.time_ms, start = now - WINDOW_MS;
+  const window_ms = live.hello.raster_window_ms;
+  const now = frame.time_ms, start = now - window_ms;
   live.spikes = live.spikes.filter(s => s[0] >= start);
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -83,7 +83,7 @@ function drawRaster(frame) {
     if (!b) continue;
     const rows = b.last - b.first + 1, y = b.y0 + b.h - (row - b.first + 1) / rows * b.h;
     ctx.fillStyle = COLORS[b.name] || "#333";
-    ctx.fillRect(left + (t - start) / WINDOW_MS * W, y, 1.5, Math.max(1, b.h / rows));
+    ctx.fillRect(left + (t - start) / window_ms * W, y, 1.5, Math.max(1, b.h / rows));
     drawn++;
   }
   live.drawn = drawn;
