@@ -63,11 +63,21 @@ def run(args: argparse.Namespace) -> int:
             perf = sim.perf()
             row["bytes_per_synapse"] = (perf["graph_bytes"] + perf["state_bytes"]) / max(1, net.num_edges)
             spikes[threads] = sim.spikes
+        # Rates per population after the first 200 ms (the same on every thread count).
+        first = spikes[args.threads[0]]
+        late = first.nodes[first.steps >= round(200.0 / mc.config["sim.dt"])]
+        counts = np.bincount(late, minlength=net.num_nodes)
+        late_s = max(1e-9, (args.duration_ms - 200.0) / 1000.0)
+        row["rates_hz"] = {name: float(counts[r.start:r.stop].mean() / late_s)
+                           for name, r in mc.populations.items()}
         row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         rtfs = ", ".join(f"RTF {row[f'rtf_{t}t']:.3f} on {t} thread(s)" for t in args.threads)
         print(f"scale {scale} (k {args.k_scale}): {net.num_nodes} neurons, {net.num_edges} synapses, "
               f"built in {build_s:.2f} s; {rtfs}; {row['bytes_per_synapse']:.1f} B/synapse; "
               f"peak RSS {row['peak_rss_mib']:.0f} MiB", flush=True)
+        if args.duration_ms > 200.0:
+            rates = ", ".join(f"{k} {v:.2f}" for k, v in row["rates_hz"].items())
+            print(f"  rates after 200 ms (Hz): {rates}", flush=True)
         if args.nest and REF_PYTHON.exists():
             with tempfile.TemporaryDirectory() as tmp:
                 for threads in args.threads:
