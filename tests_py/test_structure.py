@@ -53,7 +53,7 @@ def test_a_node_that_recovers_within_the_interval_survives() -> None:
     assert sim.state("alive").tolist() == [0, 1]
 
 
-def test_births_fill_spare_slots_in_order_and_pay_the_cost() -> None:
+def test_births_fill_free_slots_in_order_and_pay_the_cost() -> None:
     net = sg.Network.from_arrays(3, [0, 1], [1, 2], [0.1, 0.1], plastic=[0, 0])
     cfg = base_config(spare_nodes=2, birth_energy=3.0, birth_cost=1.5, child_energy_frac=0.5,
                       child_out_degree=2, death_energy=0.0)
@@ -79,6 +79,28 @@ def test_births_fill_spare_slots_in_order_and_pay_the_cost() -> None:
     sim.set_state("energy", [4.0, 0.5, 0.5, 0.5, 0.5])
     again = run_with_events(sim, 10)
     assert again[0]["births_refused"] == 1 and again[0]["children"].size == 0
+
+
+def test_a_dead_nodes_slot_is_free_for_a_later_birth_lowest_first() -> None:
+    # Step 10: nodes 1 and 3 starve and die while node 0 gives birth: its child takes the
+    # spare slot 5 (a node that dies now is not reborn in the same step). Step 20: node 4's
+    # and node 0's children take the lowest free slots, the dead nodes' 1 and 3.
+    net = sg.Network.from_arrays(5, [0, 2], [2, 4], [0.1, 0.1], plastic=[0, 0])
+    cfg = base_config(spare_nodes=1, birth_energy=3.0, birth_cost=1.0, child_energy_frac=0.5,
+                      child_out_degree=0, death_energy=0.05)
+    sim = sg.Simulation(net, cfg)
+    sim.set_state("energy", [4.0, 0.01, 2.0, 0.01, 2.0, 0.0])
+    first = run_with_events(sim, 10)[0]
+    assert first["deaths"].tolist() == [1, 3]
+    assert first["parents"].tolist() == [0] and first["children"].tolist() == [5]
+    sim.set_state("energy", [4.0, 0.0, 2.0, 0.0, 4.0, 0.5])
+    second = run_with_events(sim, 10)[0]
+    assert second["parents"].tolist() == [0, 4] and second["children"].tolist() == [1, 3]
+    assert sim.state("alive").tolist() == [1, 1, 1, 1, 1, 1]
+    assert np.all(np.abs(sim.ledger["error"]) <= 1e-9)
+    pairs = set(zip(sim.current_network.sources().tolist(), sim.current_network.targets.tolist()))
+    assert {(0, 5), (0, 1), (4, 3)} <= pairs
+    sim.current_network.validate()
 
 
 def test_pruning_removes_weak_plastic_edges_only() -> None:

@@ -1,7 +1,8 @@
 // The "structure" service: structural plasticity (docs/model.md step 7), on the host at
-// structure steps. Node ids never change: births fill the spare slots appended at
-// construction (structure.spare_nodes) in ascending order, and a dead node's id is
-// never reused. The graph is rebuilt (compacted) only here.
+// structure steps. Node ids never change: a birth takes the lowest free slot, a node of
+// a mortal type that is not alive (one that died at an earlier structure step, or a
+// spare slot appended at construction: structure.spare_nodes). The graph is rebuilt
+// (compacted) only here.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -40,28 +41,19 @@ class StructureService final : public Service {
     v_rest_ = c.real("node.dynamic.v_rest");
     threshold_ = c.real("node.dynamic.threshold");
     energy_enabled_ = c.boolean("energy.enabled");
-    spare_ = c.integer("structure.spare_nodes");
     key_ = kernels::make_key(static_cast<std::uint64_t>(c.integer("sim.seed")),
                              static_cast<std::uint64_t>(kernels::RngStream::structure));
   }
 
-  void initialize(StepContext& ctx) override {
-    const index_t n = ctx.graph.num_nodes();
-    next_slot_ = n - static_cast<index_t>(std::min<std::int64_t>(spare_, n));
-    starving_.assign(n, 1);
-  }
+  void initialize(StepContext& ctx) override { starving_.assign(ctx.graph.num_nodes(), 1); }
 
+  // The free slots follow from `alive` and the types, so only the starvation marks are
+  // state (checkpoints of earlier versions also hold a "next_slot", no longer needed).
   void save_state(io::SnapshotWriter& out, const std::string& prefix) const override {
-    out.add_scalar(prefix + "next_slot", next_slot_);
     out.add(prefix + "starving", starving_);
   }
   void load_state(const io::SnapshotReader& in, const std::string& prefix) override {
-    const auto next = in.scalar<index_t>(prefix + "next_slot");
     auto starving = in.array<std::uint8_t>(prefix + "starving", starving_.size());
-    if (next > starving_.size()) {
-      throw IoError("load checkpoint '" + in.source() + "': " + prefix + "next_slot is out of range (corrupt)");
-    }
-    next_slot_ = next;
     starving_.swap(starving);
   }
 
@@ -78,6 +70,14 @@ class StructureService final : public Service {
     const std::uint8_t* types = g.node_type().data();
     StructureEvent ev;
     ev.step = ctx.step;
+
+    // Free slots, lowest id first, taken before this step's deaths (a node that dies
+    // now is not reborn in the same step).
+    std::vector<index_t> free_slots;
+    for (index_t i = 0; i < n; ++i) {
+      if (!alive[i] && node_type_traits(types[i]).mortal) free_slots.push_back(i);
+    }
+    std::size_t next_free = 0;
 
     double removed = 0.0;  // energy of the nodes that died (ledger: transfers)
     for (index_t i = 0; i < n; ++i) {
@@ -97,11 +97,11 @@ class StructureService final : public Service {
           read_element(energy, i) < birth_cost_) {
         continue;
       }
-      if (next_slot_ >= n) {
+      if (next_free == free_slots.size()) {
         ++ev.births_refused;
         continue;
       }
-      const index_t child = next_slot_++;
+      const index_t child = free_slots[next_free++];
       write_element(energy, i, read_element(energy, i) - birth_cost_);
       write_element(energy, child, child_frac_ * birth_cost_);
       birth_loss += (1.0 - child_frac_) * birth_cost_;
@@ -225,9 +225,7 @@ class StructureService final : public Service {
   std::uint16_t child_delay_ = 1;
   float prune_weight_ = 0.05f;
   double v_rest_ = 0.0, threshold_ = 1.0;
-  std::int64_t spare_ = 0;
   bool energy_enabled_ = false;
-  index_t next_slot_ = 0;
   std::vector<std::uint8_t> starving_;
   kernels::RngKey key_{};
 };
