@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -44,7 +45,72 @@ def run_nest(mc: mcm.Microcircuit, duration_ms: float, threads: int, tmp: Path) 
     return np.load(tmp / "nest.npz")
 
 
+STATS = ("rate", "cv", "corr")
+
+
+def compare_native(scale: float, seeds: list[int], duration_ms: float, threads: int = 1,
+                   ref_python: Path = REF_PYTHON) -> dict[str, Any]:
+    """spikegraph and NEST each build their own instances of the circuit (NEST with its
+    own generator: tests_py/reference/microcircuit_nest_native.py) for each seed and
+    simulate them; per population and statistic (``spikegraph.microcircuit.statistics``
+    after the first 200 ms) the mean and SD over seeds of each, and Welch's
+    z = |difference of means| / its standard error. Also both build times."""
+    per: dict[str, list[dict[str, dict[str, float]]]] = {"spikegraph": [], "nest": []}
+    build: dict[str, list[float]] = {"spikegraph": [], "nest": []}
+    script = ROOT / "tests_py" / "reference" / "microcircuit_nest_native.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        design = Path(tmp) / "design.json"
+        design.write_text(json.dumps(mcm.design(scale, 1.0)))
+        for seed in seeds:
+            t0 = time.perf_counter()
+            mc = mcm.microcircuit(scale, seed=seed)
+            build["spikegraph"].append(time.perf_counter() - t0)
+            sim = mc.simulation(**{"sim.threads": threads})
+            sim.run(duration_ms)
+            s = sim.spikes
+            stats = mcm.statistics(s.steps, s.nodes, mc.populations, 0.1, 200.0, duration_ms)
+            per["spikegraph"].append(stats)
+            out = Path(tmp) / "nest.npz"
+            subprocess.run([str(ref_python), str(script), str(design), str(seed), str(duration_ms), str(out),
+                            str(threads)], check=True, capture_output=True)
+            z = np.load(out)
+            build["nest"].append(float(z["build_s"]))
+            starts = np.r_[0, np.cumsum(z["sizes"])]
+            pops = {n: range(int(starts[i]), int(starts[i + 1])) for i, n in enumerate(mcm.POPULATIONS)}
+            steps = np.rint(z["times"] / 0.1).astype(np.int64) - 1  # NEST stamps step t at (t + 1) dt
+            per["nest"].append(mcm.statistics(steps, z["senders"], pops, 0.1, 200.0, duration_ms))
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for pop in mcm.POPULATIONS:
+        table[pop] = {}
+        for stat in STATS:
+            a = np.array([r[pop][stat] for r in per["spikegraph"]])
+            b = np.array([r[pop][stat] for r in per["nest"]])
+            se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+            table[pop][stat] = {"spikegraph": float(a.mean()), "spikegraph_sd": float(a.std(ddof=1)),
+                                "nest": float(b.mean()), "nest_sd": float(b.std(ddof=1)),
+                                "z": float(abs(a.mean() - b.mean()) / se) if se > 0 else math.inf}
+    return {"scale": scale, "seeds": seeds, "build_s": build, "table": table}
+
+
+def print_comparison(c: dict[str, Any]) -> None:
+    b = c["build_s"]
+    print(f"scale {c['scale']}, seeds {c['seeds']}: build {np.mean(b['spikegraph']):.2f} s (spikegraph) vs "
+          f"{np.mean(b['nest']):.2f} s (NEST, its own connect); mean +- SD over seeds, Welch z:")
+    for pop, stats in c["table"].items():
+        cells = [f"{k} {v['spikegraph']:.3f}+-{v['spikegraph_sd']:.3f} / {v['nest']:.3f}+-{v['nest_sd']:.3f} "
+                 f"(z {v['z']:.1f})" for k, v in stats.items()]
+        print(f"  {pop:>5}: " + " | ".join(cells), flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.nest_native:
+        seeds = [int(x) for x in args.nest_native.split(",")]
+        results = [compare_native(scale, seeds, args.duration_ms, args.threads[0]) for scale in args.scale]
+        for c in results:
+            print_comparison(c)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        return 0
     rows: list[dict[str, Any]] = []
     seconds = args.duration_ms / 1000.0
     for scale in args.scale:
@@ -104,6 +170,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="float64", choices=["float32", "float64"])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-nest", dest="nest", action="store_false", help="skip NEST (run where .venv-ref is)")
+    p.add_argument("--nest-native", metavar="SEEDS",
+                   help="instead: NEST builds its own instances; compare statistics over these seeds (1,2,3)")
     p.add_argument("--json")
     p.set_defaults(func=run)
 

@@ -92,3 +92,22 @@ def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert block is not None
     exec(compile(block.group(1), "docs/python.md microcircuit example", "exec"), {})
     assert "'L23E': 414" in capsys.readouterr().out
+
+
+@pytest.mark.validation
+def test_statistics_agree_with_circuits_nest_builds_itself() -> None:
+    """NEST draws its own instances of the circuit (its connect, its generator); over five
+    seeds each, the rates, CVs of inter-spike intervals and pairwise correlations of
+    every population agree with spikegraph's: Welch's z below 3.5 for all 24."""
+    if not REF_PYTHON.exists():
+        pytest.skip("needs the reference venv (bash .ci/setup_reference.sh)")
+    import sys
+
+    sys.path.insert(0, str(HERE.parent))
+    from benchmarks.microcircuit import compare_native
+
+    c = compare_native(0.05, [1, 2, 3, 4, 5], 1200.0, ref_python=REF_PYTHON)
+    worst = max((v["z"], pop, stat) for pop, stats in c["table"].items() for stat, v in stats.items())
+    assert worst[0] < 3.5, f"{worst[1]} {worst[2]}: {c['table'][worst[1]][worst[2]]}"
+    for pop, stats in c["table"].items():  # the circuit is active in every population
+        assert stats["rate"]["spikegraph"] > 0.5, pop

@@ -99,9 +99,12 @@ class Microcircuit:
         return sim
 
 
-def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: float = 0.1) -> Microcircuit:
-    """Build the microcircuit with populations of round(scale x N) neurons and in-degrees
-    scaled by ``k_scale`` (both in (0, 1]); see the module for the model."""
+def design(scale: float = 0.1, k_scale: float = 1.0) -> dict[str, Any]:
+    """The circuit's numbers at a scale, as plain lists (JSON), for spikegraph's builder
+    and for building the same model natively in another simulator: ``sizes``, ``counts``
+    [post][pre] (total synapses), ``psc`` [post][pre] (mean current amplitudes in pA,
+    signed), ``delays`` [pre] (mean ms), the relative spreads, ``drive`` per population
+    (pA), and the ``neuron`` parameters."""
     if not (0.0 < scale <= 1.0 and 0.0 < k_scale <= 1.0):
         raise ValueError(f"microcircuit: scale and k_scale must be in (0, 1], got {scale}, {k_scale}")
     p = NEURON
@@ -109,34 +112,50 @@ def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: fl
     psp = np.full((8, 8), PSP_MV)
     psp[:, 1::2] *= G
     psp[0, 2] *= 2.0  # L4E -> L2/3E
-    psc = psp * to_psc / math.sqrt(k_scale)
-    counts = synapse_counts(scale, k_scale)
-    b = NetworkBuilder(seed=seed, dt=dt)
-    ids: dict[str, range] = {}
-    for name, size in zip(POPULATIONS, SIZES):
-        ids[name] = b.population(name, max(1, round(size * scale)))
-    for i, post in enumerate(POPULATIONS):
-        for j, pre in enumerate(POPULATIONS):
-            if counts[i, j] == 0:
-                continue
-            w = abs(psc[i, j])
-            d = DELAY_EXC_MS if j % 2 == 0 else DELAY_INH_MS
-            b.connect(pre, post, "fixed_total_number", n=int(counts[i, j]),
-                      weight=normal(w, PSP_REL_SD * w, low=0.0),
-                      delay=normal(d, DELAY_REL_SD * d, low=dt),
-                      kind="excitatory" if j % 2 == 0 else "inhibitory", autapses=False)
-    network = b.build()
     # Constant input: the mean current of K_ext external synapses at 8 Hz, plus (k_scale
     # < 1) what the missing recurrent synapses would bring at the full-scale rates.
     tau_s = p["tau_syn"] * 1e-3
     external = BACKGROUND_HZ * K_EXT * PSP_MV * to_psc * tau_s
     k_full = synapse_counts(1.0, 1.0) / SIZES[:, None]
     missing = (1.0 - math.sqrt(k_scale)) * tau_s * (psp * to_psc * k_full) @ FULL_SCALE_RATES
+    return {
+        "populations": list(POPULATIONS),
+        "sizes": [max(1, round(int(n) * scale)) for n in SIZES],
+        "counts": synapse_counts(scale, k_scale).tolist(),
+        "psc": (psp * to_psc / math.sqrt(k_scale)).tolist(),
+        "psc_rel_sd": PSP_REL_SD,
+        "delays": [DELAY_EXC_MS if j % 2 == 0 else DELAY_INH_MS for j in range(8)],
+        "delay_rel_sd": DELAY_REL_SD,
+        "drive": (external + missing).tolist(),
+        "neuron": dict(p),
+    }
+
+
+def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: float = 0.1) -> Microcircuit:
+    """Build the microcircuit with populations of round(scale x N) neurons and in-degrees
+    scaled by ``k_scale`` (both in (0, 1]); see the module for the model."""
+    d = design(scale, k_scale)
+    p = d["neuron"]
+    b = NetworkBuilder(seed=seed, dt=dt)
+    ids: dict[str, range] = {}
+    for name, size in zip(POPULATIONS, d["sizes"]):
+        ids[name] = b.population(name, size)
+    for i, post in enumerate(POPULATIONS):
+        for j, pre in enumerate(POPULATIONS):
+            if d["counts"][i][j] == 0:
+                continue
+            w = abs(d["psc"][i][j])
+            delay = d["delays"][j]
+            b.connect(pre, post, "fixed_total_number", n=int(d["counts"][i][j]),
+                      weight=normal(w, PSP_REL_SD * w, low=0.0),
+                      delay=normal(delay, DELAY_REL_SD * delay, low=dt),
+                      kind="excitatory" if j % 2 == 0 else "inhibitory", autapses=False)
+    network = b.build()
     drive = np.zeros(network.num_nodes)
     rng = np.random.default_rng(seed)
     v0 = rng.normal(p["V0_mean"], p["V0_sd"], network.num_nodes)
     for i, name in enumerate(POPULATIONS):
-        drive[ids[name].start:ids[name].stop] = external[i] + missing[i]
+        drive[ids[name].start:ids[name].stop] = d["drive"][i]
     config = Config({
         "sim": {"dt": dt, "seed": seed},
         "node": {"dynamic": {"model": "lif_exp", "v_rest": p["E_L"], "v_reset": p["V_reset"],
@@ -146,3 +165,42 @@ def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: fl
         "init": {"v_min": p["E_L"], "v_max": p["E_L"]},
     })
     return Microcircuit(network, config, v0, drive, ids)
+
+
+def statistics(steps: np.ndarray, nodes: np.ndarray, populations: dict[str, range], dt: float,
+               start_ms: float, stop_ms: float, *, sample: int = 200, bin_ms: float = 5.0,
+               seed: int = 0) -> dict[str, dict[str, float]]:
+    """Per population, over spikes in [start_ms, stop_ms): ``rate`` (Hz, mean over its
+    neurons), ``cv`` (mean coefficient of variation of the inter-spike intervals of
+    neurons with at least 3 spikes) and ``corr`` (mean pairwise Pearson correlation of
+    ``bin_ms`` spike counts over ``sample`` neurons drawn with ``seed``; pairs with a
+    silent neuron left out), the statistics Potjans & Diesmann and NEST's example report."""
+    steps, nodes = np.asarray(steps), np.asarray(nodes)
+    t = steps * dt
+    keep = (t >= start_ms) & (t < stop_ms)
+    t, nodes = t[keep], nodes[keep].astype(np.int64)
+    seconds = (stop_ms - start_ms) / 1000.0
+    bins = np.arange(start_ms, stop_ms + bin_ms / 2, bin_ms)
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict[str, float]] = {}
+    for name, ids in populations.items():
+        mine = (nodes >= ids.start) & (nodes < ids.stop)
+        pn, pt = nodes[mine] - ids.start, t[mine]
+        counts = np.bincount(pn, minlength=len(ids))
+        order = np.lexsort((pt, pn))
+        pn, pt = pn[order], pt[order]
+        cvs = []
+        for k in np.flatnonzero(counts >= 3):
+            isi = np.diff(pt[np.searchsorted(pn, k):np.searchsorted(pn, k, side="right")])
+            if isi.mean() > 0:
+                cvs.append(isi.std() / isi.mean())
+        chosen = rng.choice(len(ids), size=min(sample, len(ids)), replace=False)
+        binned = np.stack([np.histogram(pt[pn == k], bins)[0] for k in chosen]).astype(np.float64)
+        active = binned[binned.std(axis=1) > 0]
+        corr = math.nan
+        if active.shape[0] >= 2:
+            c = np.corrcoef(active)
+            corr = float(c[np.triu_indices_from(c, 1)].mean())
+        out[name] = {"rate": float(counts.mean() / seconds), "cv": float(np.mean(cvs)) if cvs else math.nan,
+                     "corr": corr}
+    return out
