@@ -87,14 +87,14 @@ void register_builder(nb::module_& m) {
         return out;
       })
       .def_prop_ro("num_projections", &NetworkBuilder::num_projections)
-      .def("build", [](const NetworkBuilder& b) {
+      .def("build", [](const NetworkBuilder& b, int threads) {
         std::shared_ptr<const Graph> g;
         {
           nb::gil_scoped_release release;
-          g = b.build();
+          g = b.build(threads);
         }
         return std::const_pointer_cast<Graph>(g);
-      });
+      }, nb::arg("threads") = 0);
 }
 
 }  // namespace spikegraph::bindings

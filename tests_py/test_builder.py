@@ -71,3 +71,22 @@ def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert block is not None
     exec(compile(block.group(1), "docs/python.md builder example", "exec"), {})
     assert "range(800, 1000)" in capsys.readouterr().out
+
+
+def test_the_same_network_on_any_thread_count() -> None:
+    def make() -> sg.NetworkBuilder:
+        b = sg.NetworkBuilder(seed=3, dt=0.1)
+        b.population("E", 2000)
+        b.connect("E", "E", "fixed_total_number", n=300_000, weight=sg.builder.normal(0.5, 0.1, low=0.0),
+                  delay=sg.builder.normal(1.5, 0.75, low=0.1))
+        b.connect("E", "E", "fixed_indegree", n=70, weight=0.2, delay=1.0, kind="inhibitory")
+        return b
+
+    one, two = make().build(threads=1), make().build(threads=2)
+    assert one.num_edges == two.num_edges == 440_000
+    for column in ("targets", "weights", "delays", "kinds"):
+        assert np.array_equal(np.asarray(getattr(one, column)), np.asarray(getattr(two, column)))
+    assert np.array_equal(one.sources(), two.sources())
+    for bad in (-1, 1.5, True):
+        with pytest.raises(sg.GraphError, match="threads must be an integer"):
+            make().build(threads=bad)  # type: ignore[arg-type]

@@ -103,6 +103,9 @@ class NetworkBuilder:
         return {name: {"type": t, "first": int(first), "size": int(size), "ids": range(first, first + size)}
                 for name, t, first, size in self._b.populations}
 
-    def build(self) -> Network:
-        """Draw every projection and build the network (in C++, without the GIL)."""
-        return Network(self._b.build())
+    def build(self, threads: int = 0) -> Network:
+        """Draw every projection and build the network (in C++, without the GIL) on
+        ``threads`` threads (0: all cores); the network is the same on any count."""
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+            raise GraphError(f"build: threads must be an integer >= 0, got {threads!r}")
+        return Network(self._b.build(threads))

@@ -160,3 +160,31 @@ TEST_CASE("network builder: bad descriptions are refused by name and add nothing
   CHECK_THROWS_AS(NetworkBuilder(1, 0.0), spikegraph::GraphError);
   CHECK_THROWS_WITH(c.population("nope"), Catch::Contains("no population named"));
 }
+
+TEST_CASE("network builder: the same graph on any thread count", "[graph][builder]") {
+  // Projections long enough to be drawn in parallel parts (64 Ki draws each at least).
+  NetworkBuilder b(7, 0.1);
+  b.add_population("E", NodeType::dynamic, 3000);
+  b.add_population("I", NodeType::dynamic, 700);
+  Distribution w{Distribution::Kind::normal, 0.5, 0.2, 0.0, 1.0};
+  Distribution d{Distribution::Kind::normal_redrawn, 1.5, 0.75, 0.1, 5.0};
+  b.connect("E", "E", rule(Rule::fixed_indegree, 60, 0.0, false), w, d);
+  b.connect("E", "I", rule(Rule::fixed_outdegree, 50, 0.0, true, false), w, d);
+  b.connect("I", "E", rule(Rule::fixed_total_number, 200000), w, d, EdgeKind::inhibitory);
+  b.connect("I", "I", rule(Rule::fixed_total_number, 20000, 0.0, false, false), w, d);
+  b.connect("E", "I", rule(Rule::pairwise_bernoulli, 0, 0.05), w, kOne);
+  const auto one = b.build(1);
+  REQUIRE(one->num_edges() > 600000);
+  for (int threads : {2, 3}) {
+    const auto g = b.build(threads);
+    CHECK(pairs(*g) == pairs(*one));
+    CHECK(g->edge_weight() == one->edge_weight());
+    CHECK(g->edge_delay() == one->edge_delay());
+    CHECK(g->edge_kind() == one->edge_kind());
+  }
+  // A failure inside a parallel part reaches the caller.
+  NetworkBuilder bad(1, 0.1);
+  bad.add_population("E", NodeType::dynamic, 1000);
+  bad.connect("E", "E", rule(Rule::fixed_total_number, 200000), kOne, Distribution::constant_value(1e4));
+  CHECK_THROWS_AS(bad.build(2), spikegraph::GraphError);
+}

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "../backend/cpu/parallel.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/kernels/rng.hpp"
 
@@ -171,7 +172,14 @@ void NetworkBuilder::connect(const std::string& pre, const std::string& post, co
   projections_.push_back(Projection{a, b, rule, weight, delay_ms, kind, plastic});
 }
 
-std::shared_ptr<const Graph> NetworkBuilder::build() const {
+std::shared_ptr<const Graph> NetworkBuilder::build(int threads) const {
+  if (threads <= 0) threads = std::max(1, cpu::hardware_threads());
+  // Loops over independent draws run in parallel parts when they are long enough to
+  // pay for waking the threads; each element lands at its own index.
+  auto each = [threads](std::size_t n, auto&& fn) {
+    cpu::parallel_parts(cpu::parts_for(threads, n, 1u << 16), n,
+                        [&](int, std::size_t b, std::size_t e) { fn(b, e); });
+  };
   std::vector<std::uint8_t> types;
   for (const auto& p : populations_) types.insert(types.end(), p.size, static_cast<std::uint8_t>(p.type));
   std::vector<index_t> src, tgt;
@@ -206,37 +214,67 @@ std::shared_ptr<const Graph> NetworkBuilder::build() const {
         break;
       case Rule::fixed_indegree:
       case Rule::fixed_outdegree: {
+        // Owner o's n partners come from draws keyed by o alone: owners are independent.
         const bool in = r.kind == Rule::fixed_indegree;
-        const index_t owners = in ? B.size : A.size;      // each gets n partners
+        const index_t owners = in ? B.size : A.size;  // each gets n partners
         const std::uint64_t partners = in ? A.size : B.size;
-        std::vector<index_t> chosen;
-        for (index_t o = 0; o < owners; ++o) {
-          chosen.clear();
-          std::uint64_t draw = 0;
-          const std::uint64_t limit = 64 * static_cast<std::uint64_t>(r.n) + 4096;
-          while (static_cast<std::int64_t>(chosen.size()) < r.n) {
-            if (draw >= limit) throw GraphError(what + ": could not draw " + std::to_string(r.n) + " partners");
-            const index_t c = below(key, o, draw++, partners);
-            if (same && !r.autapses && c == o) continue;
-            if (!r.multapses && std::find(chosen.begin(), chosen.end(), c) != chosen.end()) continue;
-            chosen.push_back(c);
+        const auto n = static_cast<std::size_t>(r.n);
+        src.resize(begin + owners * n);
+        tgt.resize(begin + owners * n);
+        each(owners, [&](std::size_t first, std::size_t last) {
+          std::vector<index_t> chosen;
+          for (auto o = static_cast<index_t>(first); o < last; ++o) {
+            chosen.clear();
+            std::uint64_t draw = 0;
+            const std::uint64_t limit = 64 * static_cast<std::uint64_t>(r.n) + 4096;
+            while (chosen.size() < n) {
+              if (draw >= limit) throw GraphError(what + ": could not draw " + std::to_string(r.n) + " partners");
+              const index_t c = below(key, o, draw++, partners);
+              if (same && !r.autapses && c == o) continue;
+              if (!r.multapses && std::find(chosen.begin(), chosen.end(), c) != chosen.end()) continue;
+              chosen.push_back(c);
+            }
+            for (std::size_t j = 0; j < n; ++j) {
+              const std::size_t at = begin + o * n + j;
+              src[at] = A.first + (in ? chosen[j] : o);
+              tgt[at] = B.first + (in ? o : chosen[j]);
+            }
           }
-          for (index_t c : chosen) in ? add(c, o) : add(o, c);
-        }
+        });
         break;
       }
       case Rule::fixed_total_number: {
-        std::unordered_set<std::uint64_t> seen;
-        for (std::int64_t k = 0; k < r.n; ++k) {
+        // Pair k is drawn from attempts keyed by k; only the multapse check (a set of
+        // the pairs so far) makes the draws depend on each other.
+        auto draw_pair = [&](std::uint32_t k, index_t& s, index_t& t, auto&& accept) {
           for (std::uint64_t attempt = 0;; ++attempt) {
             if (attempt > 100000) throw GraphError(what + ": could not draw pair " + std::to_string(k));
-            const auto idx = static_cast<std::uint32_t>(k);
-            const index_t s = below(key, idx, 2 * attempt, A.size);
-            const index_t t = below(key, idx, 2 * attempt + 1, B.size);
+            s = below(key, k, 2 * attempt, A.size);
+            t = below(key, k, 2 * attempt + 1, B.size);
             if (same && !r.autapses && s == t) continue;
-            if (!r.multapses && !seen.insert(static_cast<std::uint64_t>(s) * B.size + t).second) continue;
+            if (accept(s, t)) return;
+          }
+        };
+        const auto n = static_cast<std::size_t>(r.n);
+        if (r.multapses) {
+          src.resize(begin + n);
+          tgt.resize(begin + n);
+          each(n, [&](std::size_t first, std::size_t last) {
+            for (std::size_t k = first; k < last; ++k) {
+              index_t s, t;
+              draw_pair(static_cast<std::uint32_t>(k), s, t, [](index_t, index_t) { return true; });
+              src[begin + k] = A.first + s;
+              tgt[begin + k] = B.first + t;
+            }
+          });
+        } else {
+          std::unordered_set<std::uint64_t> seen;
+          for (std::size_t k = 0; k < n; ++k) {
+            index_t s, t;
+            draw_pair(static_cast<std::uint32_t>(k), s, t, [&](index_t a, index_t b) {
+              return seen.insert(static_cast<std::uint64_t>(a) * B.size + b).second;
+            });
             add(s, t);
-            break;
           }
         }
         break;
@@ -254,13 +292,18 @@ std::shared_ptr<const Graph> NetworkBuilder::build() const {
     if (src.size() > 0xffffffffull) throw GraphError(what + ": the network would exceed 2^32 - 1 edges");
     const RngKey wkey = projection_key(seed_, q, kernels::RngStream::projection_weights);
     const RngKey dkey = projection_key(seed_, q, kernels::RngStream::projection_delays);
-    for (std::size_t e = 0; e < count; ++e) {
-      const auto idx = static_cast<std::uint32_t>(e);
-      w.push_back(static_cast<float>(sample(pr.weight, wkey, idx, what + ": weight")));
-      const double steps = std::llround(sample(pr.delay, dkey, idx, what + ": delay") / dt_);
-      if (steps > 65535) throw GraphError(what + ": a delay exceeds 65535 steps of dt");
-      delay.push_back(static_cast<std::uint16_t>(std::max(1.0, steps)));
-    }
+    w.resize(begin + count);
+    delay.resize(begin + count);
+    const std::string weight_what = what + ": weight", delay_what = what + ": delay";
+    each(count, [&](std::size_t first, std::size_t last) {
+      for (std::size_t e = first; e < last; ++e) {
+        const auto idx = static_cast<std::uint32_t>(e);
+        w[begin + e] = static_cast<float>(sample(pr.weight, wkey, idx, weight_what));
+        const double steps = std::llround(sample(pr.delay, dkey, idx, delay_what) / dt_);
+        if (steps > 65535) throw GraphError(what + ": a delay exceeds 65535 steps of dt");
+        delay[begin + e] = static_cast<std::uint16_t>(std::max(1.0, steps));
+      }
+    });
     kinds.insert(kinds.end(), count, static_cast<std::uint8_t>(pr.kind));
     plastic.insert(plastic.end(), count, pr.plastic ? 1 : 0);
     any_plastic = any_plastic || (pr.plastic && count > 0);

@@ -86,10 +86,13 @@ class NetworkBuilder {
   const Population& population(const std::string& name) const;
   std::size_t num_projections() const { return projections_.size(); }
 
-  /// Draw every projection and build the graph. Throws GraphError when a rule cannot
-  /// be met (for example fixed in-degree without multapses beyond the sources there
-  /// are), a redrawn normal finds no value in its bounds, or a delay exceeds 65535 steps.
-  std::shared_ptr<const Graph> build() const;
+  /// Draw every projection and build the graph on `threads` threads (0: all the
+  /// hardware has). The graph is the same on any thread count: every pair, weight and
+  /// delay is a function of its index in the projection. Throws GraphError when a rule
+  /// cannot be met (for example fixed in-degree without multapses beyond the sources
+  /// there are), a redrawn normal finds no value in its bounds, or a delay exceeds 65535
+  /// steps.
+  std::shared_ptr<const Graph> build(int threads = 0) const;
 
  private:
   struct Projection {
