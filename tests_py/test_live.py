@@ -160,7 +160,7 @@ def test_commands_and_hostile_messages(view: Any, tmp_path: Path) -> None:
     wait_for(lambda: view.sim.step > step)
 
 
-def test_switching_the_input(view: Any, tmp_path: Path) -> None:
+def test_switching_the_input(view: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sim = view.sim
     h, w = sim.sensory_grid
     sensory = np.flatnonzero(np.asarray(sim.current_network.node_types) == sg.NODE_TYPES.index("sensory"))
@@ -177,6 +177,17 @@ def test_switching_the_input(view: Any, tmp_path: Path) -> None:
         assert sim.config["sensory.source"] == "none"
         assert c.command({"cmd": "input", "source": "grating"})["ok"]
         assert sim.config["sensory.source"] == "grating"
+        # An input that cannot be opened (here: no screen-capture package) is refused
+        # and leaves the grating on; the run goes on.
+        def no_screen(*_: Any, **__: Any) -> Any:
+            raise ImportError("the screen source needs the optional package mss")
+
+        monkeypatch.setattr(sg.sources, "ScreenSource", no_screen)
+        refused = c.command({"cmd": "input", "source": "screen"})
+        assert not refused["ok"] and "needs the optional package mss" in refused["error"]
+        assert sim.config["sensory.source"] == "grating"
+        step = sim.step
+        wait_for(lambda: sim.step > step)
         if importlib.util.find_spec("imageio") is not None:
             import imageio.v3 as iio
 

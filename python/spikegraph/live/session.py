@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, SpikegraphError
+from ..errors import InputError
 from ..network import NODE_TYPES
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -155,9 +155,9 @@ class LiveView:
                 t0 = time.perf_counter()
                 try:
                     self.sim.run_steps(n, progress=False)
-                except SpikegraphError as e:  # e.g. a source that failed: pause and tell the page
+                except Exception as e:  # e.g. a source that failed: pause and tell the page
                     self._running = False
-                    self._errors.append(str(e))
+                    self._errors.append(f"the run paused: {e or type(e).__name__}")
                 if self._target_rtf:
                     model_s = n * self.sim.dt / 1000.0
                     behind = model_s * self._target_rtf - (time.perf_counter() - t0)
@@ -177,7 +177,7 @@ class LiveView:
             timeout = 0.0
             try:
                 future.set_result(self._execute(message))
-            except (SpikegraphError, ValueError, TypeError, OSError) as e:
+            except Exception as e:  # any failure is the command's reply; the run goes on
                 future.set_exception(e)
 
     def _execute(self, m: dict[str, Any]) -> Any:
@@ -236,32 +236,32 @@ class LiveView:
         return None
 
     def _switch_input(self, m: dict[str, Any]) -> str:
+        """Open the new input first, so that one that cannot be opened (a missing file, no
+        display, a missing optional package) leaves the current input as it was."""
         from .. import sources
 
         sim = self.sim
         kind = m.get("source")
         if sim.sensory_grid == (0, 0):
             raise InputError("input: the network has no sensory grid")
-        old = sim.detach_source()
-        if old is not None and hasattr(old, "close"):
-            old.close()
-        if kind == "grating":
-            sim.update_config({"sensory.source": "grating"})
-        elif kind == "blank":
-            sim.update_config({"sensory.source": "none"})
-            sim.set_frame(np.zeros(sim.sensory_grid))
-        elif kind in ("image", "video"):
+        new: Any = None
+        if kind in ("image", "video"):
             path = m.get("path")
             if not isinstance(path, str) or not Path(path).is_file():
                 raise InputError(f"input: no such file {path!r}")
-            src = sources.ImageFiles(path) if kind == "image" else sources.VideoFile(path)
-            sim.update_config({"sensory.source": "none"})
-            sim.attach_source(src, on_end="loop")
+            new = sources.ImageFiles(path) if kind == "image" else sources.VideoFile(path)
         elif kind == "screen":
-            sim.update_config({"sensory.source": "none"})
-            sim.attach_source(sources.ScreenSource(), on_end="loop")
-        else:
+            new = sources.ScreenSource()
+        elif kind not in ("grating", "blank"):
             raise InputError("input: source must be grating, blank, image, video or screen")
+        old = sim.detach_source()
+        if old is not None and hasattr(old, "close"):
+            old.close()
+        sim.update_config({"sensory.source": "grating" if kind == "grating" else "none"})
+        if kind == "blank":
+            sim.set_frame(np.zeros(sim.sensory_grid))
+        if new is not None:
+            sim.attach_source(new, on_end="loop")
         return str(kind)
 
     # ------------------------------------------------------------------ snapshots
@@ -429,8 +429,9 @@ class LiveView:
                     "error": "download the spikes from /spikes.npz"}
         try:
             result = await self._command(message)
-        except (SpikegraphError, ValueError, TypeError, OSError) as e:
-            return {"type": "reply", "id": ident, "cmd": message["cmd"], "ok": False, "error": str(e)}
+        except Exception as e:
+            return {"type": "reply", "id": ident, "cmd": message["cmd"], "ok": False,
+                    "error": str(e) or type(e).__name__}
         return {"type": "reply", "id": ident, "cmd": message["cmd"], "ok": True, "result": result}
 
     async def _send_frames(self, ws: Any) -> None:
