@@ -28,9 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 REF_PYTHON = Path(os.environ.get("SPIKEGRAPH_REF_PYTHON", ROOT / ".venv-ref" / "bin" / "python"))
 
 
+def nest_steps(times_ms: np.ndarray) -> np.ndarray:
+    """NEST's spike times on spikegraph's step grid (NEST stamps a spike of step t at (t + 1) dt)."""
+    return np.rint(np.asarray(times_ms) / 0.1).astype(np.int64) - 1
+
+
 def same_spikes(ours: Any, nest: Any) -> bool:
-    """Spike trains on the step grid (NEST stamps a spike of step t at (t + 1) dt)."""
-    steps = np.rint(nest["times"] / 0.1).astype(np.int64) - 1
+    """Spike trains on the step grid."""
+    steps = nest_steps(nest["times"])
     return sorted(zip(ours.steps.tolist(), ours.nodes.tolist())) == sorted(zip(steps.tolist(),
                                                                                nest["senders"].tolist()))
 
@@ -77,8 +82,8 @@ def compare_native(scale: float, seeds: list[int], duration_ms: float, threads: 
             build["nest"].append(float(z["build_s"]))
             starts = np.r_[0, np.cumsum(z["sizes"])]
             pops = {n: range(int(starts[i]), int(starts[i + 1])) for i, n in enumerate(mcm.POPULATIONS)}
-            steps = np.rint(z["times"] / 0.1).astype(np.int64) - 1  # NEST stamps step t at (t + 1) dt
-            per["nest"].append(mcm.statistics(steps, z["senders"], pops, 0.1, 200.0, duration_ms))
+            stats = mcm.statistics(nest_steps(z["times"]), z["senders"], pops, 0.1, 200.0, duration_ms)
+            per["nest"].append(stats)
     table: dict[str, dict[str, dict[str, float]]] = {}
     for pop in mcm.POPULATIONS:
         table[pop] = {}

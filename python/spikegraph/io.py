@@ -68,11 +68,15 @@ def _load_npz(path: PathLike, what: str) -> dict[str, np.ndarray]:
         raise IoError(f"read {what} '{os.fspath(path)}': {e}") from e
 
 
+def spikes_npz_arrays(steps: np.ndarray, nodes: np.ndarray, dt_ms: float, num_nodes: int) -> dict[str, Any]:
+    """The arrays of a spikes .npz: steps, nodes, dt_ms (float64), num_nodes (int64)."""
+    return {"steps": steps, "nodes": nodes, "dt_ms": np.float64(dt_ms), "num_nodes": np.int64(num_nodes)}
+
+
 def save_spikes_npz(path: PathLike, steps: np.ndarray, nodes: np.ndarray,
                     dt_ms: float, num_nodes: int) -> None:
     """Write the spike record as .npz (arrays steps, nodes, dt_ms, num_nodes), atomically."""
-    _atomic_savez(path, "spikes", {"steps": steps, "nodes": nodes, "dt_ms": np.float64(dt_ms),
-                                   "num_nodes": np.int64(num_nodes)})
+    _atomic_savez(path, "spikes", spikes_npz_arrays(steps, nodes, dt_ms, num_nodes))
 
 
 def load_spikes_npz(path: PathLike) -> dict[str, Any]:

@@ -147,8 +147,8 @@ def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: fl
             w = abs(d["psc"][i][j])
             delay = d["delays"][j]
             b.connect(pre, post, "fixed_total_number", n=int(d["counts"][i][j]),
-                      weight=normal(w, PSP_REL_SD * w, low=0.0),
-                      delay=normal(delay, DELAY_REL_SD * delay, low=dt),
+                      weight=normal(w, d["psc_rel_sd"] * w, low=0.0),
+                      delay=normal(delay, d["delay_rel_sd"] * delay, low=dt),
                       kind="excitatory" if j % 2 == 0 else "inhibitory", autapses=False)
     network = b.build()
     drive = np.zeros(network.num_nodes)

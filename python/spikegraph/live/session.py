@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..io import spikes_npz_arrays
 from ..network import NODE_TYPES
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -206,7 +207,7 @@ class LiveView:
             return {k: sim.config[k] for k in changes if isinstance(k, str) and "." in k}
         elif cmd == "stimulus":
             first, last, value = m.get("first"), m.get("last"), m.get("value", 1.0)
-            n = sim.current_network.num_nodes
+            n = int(self._types.size)
             if not (isinstance(first, int) and isinstance(last, int)) or isinstance(first, bool) \
                     or isinstance(last, bool):
                 raise InputError("stimulus: first and last must be integer node ids")
@@ -225,11 +226,10 @@ class LiveView:
             self._out_dir.mkdir(parents=True, exist_ok=True)
             path = sim.save(self._out_dir / f"live-{sim.step}.sgckpt")
             return str(path)
-        elif cmd == "spikes":
+        elif cmd == "spikes":  # the .npz format of spikegraph.io.save_spikes_npz, in memory
             s = sim.spikes
             buf = io.BytesIO()
-            np.savez(buf, steps=s.steps, nodes=s.nodes, dt_ms=s.dt_ms,
-                     num_nodes=sim.current_network.num_nodes)
+            np.savez(buf, **spikes_npz_arrays(s.steps, s.nodes, s.dt_ms, int(self._types.size)))
             return buf.getvalue()
         else:
             raise InputError(f"unknown command {cmd!r}")
@@ -270,6 +270,12 @@ class LiveView:
         each type is one band whatever order the network numbers its nodes in: ``bands``
         are [type, first row, last row] and frames send rows, not node ids."""
         types = np.asarray(self.sim.current_network.node_types)
+        # Node types never change during a run (births fill slots of a mortal type), so
+        # the layout the snapshots need is computed once here.
+        self._types = types
+        h, w = self.sim.sensory_grid
+        self._sensory = np.flatnonzero(types == NODE_TYPES.index("sensory"))[: h * w]
+        self._workspace = np.flatnonzero(types == NODE_TYPES.index("workspace"))
         order = np.argsort(types, kind="stable")
         self._row = np.empty(types.size, dtype=np.int64)
         self._row[order] = np.arange(types.size)
@@ -277,10 +283,8 @@ class LiveView:
         starts = [int(a) for a in np.flatnonzero(np.r_[True, sorted_types[1:] != sorted_types[:-1]])]
         bands = [[NODE_TYPES[int(sorted_types[a])], a, b - 1]
                  for a, b in zip(starts, [*starts[1:], types.size])] if types.size else []
-        has_ws = (types == NODE_TYPES.index("workspace")).any()
-        ws = self.sim.workspace_nodes() if has_ws else np.zeros(0, np.int64)
         return {"type": "hello", "nodes": int(types.size), "bands": bands, "dt_ms": self.sim.dt,
-                "sensory_grid": list(self.sim.sensory_grid), "workspace": int(ws.size),
+                "sensory_grid": [h, w], "workspace": int(self._workspace.size),
                 "raster_window_ms": RASTER_WINDOW_MS,
                 "live_keys": self.sim.live_config_keys()}
 
@@ -293,7 +297,7 @@ class LiveView:
         if steps_done > 0:
             self._ms_per_step = 1000.0 * (now - self._last_wall) / steps_done
             self._rtf = (now - self._last_wall) / (steps_done * sim.dt / 1000.0)
-        snap = self._snapshot(self._last_step, max(now - self._last_wall, 1e-9))
+        snap = self._snapshot(self._last_step)
         self._last_publish = now
         self._last_step = sim.step
         self._last_wall = now
@@ -301,12 +305,12 @@ class LiveView:
             self._latest = snap
             self._version += 1
 
-    def _snapshot(self, since_step: int, wall_s: float) -> dict[str, Any]:
+    def _snapshot(self, since_step: int) -> dict[str, Any]:
         sim = self.sim
         recent = sim.spikes_since(since_step)
         steps, nodes = recent.steps, recent.nodes
         model_s = max(1, sim.step - since_step) * sim.dt / 1000.0
-        types = np.asarray(sim.current_network.node_types)
+        types = self._types
         counts = np.bincount(types[nodes], minlength=len(NODE_TYPES))
         members = np.bincount(types, minlength=len(NODE_TYPES))
         rates = {NODE_TYPES[t]: float(counts[t] / members[t] / model_s)
@@ -328,13 +332,13 @@ class LiveView:
         energy = np.asarray(sim.state("energy"), dtype=np.float64)
         cap = float(sim.config["energy.cap"])
         if h * w:
-            sensory = np.flatnonzero(types == NODE_TYPES.index("sensory"))[: h * w]
+            sensory = self._sensory
             drive = np.asarray(sim.state("drive"), dtype=np.float64)[sensory]
             snap["sensory"] = {"h": h, "w": w, "data": _grid_bytes(drive, 0.0, max(1e-9, float(drive.max())))}
             snap["energy_sensory"] = {"h": h, "w": w, "data": _grid_bytes(energy[sensory], 0.0, cap)}
-        if (types == NODE_TYPES.index("workspace")).any():
+        if self._workspace.size:
             image = sim.workspace_image(window_ms=max(sim.dt, min(1000.0, sim.time_ms or sim.dt)))
-            ws = sim.workspace_nodes()
+            ws = self._workspace
             snap["workspace"] = {"h": image.shape[0], "w": image.shape[1], "max_hz": float(image.max()),
                                  "data": _grid_bytes(image, 0.0, max(1.0, float(image.max())))}
             snap["energy_workspace"] = {"h": image.shape[0], "w": image.shape[1],
