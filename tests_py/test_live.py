@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -223,14 +224,10 @@ def chromium() -> Any:
     if importlib.util.find_spec("selenium") is None or not shutil.which("chromedriver"):
         assert not IN_CI, "CI installs selenium, chromium and chromium-driver"
         pytest.skip("needs selenium and Debian's chromium + chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.live import open_browser  # one place for the headless browser's options
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    return open_browser()
 
 
 def test_the_page_in_a_browser(tmp_path: Path) -> None:
@@ -331,7 +328,6 @@ def test_cli_live_serves_until_stopped(monkeypatch: pytest.MonkeyPatch, capsys: 
 def test_ctrl_c_stops_the_live_run_cleanly(tmp_path: Path) -> None:
     import signal
     import subprocess
-    import sys
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "spikegraph", "run", "--live", "--set", "graph.sensory_side=8",
