@@ -16,6 +16,7 @@ namespace spikegraph::bindings {
 namespace {
 
 using F64 = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using I64 = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
 nb::dict summary_dict(const RunSummary& s) {
   nb::dict d;
@@ -88,6 +89,49 @@ void register_simulation(nb::module_& m) {
         d["values"] = values;
         return d;
       }, "Monitor samples: steps, nodes and {variable: array (samples, nodes)}.")
+      .def("add_recorder", [](Simulation& s, const std::string& name, const std::string& kind, I64 nodes,
+                              std::vector<std::string> variables, std::int64_t interval_steps) {
+        RecorderSpec spec;
+        spec.name = name;
+        if (!parse_recorder_kind(kind, spec.kind)) {
+          throw InputError("recorder '" + name + "': unknown kind '" + kind + "' (known: spikes, state, rate)");
+        }
+        for (std::size_t k = 0; k < nodes.shape(0); ++k) {
+          const std::int64_t id = nodes(k);
+          if (id < 0 || id >= static_cast<std::int64_t>(s.graph().num_nodes())) {
+            throw InputError("recorder '" + name + "': node " + std::to_string(id) + " is out of range [0, " +
+                             std::to_string(s.graph().num_nodes()) + ")");
+          }
+          spec.nodes.push_back(static_cast<index_t>(id));
+        }
+        spec.variables = std::move(variables);
+        spec.interval_steps = interval_steps;
+        s.add_recorder(std::move(spec));
+      }, nb::arg("name"), nb::arg("kind"), nb::arg("nodes"), nb::arg("variables"), nb::arg("interval_steps"))
+      .def("remove_recorder", &Simulation::remove_recorder, nb::arg("name"))
+      .def("recorder_names", &Simulation::recorder_names)
+      .def("recorder", [](const Simulation& s, const std::string& name) {
+        const RecorderData& r = s.recorder(name);
+        nb::dict d;
+        d["kind"] = recorder_kind_name(r.spec.kind);
+        d["nodes"] = owned_array(std::vector<index_t>(r.spec.nodes));
+        d["interval_steps"] = r.spec.interval_steps;
+        d["origin"] = r.origin;
+        d["start_step"] = r.start_step;
+        d["steps"] = owned_array(std::vector<std::int64_t>(r.steps));
+        if (r.spec.kind == RecorderKind::spikes) d["spike_nodes"] = owned_array(std::vector<index_t>(r.nodes));
+        if (r.spec.kind == RecorderKind::rate) d["counts"] = owned_array(std::vector<std::uint64_t>(r.counts));
+        if (r.spec.kind == RecorderKind::state) {
+          nb::dict values;
+          for (std::size_t v = 0; v < r.spec.variables.size(); ++v) {
+            nb::object arr = owned_array(std::vector<double>(r.values[v]));
+            values[r.spec.variables[v].c_str()] =
+                arr.attr("reshape")(nb::make_tuple(r.steps.size(), r.spec.nodes.size()));
+          }
+          d["values"] = values;
+        }
+        return d;
+      }, nb::arg("name"), "Copies of a recorder's definition and records.")
       .def("perf", [](const Simulation& s) {
         PerfStats p = s.perf();
         nb::dict d;

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -301,8 +302,9 @@ def read_record_stream(directory: PathLike) -> dict[str, Any]:
 
     Returns ``{"spikes": {"steps", "nodes", "dt_ms", "first_step", "end_step"},
     "monitor": {"steps", "nodes", "values": {<variable>: samples x nodes}}`` (the shape of
-    ``sim.monitor``), ``"ledger": {"step", <column>...}}`` (the columns of ``sim.ledger``
-    without ``error``; empty without energy). A chunk that
+    ``sim.monitor``), ``"ledger": {"step", <column>...}`` (the columns of ``sim.ledger``
+    without ``error``; empty without energy) and ``"recorders": {name: ...}`` (the shape
+    of ``sim.recorder(name)``, plus ``end_step``). A chunk that
     fails its checksum, or a gap between chunks, raises :class:`IoError`; a chunk still
     being written when the run stopped is not part of the stream (it was never renamed
     into place).
@@ -341,4 +343,36 @@ def read_record_stream(directory: PathLike) -> dict[str, Any]:
         for k, name in enumerate(_LEDGER_COLUMNS[: width - 1]):
             ledger[name] = rows[:, 1 + k]
     out["ledger"] = ledger
+    out["recorders"] = {name: _read_recorder(d, name) for name in _recorder_names(d)}
     return out
+
+
+_RECORDER_CHUNK = re.compile(r"^recorder\.([A-Za-z0-9_]+)-[0-9]{12}\.sgrec$")
+
+
+def _recorder_names(directory: str) -> list[str]:
+    """The recorders with chunks in ``directory``, sorted."""
+    return sorted({m.group(1) for f in os.listdir(directory) if (m := _RECORDER_CHUNK.match(f))})
+
+
+def _read_recorder(directory: str, name: str) -> dict[str, Any]:
+    """One recorder's chunks joined, in the shape of ``Simulation.recorder``."""
+    chunks, first, end = _read_chunks(directory, "recorder." + name)
+    c0 = chunks[0]
+    kind = _text(c0["recorder/kind"])
+    nodes = c0["recorder/nodes"]
+    interval = int(c0["recorder/interval"][0])
+    dt = float(c0["chunk/dt_ms"][0])
+    steps = np.concatenate([c["steps"] for c in chunks])
+    r: dict[str, Any] = {"kind": kind, "nodes": nodes, "interval_steps": interval, "start_step": first,
+                         "end_step": end, "steps": steps, "times_ms": steps * dt}
+    if kind == "spikes":
+        r["spike_nodes"] = np.concatenate([c["spike_nodes"] for c in chunks])
+    elif kind == "rate":
+        r["counts"] = np.concatenate([c["counts"] for c in chunks])
+        r["rate_hz"] = r["counts"] / (nodes.size * interval * dt / 1000.0)
+    else:
+        variables = [v for v in _text(c0["recorder/variables"]).split("\n") if v]
+        per = [c["values"].reshape(len(variables), c["steps"].size, nodes.size) for c in chunks]
+        r["values"] = {v: np.concatenate([b[k] for b in per]) for k, v in enumerate(variables)}
+    return r

@@ -35,6 +35,21 @@ CHUNK_SECONDS = 0.1
 MAX_STEPS = 2**62
 
 
+NodeSelection = range | Sequence[int] | npt.NDArray[np.integer] | None
+
+
+def _node_ids(nodes: NodeSelection, every: int, who: str) -> np.ndarray:
+    """Node ids as int64 (``None``: all ``every`` nodes); integers only, one dimension."""
+    if nodes is None:
+        return np.arange(every, dtype=np.int64)
+    if isinstance(nodes, range):
+        return np.arange(nodes.start, nodes.stop, nodes.step, dtype=np.int64)
+    arr = np.asarray(nodes)
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise InputError(f"recorder '{who}': nodes must be a range or a 1-D array of node ids")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
 class Spikes(NamedTuple):
     """The spike record: ``steps[i]`` is when node ``nodes[i]`` spiked."""
 
@@ -348,6 +363,56 @@ class Simulation:
     def monitor(self) -> dict[str, Any]:
         """Monitor samples: ``steps``, ``nodes`` and ``values[var]`` of shape (samples, nodes)."""
         return dict(self._sim.monitor())
+
+    # ------------------------------------------------------------ recorders
+    def add_recorder(self, name: str, kind: str = "spikes", nodes: NodeSelection = None, *,
+                     variables: Sequence[str] = (), interval_ms: float | None = None) -> None:
+        """Record from now on, for ``nodes`` (a range such as a population of
+        :class:`~spikegraph.NetworkBuilder`, an array of node ids, or None for every node):
+
+        - ``kind="spikes"``: their spikes;
+        - ``"state"``: ``variables`` (see :func:`spikegraph.state_info`) every
+          ``interval_ms`` (default: every step);
+        - ``"rate"``: their spike count per bin of ``interval_ms`` (default 1 ms), i.e.
+          the population rate.
+
+        ``name`` (letters, digits, ``_``) reads it back with :meth:`recorder`. Recorders
+        keep what ``record.horizon`` allows or stream to ``record.stream`` like the spike
+        record, and are part of checkpoints. Bad input raises :class:`InputError` and adds
+        nothing."""
+        ids = _node_ids(nodes, self._sim.graph.num_nodes if nodes is None else 0, name)
+        if interval_ms is None:
+            steps = to_steps(1.0, self.dt) if kind == "rate" else 1
+            steps = max(1, steps)
+        else:
+            if not (math.isfinite(interval_ms) and interval_ms > 0):
+                raise InputError(f"recorder '{name}': interval_ms must be a positive number of ms, "
+                                 f"got {interval_ms}")
+            steps = to_steps(interval_ms, self.dt)
+            if steps < 1:
+                raise InputError(f"recorder '{name}': interval_ms {interval_ms} is shorter than a step "
+                                 f"({self.dt} ms)")
+        self._sim.add_recorder(name, kind, ids, list(variables), steps)
+
+    def recorder(self, name: str) -> dict[str, Any]:
+        """What recorder ``name`` holds (copies): ``kind``, ``nodes`` (watched, ascending),
+        ``steps`` and ``times_ms``, and by kind ``spike_nodes`` (spikes: the node of each
+        spike), ``values[var]`` of shape (samples, nodes) (state), ``counts`` and
+        ``rate_hz`` per bin starting at ``steps`` (rate: spikes per node per second)."""
+        r = dict(self._sim.recorder(name))
+        r["times_ms"] = r["steps"] * self.dt
+        if r["kind"] == "rate":
+            bin_s = r["interval_steps"] * self.dt / 1000.0
+            r["rate_hz"] = r["counts"] / (r["nodes"].size * bin_s)
+        return r
+
+    def recorder_names(self) -> list[str]:
+        """The recorders, in the order they were added."""
+        return list(self._sim.recorder_names())
+
+    def remove_recorder(self, name: str) -> None:
+        """Drop recorder ``name`` and what it holds."""
+        self._sim.remove_recorder(name)
 
     def perf(self) -> dict[str, Any]:
         """Performance monitoring since construction or :meth:`reset_perf`: ``steps``,

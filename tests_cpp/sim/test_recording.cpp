@@ -1,4 +1,4 @@
-// Spike record, monitors, performance counters and the run summary.
+// Spike record, monitors, recorders, performance counters and the run summary.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "spikegraph/config/toml.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/generators.hpp"
+#include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/simulation.hpp"
 #include "spikegraph/sim/summary.hpp"
 #include "support/test_util.hpp"
@@ -237,4 +238,157 @@ monitor.nodes = [0, 40]
   CHECK(bounded.metrics_history().size() < all.metrics_history().size());
   CHECK(bounded.homeostasis().gains.back() == all.homeostasis().gains.back());
   CHECK(bounded.homeostasis().updates == all.homeostasis().updates);
+}
+
+namespace {
+
+spikegraph::RecorderSpec recorder_spec(const std::string& name, spikegraph::RecorderKind kind,
+                                       std::vector<spikegraph::index_t> nodes, std::int64_t interval = 1,
+                                       std::vector<std::string> variables = {}) {
+  spikegraph::RecorderSpec spec;
+  spec.name = name;
+  spec.kind = kind;
+  spec.nodes = std::move(nodes);
+  spec.interval_steps = interval;
+  spec.variables = std::move(variables);
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("recorders: spikes, state and rate of chosen nodes, from the step they are added",
+          "[sim][recording][recorders]") {
+  using spikegraph::RecorderKind;
+  auto g = small_brunel();
+  Simulation sim(g, sim_config(kActive));
+  sim.run_steps(7);
+  std::vector<spikegraph::index_t> range, scattered;
+  for (spikegraph::index_t i = 50; i < 120; ++i) range.push_back(i);
+  for (spikegraph::index_t i : {150u, 3u, 77u, 199u}) scattered.push_back(i);  // sorted by add_recorder
+  sim.add_recorder(recorder_spec("range", RecorderKind::spikes, range));
+  sim.add_recorder(recorder_spec("scattered", RecorderKind::spikes, scattered));
+  sim.add_recorder(recorder_spec("rate", RecorderKind::rate, range, 5));
+  sim.add_recorder(recorder_spec("v", RecorderKind::state, {9, 2}, 4, {"v", "threshold"}));
+  std::vector<double> v_expected;
+  for (int k = 0; k < 60; ++k) {
+    sim.run_steps(1);
+    if ((sim.current_step() - 1 - 7) % 4 == 0) {
+      for (const char* var : {"v", "threshold"}) {
+        for (spikegraph::index_t node : {2u, 9u}) v_expected.push_back(state_of(sim, var)[node]);
+      }
+    }
+  }
+  CHECK(sim.recorder_names() == std::vector<std::string>{"range", "scattered", "rate", "v"});
+  // Spike recorders hold exactly the record's spikes of their nodes from step 7 on.
+  const auto& all = sim.spikes();
+  for (const char* name : {"range", "scattered"}) {
+    const auto& r = sim.recorder(name);
+    std::vector<std::int64_t> steps;
+    std::vector<spikegraph::index_t> nodes;
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      if (all.steps[k] >= 7 && std::binary_search(r.spec.nodes.begin(), r.spec.nodes.end(), all.nodes[k])) {
+        steps.push_back(all.steps[k]);
+        nodes.push_back(all.nodes[k]);
+      }
+    }
+    CHECK(!steps.empty());
+    CHECK(r.steps == steps);
+    CHECK(r.nodes == nodes);
+    CHECK(r.origin == 7);
+  }
+  CHECK(sim.recorder("scattered").spec.nodes == std::vector<spikegraph::index_t>{3, 77, 150, 199});
+  // Rate: 12 complete bins of 5 steps, each the count of the range's spikes in it.
+  const auto& rate = sim.recorder("rate");
+  REQUIRE(rate.counts.size() == 12);
+  const auto& spikes_in_range = sim.recorder("range");
+  for (std::size_t b = 0; b < rate.counts.size(); ++b) {
+    CHECK(rate.steps[b] == 7 + 5 * static_cast<std::int64_t>(b));
+    const auto n = std::count_if(spikes_in_range.steps.begin(), spikes_in_range.steps.end(),
+                                 [&](std::int64_t t) { return t >= rate.steps[b] && t < rate.steps[b] + 5; });
+    CHECK(rate.counts[b] == static_cast<std::uint64_t>(n));
+  }
+  // State: samples after steps 7, 11, ..., of nodes 2 and 9 (sorted).
+  const auto& v = sim.recorder("v");
+  REQUIRE(v.steps.size() == 15);
+  CHECK(v.steps[1] == 11);
+  std::vector<double> got;
+  for (std::size_t s = 0; s < v.steps.size(); ++s) {
+    for (std::size_t var = 0; var < 2; ++var) {
+      for (std::size_t k = 0; k < 2; ++k) got.push_back(v.values[var][s * 2 + k]);
+    }
+  }
+  CHECK(got == v_expected);
+  sim.remove_recorder("range");
+  CHECK(sim.recorder_names() == std::vector<std::string>{"scattered", "rate", "v"});
+  CHECK_THROWS_AS(sim.recorder("range"), spikegraph::InputError);
+  CHECK_THROWS_AS(sim.remove_recorder("range"), spikegraph::InputError);
+}
+
+TEST_CASE("recorders: bad definitions are refused and change nothing", "[sim][recording][recorders]") {
+  using spikegraph::RecorderKind;
+  auto g = small_brunel();
+  Simulation sim(g, sim_config(kActive));
+  sim.add_recorder(recorder_spec("a", RecorderKind::spikes, {1}));
+  const auto refused = [&](spikegraph::RecorderSpec spec, const std::string& words) {
+    try {
+      sim.add_recorder(std::move(spec));
+      FAIL("accepted");
+    } catch (const spikegraph::InputError& e) {
+      INFO(e.what());
+      CHECK(std::string(e.what()).find(words) != std::string::npos);
+    }
+  };
+  refused(recorder_spec("a", RecorderKind::spikes, {2}), "in use");
+  refused(recorder_spec("bad name", RecorderKind::spikes, {2}), "letters, digits");
+  refused(recorder_spec("b", RecorderKind::spikes, {}), "at least one node");
+  refused(recorder_spec("b", RecorderKind::spikes, {200}), "out of range");
+  refused(recorder_spec("b", RecorderKind::spikes, {4, 4}), "without repeats");
+  refused(recorder_spec("b", RecorderKind::rate, {4}, 0), "at least one step");
+  refused(recorder_spec("b", RecorderKind::spikes, {4}, 3), "every step");
+  refused(recorder_spec("b", RecorderKind::rate, {4}, 1, {"v"}), "variables are for state");
+  refused(recorder_spec("b", RecorderKind::state, {4}), "at least one variable");
+  refused(recorder_spec("b", RecorderKind::state, {4}, 1, {"nope"}), "unknown variable");
+  refused(recorder_spec("b", RecorderKind::state, {4}, 1, {"alive"}), "cannot be recorded");
+  refused(recorder_spec("b", RecorderKind::state, {4}, 1, {"u"}), "not allocated");
+  refused(recorder_spec("b", RecorderKind::state, {4}, 1, {"v", "v"}), "twice");
+  CHECK(sim.recorder_names() == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("recorders follow record.horizon and checkpoints, and resume exactly", "[sim][recording][recorders]") {
+  using spikegraph::RecorderKind;
+  auto g = small_brunel();
+  const auto cfg = sim_config(std::string(kActive) + "[record]\nhorizon = 20.0\n");
+  Simulation sim(g, cfg), whole(g, sim_config(kActive));
+  std::vector<spikegraph::index_t> nodes;
+  for (spikegraph::index_t i = 0; i < 200; i += 3) nodes.push_back(i);
+  for (Simulation* s : {&sim, &whole}) {
+    s->add_recorder(recorder_spec("s", RecorderKind::spikes, nodes));
+    s->add_recorder(recorder_spec("r", RecorderKind::rate, nodes, 3));
+    s->add_recorder(recorder_spec("v", RecorderKind::state, {0, 5}, 2, {"v"}));
+    s->run_steps(95);
+  }
+  // Bounded: the recent past only, and it equals the unbounded record's tail.
+  const auto& r = sim.recorder("s");
+  const auto& w = whole.recorder("s");
+  CHECK(r.start_step > 0);
+  CHECK(r.steps.size() < w.steps.size());
+  CHECK(std::equal(r.steps.begin(), r.steps.end(), w.steps.end() - static_cast<std::ptrdiff_t>(r.steps.size())));
+  CHECK(sim.recorder("v").values[0].size() == sim.recorder("v").steps.size() * 2);
+  CHECK(sim.recorder("r").counts.size() == sim.recorder("r").steps.size());
+  // A checkpoint in the middle of a rate bin resumes to the same records.
+  spikegraph::io::SnapshotWriter out;
+  whole.save_to(out);
+  auto resumed = Simulation::load(spikegraph::io::SnapshotReader::from_bytes(out.bytes(), "<mem>"));
+  CHECK(resumed->recorder_names() == whole.recorder_names());
+  whole.run_steps(40);
+  resumed->run_steps(40);
+  for (const char* name : {"s", "r", "v"}) {
+    const auto& a = whole.recorder(name);
+    const auto& b = resumed->recorder(name);
+    CHECK(a.steps == b.steps);
+    CHECK(a.nodes == b.nodes);
+    CHECK(a.counts == b.counts);
+    CHECK(a.values == b.values);
+    CHECK(a.origin == b.origin);
+  }
 }

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <iterator>
-#include <sstream>
 #include <string>
 
 #include "spikegraph/backend/backend.hpp"
@@ -70,167 +69,10 @@ EnergyLedger get_ledger(const double* f, std::size_t doubles) {
   return l;
 }
 
-std::string join_lines(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += s + "\n";
-  return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 }  // namespace
 
 std::unique_ptr<Service> make_neural_service() { return std::make_unique<NeuralService>(); }
 std::unique_ptr<Service> make_learning_service() { return std::make_unique<LearningService>(); }
-
-// --- recording
-
-namespace {
-// The index of the first entry whose step is >= cutoff (entries in ascending step order).
-template <class V, class Step>
-std::size_t first_kept(const V& entries, std::int64_t cutoff, Step step_of) {
-  std::size_t lo = 0, hi = entries.size();
-  while (lo < hi) {
-    const std::size_t mid = (lo + hi) / 2;
-    if (step_of(entries[mid]) < cutoff) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
-}
-const auto kStepOf = [](std::int64_t s) { return s; };
-}  // namespace
-
-void RecordingService::configure(const config::Config& cfg) {
-  record_spikes_ = cfg.boolean("record.spikes");
-  horizon_.steps = cfg.steps("record.horizon");
-  stream_ = cfg.string("record.stream");
-  stream_every_ = cfg.steps("record.stream_every", 1);
-  dt_ = cfg.real("sim.dt");
-}
-
-void RecordingService::initialize(StepContext& ctx) {
-  MonitorRecord m;
-  m.variables = ctx.config.strings("monitor.variables");
-  const index_t n = ctx.graph.num_nodes();
-  for (std::int64_t id : ctx.config.integers("monitor.nodes")) {
-    if (id < 0 || id >= static_cast<std::int64_t>(n)) {
-      throw InputError("monitor: node " + std::to_string(id) + " is out of range [0, " + std::to_string(n) + ")");
-    }
-    m.nodes.push_back(static_cast<index_t>(id));
-  }
-  m.every_steps = ctx.config.steps("monitor.interval", 1);
-  m.values.assign(m.variables.size(), {});
-  monitor_ = std::move(m);
-  spikes_ = SpikeRecord{};
-  spikes_.start_step = ctx.step;
-}
-
-void RecordingService::run(Phase, StepContext& ctx) {
-  const auto& spikes = ctx.backend.spikes();
-  if (record_spikes_ && !spikes.empty()) {
-    spikes_.steps.insert(spikes_.steps.end(), spikes.size(), ctx.step);
-    spikes_.nodes.insert(spikes_.nodes.end(), spikes.begin(), spikes.end());
-  }
-  MonitorRecord& m = monitor_;
-  if (!m.variables.empty() && !m.nodes.empty() && ctx.step % m.every_steps == 0) {
-    m.steps.push_back(ctx.step);
-    for (std::size_t v = 0; v < m.variables.size(); ++v) {
-      const ArrayRef a = ctx.backend.state(m.variables[v]);
-      for (index_t node : m.nodes) m.values[v].push_back(read_element(a, node));
-    }
-  }
-  if (!stream_.empty()) {
-    if ((ctx.step + 1) % stream_every_ == 0) {
-      // The chunk [start_step, step] to its file, then out of memory.
-      io::SnapshotWriter out;
-      out.add("spike_steps", spikes_.steps);
-      out.add("spike_nodes", spikes_.nodes);
-      out.add_text("monitor_variables", join_lines(m.variables));
-      out.add("monitor_nodes", m.nodes);
-      out.add("monitor_steps", m.steps);
-      std::vector<double> values;
-      for (const auto& v : m.values) values.insert(values.end(), v.begin(), v.end());
-      out.add("monitor_values", values);
-      io::write_record_chunk(stream_, "spikes", spikes_.start_step, ctx.step + 1, dt_, ctx.graph.num_nodes(), out);
-      clear_spikes(ctx.step + 1);
-      m.clear();
-    }
-  } else if (horizon_.steps > 0) {
-    const std::int64_t cutoff = horizon_.cutoff(ctx.step);
-    const std::size_t old = first_kept(spikes_.steps, cutoff, kStepOf);
-    if (horizon_.due(old, spikes_.steps.size())) {
-      drop_front(old, spikes_.steps, spikes_.nodes);
-      spikes_.start_step = std::max(spikes_.start_step, cutoff);
-    }
-    const std::size_t samples = first_kept(m.steps, cutoff, kStepOf);
-    if (horizon_.due(samples, m.steps.size())) {
-      drop_front(samples, m.steps);
-      for (auto& v : m.values) drop_front(samples * m.nodes.size(), v);
-    }
-  }
-}
-
-void RecordingService::clear_spikes(std::int64_t now) {
-  spikes_.clear();
-  spikes_.start_step = now;
-}
-
-std::size_t RecordingService::memory_bytes() const {
-  std::size_t bytes = spikes_.steps.capacity() * sizeof(std::int64_t) + spikes_.nodes.capacity() * sizeof(index_t);
-  for (const auto& v : monitor_.values) bytes += v.capacity() * sizeof(double);
-  return bytes;
-}
-
-void RecordingService::save_state(io::SnapshotWriter& out, const std::string&) const {
-  out.add("record/spike_steps", spikes_.steps);
-  out.add("record/spike_nodes", spikes_.nodes);
-  out.add_scalar("record/spike_start_step", spikes_.start_step);
-  out.add_text("record/monitor_variables", join_lines(monitor_.variables));
-  out.add("record/monitor_nodes", monitor_.nodes);
-  out.add_scalar("record/monitor_every", monitor_.every_steps);
-  out.add("record/monitor_steps", monitor_.steps);
-  std::vector<double> values;
-  for (const auto& v : monitor_.values) values.insert(values.end(), v.begin(), v.end());
-  out.add("record/monitor_values", values);
-}
-
-void RecordingService::load_state(const io::SnapshotReader& in, const std::string&) {
-  const auto now = in.scalar<std::int64_t>("sim/step");
-  const auto n = in.scalar<std::uint64_t>("graph/num_nodes");
-  SpikeRecord spikes;
-  spikes.steps = in.array<std::int64_t>("record/spike_steps");
-  spikes.nodes = in.array<index_t>("record/spike_nodes", spikes.steps.size());
-  for (std::size_t k = 0; k < spikes.nodes.size(); ++k) {
-    if (spikes.nodes[k] >= n) corrupt_checkpoint(in, "record/spike_nodes[" + std::to_string(k) + "] is out of range");
-  }
-  spikes.start_step = in.scalar<std::int64_t>("record/spike_start_step");
-  if (spikes.start_step < 0 || spikes.start_step > now) corrupt_checkpoint(in, "record/spike_start_step");
-  MonitorRecord mon = monitor_;
-  if (split_lines(in.text("record/monitor_variables")) != mon.variables ||
-      in.array<index_t>("record/monitor_nodes") != mon.nodes) {
-    corrupt_checkpoint(in, "its monitor does not match its configuration");
-  }
-  if (in.scalar<std::int64_t>("record/monitor_every") != mon.every_steps) {
-    corrupt_checkpoint(in, "its monitor period does not match its configuration");
-  }
-  mon.steps = in.array<std::int64_t>("record/monitor_steps");
-  const std::size_t per_variable = mon.steps.size() * mon.nodes.size();
-  const auto values = in.array<double>("record/monitor_values", per_variable * mon.variables.size());
-  for (std::size_t v = 0; v < mon.variables.size(); ++v) {
-    mon.values[v].assign(values.begin() + static_cast<std::ptrdiff_t>(v * per_variable),
-                         values.begin() + static_cast<std::ptrdiff_t>((v + 1) * per_variable));
-  }
-  spikes_ = std::move(spikes);
-  monitor_ = std::move(mon);
-}
 
 // --- energy
 
@@ -372,7 +214,7 @@ void HomeostasisService::run(Phase, StepContext& ctx) {
   h.amplitudes.push_back(e.amplitude);
   h.qualities.push_back(e.quality);
   h.gains.push_back(h.synaptic_gain);
-  const std::size_t old = first_kept(h.steps, horizon_.cutoff(ctx.step), kStepOf);
+  const std::size_t old = first_kept(h.steps, horizon_.cutoff(ctx.step));
   if (horizon_.due(old, h.steps.size())) drop_front(old, h.steps, h.branching, h.amplitudes, h.qualities, h.gains);
 }
 

@@ -262,6 +262,29 @@ const SpikeRecord& Simulation::spikes() const { return recording_ ? recording_->
 void Simulation::clear_spikes() {
   if (recording_) recording_->clear_spikes(step_);
 }
+void Simulation::add_recorder(RecorderSpec spec) {
+  if (!recording_) throw InputError("add_recorder: the recording service was replaced");
+  recording_->add_recorder(std::move(spec), step_, *backend_, graph_->num_nodes());
+}
+
+void Simulation::remove_recorder(const std::string& name) {
+  if (!recording_) throw InputError("no recorder named '" + name + "'");
+  recording_->remove_recorder(name);
+}
+
+std::vector<std::string> Simulation::recorder_names() const {
+  std::vector<std::string> out;
+  if (recording_) {
+    for (const auto& r : recording_->recorders()) out.push_back(r.spec.name);
+  }
+  return out;
+}
+
+const RecorderData& Simulation::recorder(const std::string& name) const {
+  if (!recording_) throw InputError("no recorder named '" + name + "'");
+  return recording_->recorder(name);
+}
+
 const MonitorRecord& Simulation::monitor() const { return recording_ ? recording_->monitor() : kNoMonitor; }
 
 std::vector<std::uint64_t> Simulation::spike_counts() const {

@@ -46,10 +46,18 @@ std::unique_ptr<Service> make_learning_service();
 /// entries (transfers, birth_cost) and its events. Registered when structure.enabled.
 std::unique_ptr<Service> make_structure_service();
 
-/// "recording": appends each step's spikes to the spike record (if record.spikes)
-/// and samples the monitor (phase recording). Owns both records. With record.stream it
-/// writes them as a "spikes" chunk (io/record_stream.hpp) every record.stream_every and
-/// keeps only the chunk in progress in memory.
+/// Check a recorder's definition (RecorderSpec's rules) against a simulation of
+/// `num_nodes` nodes and, when `backend` is given, the variables it allocates.
+/// Throws InputError naming the recorder and the problem.
+void check_recorder_spec(const RecorderSpec& spec, std::uint64_t num_nodes, const Backend* backend);
+/// The kind named `name` ("spikes", "state", "rate") into `kind`; false for another name.
+bool parse_recorder_kind(const std::string& name, RecorderKind& kind);
+
+/// "recording": appends each step's spikes to the spike record (if record.spikes),
+/// samples the monitor and fills the recorders (phase recording). Owns them all. With record.stream it
+/// writes them as chunks (io/record_stream.hpp: "spikes" for the record and the monitor,
+/// "recorder.<name>" per recorder) every record.stream_every and keeps only the chunk in
+/// progress in memory; otherwise record.horizon bounds them.
 class RecordingService : public Service {
  public:
   std::string name() const override { return "recording"; }
@@ -67,7 +75,30 @@ class RecordingService : public Service {
   void clear_spikes(std::int64_t now);
   const MonitorRecord& monitor() const { return monitor_; }
 
+  /// Add a recorder (RecorderSpec), recording from step `now` on. `backend` checks its
+  /// variables. Throws InputError (bad name, kind, nodes, variables or interval; a
+  /// name in use) before anything changes.
+  void add_recorder(RecorderSpec spec, std::int64_t now, const Backend& backend, index_t num_nodes);
+  /// Drop the recorder named `name` and what it holds; InputError if there is none.
+  void remove_recorder(const std::string& name);
+  /// The recorders in the order they were added.
+  const std::vector<RecorderData>& recorders() const { return recorders_; }
+  /// The recorder named `name`; InputError if there is none.
+  const RecorderData& recorder(const std::string& name) const;
+
  private:
+  // Per recorder, which nodes it watches: [lo, hi) when its nodes are one contiguous
+  // range (found in the sorted spike list by bisection), else a flag per node.
+  struct Membership {
+    index_t lo = 0, hi = 0;
+    std::vector<std::uint8_t> flags;
+  };
+  static Membership membership(const std::vector<index_t>& nodes, index_t num_nodes);
+  // The recorder's records as sections named prefix + "steps", ... (checkpoints, chunks).
+  static void add_recorder_data(io::SnapshotWriter& out, const std::string& prefix, const RecorderData& r);
+  void record(RecorderData& r, std::size_t index, StepContext& ctx);
+  void stream_recorders(std::int64_t end_step, index_t num_nodes);
+  void trim_recorders(std::int64_t cutoff);
   bool record_spikes_ = true;
   RecordHorizon horizon_;
   std::string stream_;            // record.stream ("" = off)
@@ -75,6 +106,8 @@ class RecordingService : public Service {
   double dt_ = 1.0;
   SpikeRecord spikes_;
   MonitorRecord monitor_;
+  std::vector<RecorderData> recorders_;
+  std::vector<Membership> members_;  // per recorder
 };
 
 /// "energy": spike cost, metabolism, flow every energy.flow_interval steps and the

@@ -43,6 +43,41 @@ struct MonitorRecord {
   }
 };
 
+/// What a recorder records (Simulation::add_recorder).
+enum class RecorderKind : std::uint8_t {
+  spikes,  ///< the spikes of its nodes: (step, node) in emission order
+  state,   ///< chosen variables of its nodes every interval_steps steps
+  rate     ///< the spike count of its nodes per bin of interval_steps steps
+};
+
+/// "spikes", "state" or "rate".
+const char* recorder_kind_name(RecorderKind kind);
+
+/// A recorder's definition: what it records, of which nodes, how often.
+struct RecorderSpec {
+  std::string name;                    ///< unique; letters, digits and '_' (a file name part)
+  RecorderKind kind = RecorderKind::spikes;
+  std::vector<index_t> nodes;          ///< node ids, ascending, no repeats, at least one
+  std::vector<std::string> variables;  ///< state: the variables sampled (monitorable ones); else empty
+  std::int64_t interval_steps = 1;     ///< state: sampling period; rate: bin width (steps, >= 1)
+};
+
+/// A recorder and what it holds (bounded by record.horizon, or streamed with
+/// record.stream like the spike record). Steps are absolute simulation steps.
+struct RecorderData {
+  RecorderSpec spec;
+  std::int64_t origin = 0;             ///< the step it was added at; rate bins start here
+  std::int64_t start_step = 0;         ///< the first step it covers now
+  /// spikes: the step of each spike; state: the step of each sample (taken after that
+  /// step, at steps origin + k * interval); rate: the first step of each completed bin.
+  std::vector<std::int64_t> steps;
+  std::vector<index_t> nodes;          ///< spikes: the node of each spike
+  /// state: values[v][s * spec.nodes.size() + k] is variable v of node spec.nodes[k] at sample s.
+  std::vector<std::vector<double>> values;
+  std::vector<std::uint64_t> counts;   ///< rate: the spikes of each completed bin
+  std::uint64_t bin_count = 0;         ///< rate: the spikes of the bin in progress
+};
+
 /// One step's energy balance (docs/model.md step 4). Sums over alive nodes, in double.
 /// Conservation: total_after = total_before + inflow - spike_cost - metabolism
 /// - overflow - transfers - birth_cost, to float rounding (error() returns the difference);
@@ -130,6 +165,27 @@ struct RecordHorizon {
   /// Drop the first `old` of `kept + old` entries when due; true when it dropped.
   bool due(std::size_t old, std::size_t total) const { return steps > 0 && old > 0 && 2 * old >= total; }
 };
+
+/// The index of the first entry whose step (step_of(entry)) is >= cutoff, for entries
+/// in ascending step order.
+template <class V, class Step>
+std::size_t first_kept(const V& entries, std::int64_t cutoff, Step step_of) {
+  std::size_t lo = 0, hi = entries.size();
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    if (step_of(entries[mid]) < cutoff) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+/// The same for a list of steps.
+inline std::size_t first_kept(const std::vector<std::int64_t>& steps, std::int64_t cutoff) {
+  return first_kept(steps, cutoff, [](std::int64_t s) { return s; });
+}
 
 /// Drop the first `count` entries of each vector.
 template <class... V>

@@ -74,6 +74,16 @@ class Simulation {
   const SpikeRecord& spikes() const;
   void clear_spikes();
   const MonitorRecord& monitor() const;
+  /// Recorders (RecorderSpec): spikes, state samples or population rates of chosen
+  /// nodes, recording from the current step on, bounded by record.horizon or streamed
+  /// with record.stream, and part of checkpoints. add_recorder sorts spec.nodes and
+  /// throws InputError for a bad definition or a name in use (nothing changes then),
+  /// and when the recording service was replaced.
+  void add_recorder(RecorderSpec spec);
+  void remove_recorder(const std::string& name);
+  std::vector<std::string> recorder_names() const;
+  /// The recorder named `name`; InputError if there is none.
+  const RecorderData& recorder(const std::string& name) const;
   /// Spike counts per node over the whole record.
   std::vector<std::uint64_t> spike_counts() const;
 
