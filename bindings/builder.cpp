@@ -5,6 +5,7 @@
 #include <nanobind/stl/string.h>
 
 #include <string>
+#include <vector>
 
 #include "common.hpp"
 #include "spikegraph/core/error.hpp"
@@ -79,6 +80,19 @@ void register_builder(nb::module_& m) {
                   k, plastic);
       }, nb::arg("pre"), nb::arg("post"), nb::arg("rule"), nb::arg("n"), nb::arg("p"), nb::arg("autapses"),
          nb::arg("multapses"), nb::arg("weight"), nb::arg("delay"), nb::arg("kind"), nb::arg("plastic"))
+      .def("set_initial", [](NetworkBuilder& b, const std::string& population, const std::string& variable,
+                             const nb::dict& value) {
+        b.set_initial(population, variable, to_distribution(value, "set_initial"));
+      }, nb::arg("population"), nb::arg("variable"), nb::arg("value"))
+      .def("set_initial_values", [](NetworkBuilder& b, const std::string& population, const std::string& variable,
+                                    nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu> values) {
+        b.set_initial(population, variable, std::vector<double>(values.data(), values.data() + values.shape(0)));
+      }, nb::arg("population"), nb::arg("variable"), nb::arg("values"))
+      .def("initial_state", [](const NetworkBuilder& b) {
+        nb::dict out;
+        for (auto& [name, values] : b.initial_state()) out[name.c_str()] = owned_array(std::move(values));
+        return out;
+      }, "Per variable, one initial value per node (NaN where no population set one).")
       .def_prop_ro("populations", [](const NetworkBuilder& b) {
         nb::list out;
         for (const auto& p : b.populations()) {

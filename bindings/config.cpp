@@ -109,7 +109,9 @@ void register_config(nb::module_& m) {
   }, "Every configuration key: key, type, default, unit, doc, range or choices.");
   m.def("node_state_info", []() {
     static const char* const kTypes[] = {"real", "uint8", "uint16", "int32"};
-    static const char* const kNewborn[] = {"kept", "0", "-1", "v_rest", "threshold"};
+    static const char* const kNewborn[] = {"kept", "0", "-1", "v_rest", "threshold", "its type's poisson_rate"};
+    static_assert(sizeof(kNewborn) / sizeof(kNewborn[0]) == static_cast<int>(NewbornValue::type_poisson_rate) + 1,
+                  "a name per NewbornValue");
     nb::list out;
     for (const auto& row : kNodeVars) {
       nb::dict d;

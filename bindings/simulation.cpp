@@ -1,6 +1,7 @@
 // Simulation: construction, runs (GIL released), spikes, monitors, state views,
 // performance counters, the spike file reader/writer.
 #include <algorithm>
+#include <map>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -68,13 +69,22 @@ void register_simulation(nb::module_& m) {
       .def("clear_spikes", &Simulation::clear_spikes)
       .def("state_names", &Simulation::state_names)
       .def("state", [](Simulation& s, const std::string& name) {
-        // "alive" is read-only: the backend derives data from it (the energy flow's
-        // masks), refreshed by set_state and not by writes through a view.
-        return view_array(s.state(name), nb::find(&s), name != "alive");
-      }, nb::arg("name"), "A zero-copy numpy view of a state variable (writeable except 'alive').")
+        // "alive" and "poisson_rate" are read-only: the backend derives data from them
+        // (the energy flow's masks, the Poisson tables), refreshed by set_state and not
+        // by writes through a view.
+        return view_array(s.state(name), nb::find(&s), name != "alive" && name != "poisson_rate");
+      }, nb::arg("name"), "A zero-copy numpy view of a state variable (writeable except 'alive', 'poisson_rate').")
       .def("set_state", [](Simulation& s, const std::string& name, F64 values) {
         s.set_state(name, values.data(), values.shape(0));
       }, nb::arg("name"), nb::arg("values"))
+      .def("set_initial_state", [](Simulation& s, const nb::dict& initial) {
+        std::map<std::string, std::vector<double>> values;
+        for (auto [key, value] : initial) {
+          const auto arr = nb::cast<F64>(value);
+          values[nb::cast<std::string>(key)].assign(arr.data(), arr.data() + arr.shape(0));
+        }
+        s.set_initial_state(values);
+      }, nb::arg("initial"), "Initial values per variable (NaN: keep), checked before anything is written.")
       .def("monitor", [](const Simulation& s) {
         const MonitorRecord& mr = s.monitor();
         nb::dict d;

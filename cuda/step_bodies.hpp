@@ -54,7 +54,6 @@ struct TypeParams {
   kernels::NeuronParams<Real> neuron[kNodeTypeCount];
   kernels::ModelConstants<Real> model[kNodeTypeCount];  ///< constants of the models other than lif
   std::int32_t oscillator_period[kNodeTypeCount];  ///< 0: not an oscillator
-  std::uint32_t poisson_offset[kNodeTypeCount];    ///< first entry of the type's CDF table
   std::uint8_t ignores_input[kNodeTypeCount];
   Real out_gain[kNodeTypeCount];
   Real flow_factor[kNodeTypeCount];              ///< c_s of the energy flow
@@ -71,7 +70,12 @@ struct TypeParams {
 template <class Real>
 struct NodeUpdate {
   TypeParams<Real> tp;
-  const std::uint32_t* poisson_tables;  ///< every type's CDF table, concatenated
+  /// The Poisson tables (backend/poisson_tables.hpp): thresholds, each table's offset
+  /// and size, each node's table.
+  const std::uint32_t* poisson_thresholds;
+  const std::uint32_t* poisson_offset;
+  const std::int32_t* poisson_size;
+  const std::uint16_t* poisson_table;
   kernels::RngKey key;
   std::int64_t step;
   Real gain;
@@ -98,9 +102,10 @@ struct NodeUpdate {
     } else {
       const bool ignores = tp.ignores_input[ty] != 0;
       std::uint32_t count = 0;
-      if (p.poisson_table_size > 0 && !ignores) {
+      const std::uint16_t table = poisson_table[i];
+      if (poisson_size[table] > 0 && !ignores) {
         const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(step));
-        count = kernels::poisson_from_table(u, poisson_tables + tp.poisson_offset[ty], p.poisson_table_size);
+        count = kernels::poisson_from_table(u, poisson_thresholds + poisson_offset[table], poisson_size[table]);
       }
       fired = static_cast<std::uint8_t>(kernels::model_step(p, tp.model[ty], node, i, input[i],
                                                             input_inh ? input_inh[i] : Real(0),

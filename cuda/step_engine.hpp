@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "backend/node_arrays.hpp"
+#include "backend/poisson_tables.hpp"
 #include "backend/state_sections.hpp"
 #include "delivery_plan.hpp"
 #include "spikegraph/backend/backend.hpp"
@@ -76,6 +77,7 @@ class StepEngine final : public Backend {
     // Node state (managed memory), initialised on the host exactly as on the CPU.
     initialise_node_state(nodes_, graph, params_, cfg);
     prefetch_state();
+    upload_poisson_tables();
 
     spiked_.resize(n, "spiked");
     exec_.zero(spiked_.data(), spiked_.bytes());
@@ -204,7 +206,10 @@ class StepEngine final : public Backend {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
     NodeUpdate<Real> b{};
     b.tp = tp_;
-    b.poisson_tables = poisson_tables_.data();
+    b.poisson_thresholds = poisson_thresholds_.data();
+    b.poisson_offset = poisson_offset_.data();
+    b.poisson_size = poisson_size_.data();
+    b.poisson_table = poisson_table_.data();
     b.key = poisson_key_;
     b.step = t;
     b.gain = gain_;
@@ -393,9 +398,14 @@ class StepEngine final : public Backend {
   void set_synaptic_gain(double gain) override { gain_ = static_cast<Real>(gain); }
   void set_neuromodulator(double signal) override { signal_ = signal; }
   void configure(const config::Config& cfg) override {
-    params_ = make_model_params<Real>(cfg);
+    ModelParams<Real> next = make_model_params<Real>(cfg);
+    std::swap(params_, next);
     upload_type_params();
     exec_.synchronize();
+    if (apply_type_poisson_rates(node_.poisson_rate, graph_->node_type().data(), n_, next, params_) ||
+        next.dt_ms != params_.dt_ms) {
+      upload_poisson_tables();
+    }
   }
 
   void replace_graph(const Graph& g, const std::vector<index_t>& order) override {
@@ -448,6 +458,7 @@ class StepEngine final : public Backend {
       build_flow_index();
       exec_.synchronize();
     }
+    if (name == "poisson_rate") upload_poisson_tables();
   }
 
   std::vector<std::string> edge_state_names() const override { return edge_var_names(!eligibility_.empty()); }
@@ -512,6 +523,7 @@ class StepEngine final : public Backend {
     signal_ = s.signal;
     build_flow_index();  // from the loaded weights and alive flags
     exec_.synchronize();
+    upload_poisson_tables();
   }
 
   /// Bytes the backend allocated (device, managed and host copies), excluding the
@@ -528,6 +540,7 @@ class StepEngine final : public Backend {
          contrib_.bytes() + flags_.bytes() + node_list_.bytes();
     b += (weight_host_.capacity() + eligibility_host_.capacity()) * sizeof(float);
     b += (spikes_.capacity() + delivering_.capacity()) * sizeof(index_t);
+    b += poisson_thresholds_.bytes() + poisson_offset_.bytes() + poisson_size_.bytes() + poisson_table_.bytes();
     return b;
   }
 
@@ -542,12 +555,10 @@ class StepEngine final : public Backend {
  private:
   // The per-type parameters and the concatenated Poisson tables, from params_.
   void upload_type_params() {
-    std::vector<std::uint32_t> tables;
     for (int t = 0; t < kNodeTypeCount; ++t) {
       tp_.neuron[t] = params_.neuron[t];
       tp_.model[t] = params_.model_constants[t];
       tp_.oscillator_period[t] = params_.oscillator_period[t];
-      tp_.poisson_offset[t] = static_cast<std::uint32_t>(tables.size());
       tp_.ignores_input[t] = params_.ignores_input[t];
       tp_.out_gain[t] = params_.out_gain[t];
       tp_.flow_factor[t] = params_.flow_factor[t];
@@ -555,9 +566,18 @@ class StepEngine final : public Backend {
       tp_.target_rate[t] = params_.target_rate[t];
       tp_.threshold_lo[t] = params_.threshold_lo[t];
       tp_.threshold_hi[t] = params_.threshold_hi[t];
-      tables.insert(tables.end(), params_.poisson_table[t].begin(), params_.poisson_table[t].end());
     }
-    upload_vector(poisson_tables_, tables, "poisson tables");
+  }
+
+  // The Poisson tables of the nodes' rates (backend/poisson_tables.hpp), to the device.
+  void upload_poisson_tables() {
+    exec_.synchronize();  // the rates are in managed memory: read them after the device is done
+    const PoissonTables t = make_poisson_tables(node_.poisson_rate, graph_->node_type().data(), n_, params_);
+    upload_vector(poisson_thresholds_, t.thresholds, "poisson tables");
+    upload_vector(poisson_offset_, t.offset, "poisson tables");
+    upload_vector(poisson_size_, t.size, "poisson tables");
+    upload_vector(poisson_table_, t.node_table, "poisson tables");
+    exec_.synchronize();
   }
 
   void prefetch_state() {
@@ -659,7 +679,10 @@ class StepEngine final : public Backend {
   // Device state.
   Dev<std::uint8_t> spiked_;
   Dev<Real> ring_;  // [slot][node]
-  Dev<std::uint32_t> poisson_tables_;
+  Dev<std::uint32_t> poisson_thresholds_;
+  Dev<std::uint32_t> poisson_offset_;
+  Dev<std::int32_t> poisson_size_;
+  Dev<std::uint16_t> poisson_table_;
   Dev<std::uint32_t> iota_;
   Dev<index_t> spike_list_[2];  // this step's and the previous step's spikes, ascending
   int current_list_ = 0;

@@ -45,6 +45,14 @@ def test_structure_follows_the_paper() -> None:
     delays = np.asarray(net.delays)
     assert delays.min() >= 1 and delays[pre % 2 == 0].mean() == pytest.approx(15.0, rel=0.05)
     assert mc.drive[0] > 0 and np.all(np.isfinite(mc.v0))
+    # Poisson background: K_ext x k_scale x 8 Hz per neuron, each spike 0.15 mV / sqrt(k_scale).
+    rates = mc.network.initial_state["poisson_rate"]
+    for k, ids in enumerate(mc.populations.values()):
+        assert np.all(rates[ids.start:ids.stop] == mcm.K_EXT[k] * 0.5 * 8.0)
+    assert mc.config["node.dynamic.poisson_weight"] == pytest.approx(psc)
+    sim = mc.simulation()
+    np.testing.assert_array_equal(sim.state("poisson_rate"), rates)
+    np.testing.assert_allclose(sim.state("v"), mc.v0)
     with pytest.raises(ValueError, match="scale and k_scale"):
         mcm.microcircuit(scale=0.0)
 
@@ -64,7 +72,7 @@ def test_it_runs_with_every_population_active() -> None:
 def test_the_same_spikes_as_nest_on_the_same_circuit(tmp_path: Path) -> None:
     if not REF_PYTHON.exists():
         pytest.skip(f"needs the reference venv ({REF_PYTHON}; make it with .ci/setup_reference.sh)")
-    mc = mcm.microcircuit(scale=0.02, seed=5)
+    mc = mcm.microcircuit(scale=0.02, seed=5, background="dc")  # deterministic input
     net = mc.network
     np.savez(tmp_path / "net.npz", src=net.sources(), tgt=np.asarray(net.targets),
              w=np.asarray(net.weights), d=np.asarray(net.delays), kinds=np.asarray(net.kinds), v0=mc.v0,
@@ -96,9 +104,9 @@ def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.validation
 def test_statistics_agree_with_circuits_nest_builds_itself() -> None:
-    """NEST draws its own instances of the circuit (its connect, its generator); over five
-    seeds each, the rates, CVs of inter-spike intervals and pairwise correlations of
-    every population agree with spikegraph's: Welch's z below 3.5 for all 24."""
+    """NEST draws its own instances of the circuit (its connect, its generator, its Poisson
+    background); over five seeds each, the rates, CVs of inter-spike intervals and pairwise
+    correlations of every population agree with spikegraph's: Welch's z below 3.5 for all 24."""
     if not REF_PYTHON.exists():
         pytest.skip("needs the reference venv (bash .ci/setup_reference.sh)")
     import sys

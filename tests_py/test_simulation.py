@@ -33,6 +33,7 @@ STATE_DTYPES = {
     "refractory": np.uint16,
     "last_spike": np.int32,
     "alive": np.uint8,
+    "poisson_rate": None,
     "phase": np.int32,
     "trace_pre": None,
     "trace_post": None,
@@ -620,8 +621,9 @@ def test_state_views_dtypes_and_names(small_net: sg.Network) -> None:
             view = sim.state(name)
             assert view.dtype == (real if dtype is None else dtype), name
             assert view.shape == (small_net.num_nodes,)
-            # 'alive' is read-only (set_state tells the backend); the rest are writeable.
-            assert view.flags.writeable == (name != "alive"), name
+            # 'alive' and 'poisson_rate' are read-only (set_state tells the backend); the
+            # rest are writeable.
+            assert view.flags.writeable == (name not in ("alive", "poisson_rate")), name
         assert sim.v.dtype == real and sim.threshold.dtype == real
         assert np.all(sim.threshold == 1.0) and np.all(sim.energy == 2.5) and np.all(sim.drive == 0.0)
         assert np.all(sim.state("last_spike") == -1) and np.all(sim.state("alive") == 1)

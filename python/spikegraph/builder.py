@@ -22,6 +22,9 @@ import math
 from collections.abc import Sequence
 from typing import Any, Union
 
+import numpy as np
+import numpy.typing as npt
+
 from . import _core
 from .errors import GraphError
 from .network import Network
@@ -71,10 +74,32 @@ class NetworkBuilder:
     def __init__(self, seed: int = 1, dt: float = 0.1) -> None:
         self._b = _core.NetworkBuilder(int(seed), float(dt))
 
-    def population(self, name: str, size: int, type: str = "dynamic") -> range:
-        """Add ``size`` nodes of ``type`` after the previous population; returns their ids."""
+    def population(self, name: str, size: int, type: str = "dynamic",
+                   **initial: Value | npt.ArrayLike) -> range:
+        """Add ``size`` nodes of ``type`` after the previous population; returns their ids.
+
+        Keyword arguments give the nodes' initial state (any variable of
+        :func:`spikegraph.state_info` but ``alive``): a number, a distribution (one draw
+        per node from the counter-based generator) or an array of one value per node,
+        e.g. ``v=normal(-58.0, 10.0)``, ``poisson_rate=12800.0``, ``drive=array``."""
         first, n = self._b.add_population(name, type, int(size))
+        for variable, value in initial.items():
+            self.initial(name, variable, value)
         return range(int(first), int(first) + int(n))
+
+    def initial(self, population: str, variable: str, value: Value | npt.ArrayLike) -> None:
+        """Set (or replace) the initial value of ``variable`` for the nodes of
+        ``population``: a number, a distribution or one value per node."""
+        if isinstance(value, dict):
+            self._b.set_initial(population, variable, value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            self._b.set_initial(population, variable, _value(value, f"initial value of {variable}"))
+        else:
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.ndim != 1:
+                raise GraphError(f"set_initial('{population}', '{variable}'): values must be a number, a "
+                                 "distribution or a 1-D array")
+            self._b.set_initial_values(population, variable, np.ascontiguousarray(arr))
 
     def connect(self, pre: str | Sequence[str], post: str | Sequence[str], rule: str = "all_to_all", *,
                 n: int | None = None, p: float | None = None, weight: Value = 1.0, delay: Value = 1.0,
@@ -108,4 +133,4 @@ class NetworkBuilder:
         ``threads`` threads (0: all cores); the network is the same on any count."""
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
             raise GraphError(f"build: threads must be an integer >= 0, got {threads!r}")
-        return Network(self._b.build(threads))
+        return Network(self._b.build(threads), dict(self._b.initial_state()))

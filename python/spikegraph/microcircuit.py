@@ -9,13 +9,15 @@ populations (turned into total synapse counts so that, with multapses, the expec
 number of distinct pairs matches them), mean PSPs of 0.15 mV (twice that from L4E to
 L2/3E, g = -4 for inhibition), 10% relative weight spread, normal delays (1.5 ms
 excitatory, 0.75 ms inhibitory, 50% spread, at least one step). The external input of
-each population (its K_ext synapses at 8 Hz) is given as the equivalent constant
-current, as in the reference implementation's option without Poisson generators.
+each population (its K_ext synapses at 8 Hz) is Poisson input of K_ext x 8 Hz per neuron,
+each spike a 0.15 mV PSP (``background="poisson"``, the published model), or the
+equivalent constant current (``background="dc"``, the reference implementation's option
+without Poisson generators; deterministic input, so two simulators agree spike for spike).
 
-``scale`` shrinks the populations and ``k_scale`` the in-degrees; with ``k_scale < 1``
-weights grow by 1/sqrt(k_scale) and a constant current restores each population's mean
-input at the published full-scale rates (van Albada et al. 2015), which keeps the
-activity close to the full model's.
+``scale`` shrinks the populations and ``k_scale`` the in-degrees (the external ones too);
+with ``k_scale < 1`` weights grow by 1/sqrt(k_scale) and a constant current restores each
+population's mean input at the published full-scale rates (van Albada et al. 2015), which
+keeps the activity close to the full model's.
 """
 
 from __future__ import annotations
@@ -77,47 +79,62 @@ def synapse_counts(scale: float, k_scale: float) -> np.ndarray:
     return np.round(k_full * k_scale * n_scaled[:, None]).astype(np.int64)
 
 
+BACKGROUNDS = ("poisson", "dc")
+
+
 @dataclass
 class Microcircuit:
-    """A built microcircuit: the network, its configuration, and per-node initial
-    membrane potentials and constant input currents (``simulation()`` applies them)."""
+    """A built microcircuit: the network (its populations' initial potentials, constant
+    currents and Poisson rates are its ``initial_state``) and its configuration."""
 
     network: Network
     config: Config
-    v0: np.ndarray
-    drive: np.ndarray
     populations: dict[str, range]
+
+    @property
+    def v0(self) -> np.ndarray:
+        """Initial membrane potentials (mV)."""
+        return self.network.initial_state["v"]
+
+    @property
+    def drive(self) -> np.ndarray:
+        """Constant input currents (pA)."""
+        return self.network.initial_state["drive"]
 
     def simulation(self, **config: Any) -> Simulation:
         """A Simulation of the circuit (``config``: further flat keys, e.g. sim.threads)."""
         cfg = self.config.copy()
         if config:
             cfg.update(config)
-        sim = Simulation(self.network, cfg)
-        sim.set_state("v", self.v0)
-        sim.set_state("drive", self.drive)
-        return sim
+        return Simulation(self.network, cfg)
 
 
-def design(scale: float = 0.1, k_scale: float = 1.0) -> dict[str, Any]:
+def design(scale: float = 0.1, k_scale: float = 1.0, background: str = "poisson") -> dict[str, Any]:
     """The circuit's numbers at a scale, as plain lists (JSON), for spikegraph's builder
     and for building the same model natively in another simulator: ``sizes``, ``counts``
     [post][pre] (total synapses), ``psc`` [post][pre] (mean current amplitudes in pA,
     signed), ``delays`` [pre] (mean ms), the relative spreads, ``drive`` per population
-    (pA), and the ``neuron`` parameters."""
+    (pA), ``poisson_rate`` per population (Hz per neuron; 0 with ``background="dc"``),
+    ``poisson_weight`` (pA per external spike) and the ``neuron`` parameters."""
     if not (0.0 < scale <= 1.0 and 0.0 < k_scale <= 1.0):
         raise ValueError(f"microcircuit: scale and k_scale must be in (0, 1], got {scale}, {k_scale}")
+    if background not in BACKGROUNDS:
+        raise ValueError(f"microcircuit: background must be one of {BACKGROUNDS}, got {background!r}")
     p = NEURON
     to_psc = psc_per_psp(p["C_m"], p["tau_m"], p["tau_syn"])
     psp = np.full((8, 8), PSP_MV)
     psp[:, 1::2] *= G
     psp[0, 2] *= 2.0  # L4E -> L2/3E
-    # Constant input: the mean current of K_ext external synapses at 8 Hz, plus (k_scale
-    # < 1) what the missing recurrent synapses would bring at the full-scale rates.
+    # Constant input: (k_scale < 1) what the missing recurrent and external synapses
+    # would bring at the full-scale rates, plus with background="dc" the mean current of
+    # the K_ext external synapses at 8 Hz in place of their Poisson input.
     tau_s = p["tau_syn"] * 1e-3
     external = BACKGROUND_HZ * K_EXT * PSP_MV * to_psc * tau_s
     k_full = synapse_counts(1.0, 1.0) / SIZES[:, None]
     missing = (1.0 - math.sqrt(k_scale)) * tau_s * (psp * to_psc * k_full) @ FULL_SCALE_RATES
+    poisson = background == "poisson"
+    drive = missing + ((1.0 - math.sqrt(k_scale)) * external if poisson else external)
+    rate = BACKGROUND_HZ * K_EXT * k_scale if poisson else np.zeros(8)
     return {
         "populations": list(POPULATIONS),
         "sizes": [max(1, round(int(n) * scale)) for n in SIZES],
@@ -126,20 +143,26 @@ def design(scale: float = 0.1, k_scale: float = 1.0) -> dict[str, Any]:
         "psc_rel_sd": PSP_REL_SD,
         "delays": [DELAY_EXC_MS if j % 2 == 0 else DELAY_INH_MS for j in range(8)],
         "delay_rel_sd": DELAY_REL_SD,
-        "drive": (external + missing).tolist(),
+        "drive": drive.tolist(),
+        "background": background,
+        "poisson_rate": rate.tolist(),
+        "poisson_weight": PSP_MV * to_psc / math.sqrt(k_scale),
         "neuron": dict(p),
     }
 
 
-def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: float = 0.1) -> Microcircuit:
+def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: float = 0.1,
+                 background: str = "poisson") -> Microcircuit:
     """Build the microcircuit with populations of round(scale x N) neurons and in-degrees
-    scaled by ``k_scale`` (both in (0, 1]); see the module for the model."""
-    d = design(scale, k_scale)
+    scaled by ``k_scale`` (both in (0, 1]) and ``background`` "poisson" or "dc"; see the
+    module for the model."""
+    d = design(scale, k_scale, background)
     p = d["neuron"]
     b = NetworkBuilder(seed=seed, dt=dt)
     ids: dict[str, range] = {}
-    for name, size in zip(POPULATIONS, d["sizes"]):
-        ids[name] = b.population(name, size)
+    for i, (name, size) in enumerate(zip(POPULATIONS, d["sizes"])):
+        ids[name] = b.population(name, size, v=normal(p["V0_mean"], p["V0_sd"]), drive=d["drive"][i],
+                                 poisson_rate=d["poisson_rate"][i])
     for i, post in enumerate(POPULATIONS):
         for j, pre in enumerate(POPULATIONS):
             if d["counts"][i][j] == 0:
@@ -151,20 +174,16 @@ def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: fl
                       delay=normal(delay, d["delay_rel_sd"] * delay, low=dt),
                       kind="excitatory" if j % 2 == 0 else "inhibitory", autapses=False)
     network = b.build()
-    drive = np.zeros(network.num_nodes)
-    rng = np.random.default_rng(seed)
-    v0 = rng.normal(p["V0_mean"], p["V0_sd"], network.num_nodes)
-    for i, name in enumerate(POPULATIONS):
-        drive[ids[name].start:ids[name].stop] = d["drive"][i]
     config = Config({
         "sim": {"dt": dt, "seed": seed},
         "node": {"dynamic": {"model": "lif_exp", "v_rest": p["E_L"], "v_reset": p["V_reset"],
                              "threshold": p["V_th"], "tau_m": p["tau_m"], "t_ref": p["t_ref"],
                              "resistance": p["tau_m"] / p["C_m"], "tau_syn_ex": p["tau_syn"],
-                             "tau_syn_in": p["tau_syn"], "drive": 0.0, "poisson_rate": 0.0}},
+                             "tau_syn_in": p["tau_syn"], "drive": 0.0, "poisson_rate": 0.0,
+                             "poisson_weight": d["poisson_weight"]}},
         "init": {"v_min": p["E_L"], "v_max": p["E_L"]},
     })
-    return Microcircuit(network, config, v0, drive, ids)
+    return Microcircuit(network, config, ids)
 
 
 def statistics(steps: np.ndarray, nodes: np.ndarray, populations: dict[str, range], dt: float,

@@ -67,10 +67,14 @@ class Network:
     (stable), so the arrays read back in that order, not in the order given.
     """
 
-    def __init__(self, graph: _core.Graph) -> None:
+    def __init__(self, graph: _core.Graph, initial_state: dict[str, np.ndarray] | None = None) -> None:
         if not isinstance(graph, _core.Graph):
             raise TypeError("Network wraps a spikegraph._core.Graph; use Network.from_arrays()")
         self._graph = graph
+        #: Initial values of node state variables (NetworkBuilder populations): per
+        #: variable one value per node, NaN where the variable keeps the configuration's
+        #: value. A Simulation of this network starts from them.
+        self.initial_state: dict[str, np.ndarray] = dict(initial_state or {})
 
     @classmethod
     def from_arrays(

@@ -81,6 +81,9 @@ class Simulation:
         self.network = network
         self._config = Config.coerce(config)
         self._sim = _core.Simulation(network._graph, self._config._core)
+        if network.initial_state:
+            self._sim.set_initial_state({k: np.ascontiguousarray(v, dtype=np.float64)
+                                         for k, v in network.initial_state.items()})
         self._init_python_state()
 
     def _init_python_state(self) -> None:

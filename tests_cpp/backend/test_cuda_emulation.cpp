@@ -287,3 +287,27 @@ TEST_CASE("cuda backend (emulated): errors name the operation", "[cuda][backend]
   auto in = io::SnapshotReader::from_bytes(bytes, "<ok>");
   CHECK_NOTHROW(backend->load_state(in));
 }
+
+TEST_CASE("cuda backend (emulated) = cpu: per-node Poisson rates, set and reconfigured, with structure on", "[cuda][backend]") {
+  const auto g = brunel(600, 30, 3, true);
+  const config::Config c = with(b1_config("float32"), "[structure]\nenabled = true\ninterval = 20\n"
+                                                      "spare_nodes = 40\n[energy]\nenabled = true\n");
+  auto cpu = simulation(g, c, cpu_backend());
+  auto gpu = simulation(g, c, emulated());
+  const std::size_t n = cpu->graph().num_nodes();
+  // Interleaved rates (tables change within a block) and a run of one rate.
+  std::vector<double> rates(n);
+  for (std::size_t i = 0; i < n; ++i) rates[i] = i < 300 ? 15000.0 * static_cast<double>(i % 3) : 32500.0;
+  for (Simulation* x : {cpu.get(), gpu.get()}) {
+    x->set_state("poisson_rate", rates.data(), rates.size());
+    x->run_steps(150);
+    config::FlatTable change;
+    change["node.dynamic.poisson_rate"] = config::Value::real(27000.0);
+    x->update_config(change);  // every dynamic node takes the type's new rate
+    x->run_steps(150);
+  }
+  require_identical(*cpu, *gpu);
+  const auto after = sgtest::state_of(*cpu, "poisson_rate");
+  CHECK(std::all_of(after.begin(), after.end(), [](double r) { return r == 27000.0; }));
+  CHECK(cpu->spikes().size() > 1000);
+}

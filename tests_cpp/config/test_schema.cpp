@@ -266,7 +266,7 @@ TEST_CASE("updates are all-or-nothing", "[config][schema]") {
   }
 }
 
-TEST_CASE("an empty update changes nothing; syntax errors name the source", "[config][schema]") {
+TEST_CASE("an empty update changes nothing, and syntax errors name the source", "[config][schema]") {
   Config c;
   c.update({});
   CHECK(same_values(c.values(), Config().values()));

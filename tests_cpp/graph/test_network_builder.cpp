@@ -10,6 +10,7 @@
 
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/builder.hpp"
+#include "spikegraph/sim/simulation.hpp"
 
 using spikegraph::ConnectionRule;
 using spikegraph::Distribution;
@@ -187,4 +188,63 @@ TEST_CASE("network builder: the same graph on any thread count", "[graph][builde
   bad.add_population("E", NodeType::dynamic, 1000);
   bad.connect("E", "E", rule(Rule::fixed_total_number, 200000), kOne, Distribution::constant_value(1e4));
   CHECK_THROWS_AS(bad.build(2), spikegraph::GraphError);
+}
+
+TEST_CASE("network builder: initial values per population, drawn or given, applied by the simulation",
+          "[graph][builder]") {
+  NetworkBuilder b(7, 0.1);
+  b.add_population("E", NodeType::dynamic, 3000);
+  b.add_population("I", NodeType::dynamic, 5);
+  b.add_population("X", NodeType::dynamic, 4);
+  Distribution v;
+  v.kind = Distribution::Kind::normal;
+  v.a = -58.0;
+  v.b = 10.0;
+  b.set_initial("E", "v", v);
+  b.set_initial("E", "poisson_rate", Distribution::constant_value(12800.0));
+  b.set_initial("I", "drive", std::vector<double>{1, 2, 3, 4, 5});
+  b.set_initial("I", "drive", std::vector<double>{5, 4, 3, 2, 1});  // replaces the first
+  const auto init = b.initial_state();
+  REQUIRE(init.size() == 3);
+  const auto& v0 = init.at("v");
+  REQUIRE(v0.size() == 3009);
+  double mean = 0.0, sq = 0.0;
+  for (std::size_t i = 0; i < 3000; ++i) {
+    mean += v0[i] / 3000.0;
+    sq += v0[i] * v0[i] / 3000.0;
+  }
+  CHECK(mean == Approx(-58.0).margin(0.6));
+  CHECK(std::sqrt(sq - mean * mean) == Approx(10.0).margin(0.5));
+  CHECK(std::isnan(v0[3000]));  // populations that did not set it
+  CHECK(init.at("drive")[3000] == 5.0);
+  CHECK(init.at("drive")[3004] == 1.0);
+  CHECK(init.at("poisson_rate")[2999] == 12800.0);
+  const auto again = b.initial_state().at("v");  // a function of the seed
+  CHECK(std::equal(v0.begin(), v0.begin() + 3000, again.begin()));
+  NetworkBuilder other(8, 0.1);
+  other.add_population("E", NodeType::dynamic, 3000);
+  other.set_initial("E", "v", v);
+  CHECK(other.initial_state().at("v")[0] != v0[0]);
+  // Refused by name, nothing changed.
+  CHECK_THROWS_WITH(b.set_initial("Y", "v", v), Catch::Contains("no population named 'Y'"));
+  CHECK_THROWS_WITH(b.set_initial("E", "voltage", v), Catch::Contains("unknown variable 'voltage'"));
+  CHECK_THROWS_WITH(b.set_initial("E", "alive", v), Catch::Contains("every node starts alive"));
+  CHECK_THROWS_WITH(b.set_initial("I", "v", std::vector<double>{1, 2}), Catch::Contains("2 values for 5 nodes"));
+  CHECK_THROWS_WITH(b.set_initial("I", "v", std::vector<double>{1, 2, NAN, 4, 5}), Catch::Contains("not finite"));
+  Distribution bad = v;
+  bad.b = -1.0;
+  CHECK_THROWS_WITH(b.set_initial("E", "v", bad), Catch::Contains("standard deviation"));
+  CHECK(b.initial_state().size() == 3);
+  // A simulation starts from them; nodes without a value keep the configuration's.
+  spikegraph::Simulation sim(b.build(1), spikegraph::config::Config());
+  sim.set_initial_state(init);
+  CHECK(sim.state("v").size == 3009);
+  CHECK(spikegraph::read_element(sim.state("v"), 17) == Approx(v0[17]));
+  CHECK(spikegraph::read_element(sim.state("drive"), 3001) == 4.0);
+  CHECK(spikegraph::read_element(sim.state("drive"), 0) == 0.0);
+  CHECK(spikegraph::read_element(sim.state("poisson_rate"), 3008) == 0.0);
+  auto negative = init;
+  negative["poisson_rate"][0] = -1.0;
+  CHECK_THROWS_WITH(sim.set_initial_state(negative), Catch::Contains("is negative"));
+  CHECK(spikegraph::read_element(sim.state("poisson_rate"), 0) == 12800.0);
 }

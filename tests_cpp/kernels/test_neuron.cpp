@@ -31,7 +31,6 @@ k::NeuronParams<Real> params(double tau_steps = 10.0, double resistance = 1.0, i
   p.energy_cap = Real(5);
   p.poisson_weight = Real(0);
   p.refractory_steps = t_ref;
-  p.poisson_table_size = 0;
   p.leaky = 1;
   return p;
 }
@@ -211,8 +210,8 @@ gate_energy = 0.7
   CHECK(dyn.poisson_weight == 0.2);
   CHECK(dyn.leaky == 1);
   // 100 Hz * 0.5 ms = 0.05 spikes per step
-  CHECK(m.poisson_table[static_cast<int>(spikegraph::NodeType::dynamic)] == spikegraph::poisson_cdf_table(0.05));
-  CHECK(dyn.poisson_table_size == static_cast<int>(spikegraph::poisson_cdf_table(0.05).size()));
+  CHECK(m.poisson_rate[static_cast<int>(spikegraph::NodeType::dynamic)] == 100.0);
+  CHECK(m.dt_ms == 0.5);
   const auto& integ = m.neuron[static_cast<int>(spikegraph::NodeType::integrator)];
   CHECK(integ.leaky == 0);
   CHECK(integ.decay == 1.0);

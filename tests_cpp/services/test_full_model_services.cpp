@@ -55,7 +55,7 @@ TEST_CASE("structure: starving dynamic nodes die and their energy is a ledger tr
   sim.graph().validate();
 }
 
-TEST_CASE("structure: births fill spare slots, pay the cost, add edges; refused without slots", "[structure]") {
+TEST_CASE("structure: births fill spare slots, pay the cost, add edges, and are refused without slots", "[structure]") {
   const std::vector<std::uint8_t> plastic{0, 0};
   Simulation sim(small_graph(3, {E{0, 1, 0.1}, E{1, 2, 0.1}}, {}, plastic),
                  config_of(structure_keys(), {{"structure.spare_nodes", "2"},
@@ -72,7 +72,11 @@ TEST_CASE("structure: births fill spare slots, pay the cost, add edges; refused 
   set(sim, "energy", {4.0, 3.5, 1.0, 0.0, 0.0});
   // Leftovers in the spare slots: a newborn starts as the state table's newborn column says.
   for (const auto& row : spikegraph::kNodeVars) {
-    if (row.newborn != spikegraph::NewbornValue::keep) set(sim, row.name, {0, 0, 0, 7, 7});
+    if (row.newborn == spikegraph::NewbornValue::keep) continue;
+    std::vector<double> leftover = state_of(sim, row.name);
+    if (row.id != spikegraph::NodeVar::poisson_rate) leftover = {0, 0, 0, 0, 0};  // the parents keep their input
+    leftover[3] = leftover[4] = 7;
+    set(sim, row.name, leftover);
   }
   const auto events = collect(sim, 10);
   REQUIRE(events.size() == 1);
@@ -89,13 +93,16 @@ TEST_CASE("structure: births fill spare slots, pay the cost, add edges; refused 
       case spikegraph::NewbornValue::base_threshold:
         CHECK(x[3] == Approx(sim.config().real("node.dynamic.threshold")));
         break;
+      case spikegraph::NewbornValue::type_poisson_rate:
+        CHECK(x[3] == sim.config().real("node.dynamic.poisson_rate"));
+        break;
     }
   }
   CHECK(events[0].added_edges == 6);
   const auto e = state_of(sim, "energy");
   CHECK(e[0] == Approx(2.5));
   CHECK(e[3] == Approx(0.75));
-  CHECK(sim.ledger().metabolism == Approx(1.5));
+  CHECK(sim.ledger().birth_cost == Approx(1.5));  // 2 x 1.5 paid, 2 x 0.75 given to the children
   CHECK(std::abs(sim.ledger().error()) < 1e-12);
   sim.graph().validate();
   set(sim, "energy", {4.0, 0.5, 0.5, 0.5, 0.5});
@@ -120,7 +127,7 @@ TEST_CASE("structure: weak plastic edges are pruned, their weights carried for t
   CHECK(sim.edge_state("eligibility").size == 2);
 }
 
-TEST_CASE("stimuli: input, add and set drive at their steps; errors change nothing", "[events]") {
+TEST_CASE("stimuli: input, add and set drive at their steps, and errors change nothing", "[events]") {
   Simulation sim(small_graph(3, {E{0, 1, 0.5, 2}}), config_of({{"sim.precision", "\"float64\""}}));
   Stimulus fire;
   fire.step = 3;

@@ -176,7 +176,7 @@ TEST_CASE("energy: metabolism alone is E0 exp(-t dt / tau_decay)", "[energy][sim
   }
 }
 
-TEST_CASE("energy flow: 2-node chain by hand; inhibitory edges carry nothing and do not count in W_s",
+TEST_CASE("energy flow: 2-node chain by hand, inhibitory edges carry nothing and do not count in W_s",
           "[energy][flow][sim]") {
   const double cond = 0.1, m = std::exp(-1.0 / 1000.0);
   const auto cfg = config_of(energy_keys(), {{"energy.conductance", "0.1"}});

@@ -4,7 +4,8 @@
         DESIGN.json SEED DURATION_MS OUT.npz [THREADS]
 
 DESIGN.json is ``spikegraph.microcircuit.design(scale, k_scale)``: population sizes, total
-synapse counts, mean currents, delays and spreads, constant input, neuron parameters. NEST
+synapse counts, mean currents, delays and spreads, constant input, Poisson background, neuron
+parameters. NEST
 draws the connections (fixed_total_number with multapses, no autapses), weights (normal,
 clipped at 0) and delays (normal, at least one step) from its own generator seeded with
 SEED, so the network is another instance of the same model, not spikegraph's: the two are
@@ -53,6 +54,12 @@ def main() -> None:
                                      "allow_multapses": True},
                          {"synapse_model": "static_synapse", "weight": weight,
                           "delay": nest.math.max(nest.random.normal(delay, d["delay_rel_sd"] * delay), dt)})
+    if d.get("background") == "poisson":
+        # One generator per population: every neuron gets its own independent train.
+        for pop, rate in zip(pops, d["poisson_rate"]):
+            gen = nest.Create("poisson_generator", params={"rate": rate})
+            nest.Connect(gen, pop, "all_to_all", {"synapse_model": "static_synapse",
+                                                  "weight": d["poisson_weight"], "delay": dt})
     recorder = nest.Create("spike_recorder")
     for pop in pops:
         nest.Connect(pop, recorder)

@@ -4,9 +4,11 @@
         NETWORK.npz DURATION_MS OUT.npz [THREADS]
 
 NETWORK.npz holds the circuit spikegraph built (``src``, ``tgt``, ``w`` magnitudes in pA,
-``d`` delays in steps of 0.1 ms, ``kinds`` (1 = inhibitory), ``v0``, ``drive`` = I_e);
-NEST's ``iaf_psc_exp`` simulates exactly that network. OUT.npz gets ``senders`` (0-based),
-``times`` (ms) and the wall times ``build_s`` and ``simulate_s``.
+``d`` delays in steps of 0.1 ms, ``kinds`` (1 = inhibitory), ``v0``, ``drive`` = I_e, and
+``poisson_rate`` (Hz per neuron) with ``poisson_weight`` (pA) for a Poisson background);
+NEST's ``iaf_psc_exp`` simulates exactly that network (with Poisson input, one
+``poisson_generator`` per distinct rate: the same model, other random numbers). OUT.npz
+gets ``senders`` (0-based), ``times`` (ms) and the wall times ``build_s`` and ``simulate_s``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ def main() -> None:
     nest.Connect(ids[data["src"]], ids[data["tgt"]], "one_to_one",
                  {"synapse_model": "static_synapse", "weight": weights,
                   "delay": data["d"].astype(np.float64) * 0.1})
+    rates = data["poisson_rate"] if "poisson_rate" in data.files else np.zeros(0)
+    for rate in np.unique(rates[rates > 0]):
+        gen = nest.Create("poisson_generator", params={"rate": float(rate)})
+        syn = {"synapse_model": "static_synapse", "weight": float(data["poisson_weight"]), "delay": 0.1}
+        nest.Connect(gen, ids[rates == rate].tolist(), "all_to_all", syn)
     recorder = nest.Create("spike_recorder")
     nest.Connect(neurons, recorder)
     build = time.perf_counter() - t0

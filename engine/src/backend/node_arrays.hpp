@@ -61,6 +61,7 @@ struct NodeView {
   Real* i_syn_ex;  ///< null unless a type runs lif_exp
   Real* i_syn_in;  ///< null unless a type runs lif_exp
   Real* u;         ///< null unless a type runs izhikevich
+  Real* poisson_rate;
 };
 
 template <class Real, class Alloc>
@@ -93,7 +94,7 @@ class NodeArrays {
                           get<NodeVar::energy>(),     get<NodeVar::refractory>(), get<NodeVar::last_spike>(),
                           get<NodeVar::alive>(),      get<NodeVar::phase>(),     get<NodeVar::trace_pre>(),
                           get<NodeVar::trace_post>(), get<NodeVar::rate>(),      get<NodeVar::i_syn_ex>(),
-                          get<NodeVar::i_syn_in>(),   get<NodeVar::u>()};
+                          get<NodeVar::i_syn_in>(),   get<NodeVar::u>(),         get<NodeVar::poisson_rate>()};
   }
 
   /// The array of `v` as a typed reference (what Backend::state() hands out).
@@ -145,7 +146,7 @@ class NodeArrays {
 /// (counter-based, per node), each type's threshold and drive, energy.initial, no
 /// refractory time and no spike yet, alive, oscillators at a random phase of their
 /// period, traces, rates and synaptic currents at 0, u = b v for Izhikevich nodes
-/// (0 for others).
+/// (0 for others), each type's Poisson rate.
 template <class Real, class Alloc>
 void initialise_node_state(NodeArrays<Real, Alloc>& s, const Graph& graph, const ModelParams<Real>& params,
                            const config::Config& cfg) {
@@ -174,6 +175,7 @@ void initialise_node_state(NodeArrays<Real, Alloc>& s, const Graph& graph, const
     x.trace_pre[i] = Real(0);
     x.trace_post[i] = Real(0);
     x.rate[i] = Real(0);
+    x.poisson_rate[i] = static_cast<Real>(params.poisson_rate[type]);
     if (x.i_syn_ex) x.i_syn_ex[i] = x.i_syn_in[i] = Real(0);
     // Izhikevich nodes start at the fixed point of u for their initial v.
     if (x.u) x.u[i] = params.model_constants[type].izh_b * x.v[i];

@@ -116,6 +116,9 @@ State<Real> read_backend_state(const io::SnapshotReader& in, const Shape& shape)
     // before it existed) or empty.
     const std::size_t count = shape.features.has(row.feature) ? n : 0;
     if (count == 0 && !in.has(name)) continue;
+    // Checkpoints from before per-node Poisson rates: the nodes keep the rates of their
+    // types (empty bytes leave the array as the backend initialised it).
+    if (row.id == NodeVar::poisson_rate && !in.has(name)) continue;
     std::vector<unsigned char>& bytes = s.nodes[static_cast<std::size_t>(row.id)];
     bytes.resize(count * dtype_size(dtype));
     in.read_into(name, dtype, bytes.data(), count);

@@ -9,6 +9,7 @@
 #include "../backend/cpu/parallel.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/kernels/rng.hpp"
+#include "spikegraph/state/node_state.hpp"
 
 namespace spikegraph {
 
@@ -75,7 +76,8 @@ double sample(const Distribution& d, RngKey key, std::uint32_t e, const std::str
   return 0.0;
 }
 
-void check_distribution(const Distribution& d, const std::string& what) {
+// The parameters of a distribution are usable (any values may be drawn).
+void check_parameters(const Distribution& d, const std::string& what) {
   const double params[] = {d.a, d.b};
   for (double v : params) {
     if (!std::isfinite(v)) throw GraphError(what + ": parameters must be finite");
@@ -85,6 +87,10 @@ void check_distribution(const Distribution& d, const std::string& what) {
     throw GraphError(what + ": the standard deviation must be >= 0");
   }
   if (d.kind == Dist::uniform && !(d.a <= d.b)) throw GraphError(what + ": uniform needs low <= high");
+}
+
+void check_distribution(const Distribution& d, const std::string& what) {
+  check_parameters(d, what);
   double lo = 0.0, hi = 0.0;
   value_range(d, lo, hi);
   if (lo < 0.0) {
@@ -113,6 +119,79 @@ const Population& NetworkBuilder::add_population(const std::string& name, NodeTy
   if (static_cast<int>(type) >= kNodeTypeCount) throw GraphError(what + ": unknown node type");
   populations_.push_back(Population{name, type, static_cast<index_t>(total), static_cast<index_t>(size)});
   return populations_.back();
+}
+
+namespace {
+std::size_t population_index(const std::vector<Population>& pops, const std::string& name, const std::string& what) {
+  for (std::size_t k = 0; k < pops.size(); ++k) {
+    if (pops[k].name == name) return k;
+  }
+  throw GraphError(what + ": no population named '" + name + "'");
+}
+
+void check_initial_variable(const std::string& variable, const std::string& what) {
+  const NodeVarInfo* row = find_node_var(variable);
+  if (!row) throw GraphError(what + ": " + unknown_node_var_message(variable));
+  if (row->id == NodeVar::alive) throw GraphError(what + ": 'alive' has no initial value (every node starts alive)");
+}
+}  // namespace
+
+void NetworkBuilder::set_initial(const std::string& population, const std::string& variable,
+                                 const Distribution& value) {
+  const std::string what = "set_initial('" + population + "', '" + variable + "')";
+  const std::size_t p = population_index(populations_, population, what);
+  check_initial_variable(variable, what);
+  check_parameters(value, what);
+  for (auto& i : initial_) {
+    if (i.population == p && i.variable == variable) {
+      i = Initial{p, variable, value, {}};
+      return;
+    }
+  }
+  initial_.push_back(Initial{p, variable, value, {}});
+}
+
+void NetworkBuilder::set_initial(const std::string& population, const std::string& variable,
+                                 std::vector<double> values) {
+  const std::string what = "set_initial('" + population + "', '" + variable + "')";
+  const std::size_t p = population_index(populations_, population, what);
+  check_initial_variable(variable, what);
+  if (values.size() != populations_[p].size) {
+    throw GraphError(what + ": " + std::to_string(values.size()) + " values for " +
+                     std::to_string(populations_[p].size) + " nodes");
+  }
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    if (!std::isfinite(values[k])) throw GraphError(what + ": value " + std::to_string(k) + " is not finite");
+  }
+  for (auto& i : initial_) {
+    if (i.population == p && i.variable == variable) {
+      i = Initial{p, variable, {}, std::move(values)};
+      return;
+    }
+  }
+  initial_.push_back(Initial{p, variable, {}, std::move(values)});
+}
+
+std::map<std::string, std::vector<double>> NetworkBuilder::initial_state() const {
+  std::map<std::string, std::vector<double>> out;
+  const std::size_t n = populations_.empty() ? 0 : populations_.back().first + populations_.back().size;
+  for (const Initial& i : initial_) {
+    auto& values = out[i.variable];
+    if (values.empty()) values.assign(n, std::numeric_limits<double>::quiet_NaN());
+    const Population& pop = populations_[i.population];
+    if (!i.values.empty()) {
+      std::copy(i.values.begin(), i.values.end(), values.begin() + pop.first);
+      continue;
+    }
+    // One key per population and variable; element k of the population is draw index k.
+    const RngKey key = kernels::make_key(
+        kernels::mix64(seed_ ^ (0x9e3779b97f4a7c15ull * (i.population + 1)) ^
+                       (0xc2b2ae3d27d4eb4full * (static_cast<std::uint64_t>(find_node_var(i.variable)->id) + 1))),
+        static_cast<std::uint64_t>(kernels::RngStream::population_initial));
+    const std::string what = "set_initial('" + pop.name + "', '" + i.variable + "')";
+    for (index_t k = 0; k < pop.size; ++k) values[pop.first + k] = sample(i.value, key, k, what);
+  }
+  return out;
 }
 
 const Population& NetworkBuilder::population(const std::string& name) const {

@@ -40,6 +40,7 @@ class StructureService final : public Service {
     prune_weight_ = static_cast<float>(c.real("structure.prune_weight"));
     v_rest_ = c.real("node.dynamic.v_rest");
     threshold_ = c.real("node.dynamic.threshold");
+    poisson_rate_ = c.real("node.dynamic.poisson_rate");
     energy_enabled_ = c.boolean("energy.enabled");
     key_ = kernels::make_key(static_cast<std::uint64_t>(c.integer("sim.seed")),
                              static_cast<std::uint64_t>(kernels::RngStream::structure));
@@ -129,6 +130,8 @@ class StructureService final : public Service {
       }
     }
 
+    // The newborns' Poisson rates (reset_node) reach the backend's tables.
+    if (!ev.children.empty()) ctx.backend.state_written("poisson_rate");
     compact(ctx, g, alive, new_src, new_tgt, ev);
 #ifndef NDEBUG
     // docs/model.md: structure steps validate the graph and the state in debug builds.
@@ -162,6 +165,7 @@ class StructureService final : public Service {
         case NewbornValue::minus_one: write_element(b.state(row.name), c, -1.0); break;
         case NewbornValue::rest: write_element(b.state(row.name), c, v_rest_); break;
         case NewbornValue::base_threshold: write_element(b.state(row.name), c, threshold_); break;
+        case NewbornValue::type_poisson_rate: write_element(b.state(row.name), c, poisson_rate_); break;
       }
     }
   }
@@ -224,7 +228,7 @@ class StructureService final : public Service {
   float child_weight_ = 0.5f;
   std::uint16_t child_delay_ = 1;
   float prune_weight_ = 0.05f;
-  double v_rest_ = 0.0, threshold_ = 1.0;
+  double v_rest_ = 0.0, threshold_ = 1.0, poisson_rate_ = 0.0;  // a newborn's (node.dynamic.*)
   bool energy_enabled_ = false;
   std::vector<std::uint8_t> starving_;
   kernels::RngKey key_{};

@@ -102,6 +102,7 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
   ModelParams<Real> m{};
   const double dt = cfg.real("sim.dt");
   const double cap = cfg.real("energy.cap");
+  m.dt_ms = dt;
   for (int t = 0; t < kNodeTypeCount; ++t) {
     const NodeTypeTraits& traits = kNodeTypes[t];
     const std::string pre = std::string("node.") + traits.name + ".";
@@ -126,8 +127,8 @@ ModelParams<Real> make_model_params(const config::Config& cfg) {
     p.refractory_steps = static_cast<std::int32_t>(cfg.steps(pre + "t_ref"));
     p.leaky = leaky ? 1 : 0;
     set_neuron_model(p, m.model_constants[t], cfg, pre, dt);
-    m.poisson_table[t] = poisson_cdf_table(cfg.real(pre + "poisson_rate") * dt * 1e-3);
-    p.poisson_table_size = static_cast<std::int32_t>(m.poisson_table[t].size());
+    m.poisson_rate[t] = cfg.real(pre + "poisson_rate");
+    poisson_cdf_table(m.poisson_rate[t] * dt * 1e-3);  // throws ConfigError for a mean too large
     m.oscillator_period[t] = traits.oscillates ? static_cast<std::int32_t>(cfg.steps(pre + "period", 1)) : 0;
     m.ignores_input[t] = traits.ignores_input ? 1 : 0;
     m.out_gain[t] = static_cast<Real>(traits.scales_outgoing ? cfg.real(pre + "gain") : 1.0);

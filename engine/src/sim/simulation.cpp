@@ -5,15 +5,37 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/services/default_services.hpp"
+#include "spikegraph/sim/model_params.hpp"
 
 namespace spikegraph {
 
 namespace {
 constexpr int kPhases = static_cast<int>(Phase::count);
+
+// Per-node Poisson rates the backends can draw from (backend/poisson_tables.hpp): >= 0,
+// a mean per step the tables hold, at most 65,535 distinct values besides 0.
+void check_poisson_rates(const std::string& op, const double* rates, std::size_t count, double dt) {
+  std::set<double> distinct;
+  double highest = 0.0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (rates[i] < 0.0) {
+      throw InputError(op + ": value[" + std::to_string(i) + "] = " + std::to_string(rates[i]) + " is negative");
+    }
+    highest = std::max(highest, rates[i]);
+    if (rates[i] > 0.0) distinct.insert(rates[i]);
+  }
+  if (distinct.size() > 65535) throw InputError(op + ": more than 65,535 distinct rates");
+  try {
+    poisson_cdf_table(highest * dt * 1e-3);
+  } catch (const ConfigError& e) {
+    throw InputError(op + ": " + e.what());
+  }
+}
 const char* const kPhaseNames[kPhases] = {"sensory", "delivery", "neuron_update", "energy",
                                           "learning", "homeostasis", "structure", "recording"};
 }  // namespace
@@ -327,6 +349,36 @@ ActivityMetrics Simulation::activity_metrics() {
 }
 
 void Simulation::set_state(const std::string& name, const double* values, std::size_t count) {
+  check_state_values(name, values, count);
+  ArrayRef a = backend_->state(name);
+  for (std::size_t i = 0; i < count; ++i) write_element(a, i, values[i]);
+  backend_->state_written(name);
+}
+
+void Simulation::set_initial_state(const std::map<std::string, std::vector<double>>& initial) {
+  // Every variable's full array first (NaN: keep the current value), checked; then written.
+  std::vector<std::pair<std::string, std::vector<double>>> full;
+  for (const auto& [name, values] : initial) {
+    const ArrayRef a = backend_->state(name);
+    if (values.size() > a.size) {
+      throw InputError("set_initial_state('" + name + "'): " + std::to_string(values.size()) +
+                       " values for a simulation of " + std::to_string(a.size) + " nodes");
+    }
+    std::vector<double> v(a.size);
+    for (std::size_t i = 0; i < a.size; ++i) {
+      v[i] = i < values.size() && !std::isnan(values[i]) ? values[i] : read_element(a, i);
+    }
+    check_state_values(name, v.data(), v.size());
+    full.emplace_back(name, std::move(v));
+  }
+  for (const auto& [name, v] : full) {
+    const ArrayRef a = backend_->state(name);
+    for (std::size_t i = 0; i < v.size(); ++i) write_element(a, i, v[i]);
+    backend_->state_written(name);
+  }
+}
+
+void Simulation::check_state_values(const std::string& name, const double* values, std::size_t count) {
   ArrayRef a = backend_->state(name);
   const std::string op = "set_state('" + name + "')";
   if (count != a.size) {
@@ -357,8 +409,7 @@ void Simulation::set_state(const std::string& name, const double* values, std::s
       throw InputError(os.str());
     }
   }
-  for (std::size_t i = 0; i < count; ++i) write_element(a, i, values[i]);
-  backend_->state_written(name);
+  if (name == "poisson_rate") check_poisson_rates(op, values, count, dt_);
 }
 
 void Simulation::set_frame(const sensory::FrameView& frame) {

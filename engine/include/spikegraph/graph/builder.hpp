@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +82,21 @@ class NetworkBuilder {
                const Distribution& weight, const Distribution& delay_ms, EdgeKind kind = EdgeKind::excitatory,
                bool plastic = false);
 
+  /// Initial values of a population's nodes for a node state variable (a row of
+  /// state/node_state.hpp other than "alive", e.g. "v", "threshold", "drive",
+  /// "poisson_rate"; units as there): one draw of `value` per node, from the
+  /// counter-based generator keyed by the seed, the population and the variable (any
+  /// value: these are not edge magnitudes), or one given value per node. A later call
+  /// for the same population and variable replaces an earlier one. Throws GraphError
+  /// for an unknown population or variable, a bad distribution, a wrong count or a
+  /// non-finite value; nothing changes then.
+  void set_initial(const std::string& population, const std::string& variable, const Distribution& value);
+  void set_initial(const std::string& population, const std::string& variable, std::vector<double> values);
+  /// The initial values set_initial describes, for a network of these populations: per
+  /// variable one value per node, NaN for nodes of populations that did not set it.
+  /// Simulation::set_initial_state applies them.
+  std::map<std::string, std::vector<double>> initial_state() const;
+
   const std::vector<Population>& populations() const { return populations_; }
   /// The population named `name`; GraphError if there is none.
   const Population& population(const std::string& name) const;
@@ -106,6 +122,13 @@ class NetworkBuilder {
   double dt_;
   std::vector<Population> populations_;
   std::vector<Projection> projections_;
+  struct Initial {
+    std::size_t population;
+    std::string variable;
+    Distribution value;
+    std::vector<double> values;  // given per node (then `value` is unused)
+  };
+  std::vector<Initial> initial_;
 };
 
 }  // namespace spikegraph

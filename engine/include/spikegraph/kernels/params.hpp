@@ -34,7 +34,6 @@ struct NeuronParams {
   Real energy_cap;       ///< energy.cap
   Real poisson_weight;   ///< weight of each external Poisson spike
   std::int32_t refractory_steps;  ///< t_ref in steps
-  std::int32_t poisson_table_size;  ///< 0 = no Poisson input; else entries in the CDF table
   std::int32_t leaky;    ///< 0 for integrators (decay = 1), else 1
   NeuronModel model;     ///< which update the type's nodes run (constants: ModelConstants)
 };

@@ -21,6 +21,7 @@ enum class RngStream : std::uint64_t {
   projection_pairs = 7,    ///< NetworkBuilder: which pairs a projection connects
   projection_weights = 8,  ///< NetworkBuilder: weights drawn from distributions
   projection_delays = 9,   ///< NetworkBuilder: delays drawn from distributions
+  population_initial = 10,  ///< NetworkBuilder: initial values of populations' state
   user = 100,  ///< first id free for user code
 };
 

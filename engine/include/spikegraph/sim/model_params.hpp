@@ -24,8 +24,9 @@ struct ModelParams {
   std::array<kernels::NeuronParams<Real>, kNodeTypeCount> neuron;
   /// Constants of the neuron models other than lif, per node type.
   std::array<kernels::ModelConstants<Real>, kNodeTypeCount> model_constants;
-  /// Poisson CDF thresholds per node type (see kernels::poisson_from_table).
-  std::array<std::vector<std::uint32_t>, kNodeTypeCount> poisson_table;
+  /// Each type's configured Poisson input rate (Hz): every node's initial poisson_rate.
+  std::array<double, kNodeTypeCount> poisson_rate;
+  double dt_ms;  ///< sim.dt
   /// Oscillator period in steps, per type (0 for non-oscillators).
   std::array<std::int32_t, kNodeTypeCount> oscillator_period;
   /// 1 when the type ignores synaptic and Poisson input (sensory, oscillator).

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +94,11 @@ class Simulation {
   /// Overwrite a state variable from doubles: checks length and finiteness (and
   /// range for integer variables) before writing anything. Throws InputError.
   void set_state(const std::string& name, const double* values, std::size_t count);
+
+  /// Initial values per variable (NetworkBuilder::initial_state): for each, one value
+  /// per node of the network (spare slots after them keep theirs), NaN to keep a
+  /// node's value. Everything is checked as by set_state before anything is written.
+  void set_initial_state(const std::map<std::string, std::vector<double>>& initial);
 
   /// Per-edge state (graph edge order): "weight" (the live weights; plastic edges
   /// change), "eligibility" (with learning.rule = "eligibility").
@@ -215,6 +221,8 @@ class Simulation {
   // replaced by a service of another class).
   void rebuild_pipeline();
   StepContext context();
+  // set_state's checks (InputError), without writing.
+  void check_state_values(const std::string& name, const double* values, std::size_t count);
   template <class T>
   T* find(const char* name) const {
     return dynamic_cast<T*>(find_service(name));

@@ -33,8 +33,9 @@ enum class NodeVar : std::uint8_t {
   i_syn_ex,
   i_syn_in,
   u,
+  poisson_rate,
 };
-constexpr int kNodeVarCount = 14;
+constexpr int kNodeVarCount = 15;
 
 /// When a variable is allocated: always, or only when some node type runs a model
 /// that needs it.
@@ -64,7 +65,8 @@ enum class NewbornValue : std::uint8_t {
   zero,           ///< 0
   minus_one,      ///< -1 ("never")
   rest,           ///< the newborn type's v_rest
-  base_threshold  ///< the newborn type's configured threshold
+  base_threshold,  ///< the newborn type's configured threshold
+  type_poisson_rate  ///< the newborn type's configured node.<type>.poisson_rate
 };
 
 /// One row of the table.
@@ -110,6 +112,9 @@ inline constexpr std::array<NodeVarInfo, kNodeVarCount> kNodeVars{{
      VarFeature::exp_synapses},
     {NodeVar::u, "u", VarType::real, "mV", "recovery variable (izhikevich)", "neuron_update", NewbornValue::zero, true,
      VarFeature::recovery},
+    {NodeVar::poisson_rate, "poisson_rate", VarType::real, "Hz",
+     "rate of the node's independent Poisson input (its type's node.<type>.poisson_rate unless set per node)",
+     "set_state", NewbornValue::type_poisson_rate, true},
 }};
 
 /// The row of `v`.

@@ -14,6 +14,7 @@
 
 #include "../ledger_blocks.hpp"
 #include "../node_arrays.hpp"
+#include "../poisson_tables.hpp"
 #include "../state_sections.hpp"
 #include "flow_rows.hpp"
 #include "parallel.hpp"
@@ -131,6 +132,7 @@ class CpuBackend final : public Backend {
     spiked_.assign(n, 0);
     ring_.assign(ring_channels_ * ring_slots_ * n, Real(0));
     poisson_key_ = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::poisson_input));
+    rebuild_poisson_tables();
     const auto& types = graph.node_type();
     for (index_t i = 0; i < n;) {
       index_t j = i;
@@ -356,7 +358,14 @@ class CpuBackend final : public Backend {
 
   void set_synaptic_gain(double gain) override { gain_ = static_cast<Real>(gain); }
   void set_neuromodulator(double signal) override { signal_ = signal; }
-  void configure(const config::Config& cfg) override { params_ = make_model_params<Real>(cfg); }
+  void configure(const config::Config& cfg) override {
+    ModelParams<Real> next = make_model_params<Real>(cfg);
+    std::swap(params_, next);
+    if (apply_type_poisson_rates(node_.poisson_rate, graph_->node_type().data(), graph_->num_nodes(), next, params_) ||
+        next.dt_ms != params_.dt_ms) {
+      rebuild_poisson_tables();
+    }
+  }
 
   void replace_graph(const Graph& g, const std::vector<index_t>& order) override {
     if (g.num_nodes() != graph_->num_nodes() || order.size() != g.num_edges() ||
@@ -398,6 +407,7 @@ class CpuBackend final : public Backend {
 
   void state_written(const std::string& name) override {
     if (name == "alive") build_flow_index();  // edges into dead nodes stop carrying energy
+    if (name == "poisson_rate") rebuild_poisson_tables();
   }
 
   std::vector<std::string> edge_state_names() const override { return edge_var_names(!eligibility_.empty()); }
@@ -437,6 +447,7 @@ class CpuBackend final : public Backend {
     gain_ = static_cast<Real>(s.gain);
     signal_ = s.signal;
     build_flow_index();  // from the loaded weights and alive flags
+    rebuild_poisson_tables();
   }
 
   std::size_t memory_bytes() const override {
@@ -449,6 +460,8 @@ class CpuBackend final : public Backend {
     b += spiked_.capacity() + ring_.capacity() * sizeof(Real) +
          (spikes_.capacity() + delivering_.capacity()) * sizeof(index_t);
     for (const auto& l : thread_spikes_) b += l.capacity() * sizeof(index_t);
+    b += (poisson_.thresholds.capacity() + poisson_.offset.capacity()) * sizeof(std::uint32_t) +
+         poisson_.size.capacity() * sizeof(std::int32_t) + poisson_.node_table.capacity() * sizeof(std::uint16_t);
     return b;
   }
 
@@ -640,33 +653,51 @@ class CpuBackend final : public Backend {
       return;
     }
     const bool ignores = params_.ignores_input[type] != 0;
-    const std::uint32_t* table = params_.poisson_table[type].data();
-    const int table_size = p.poisson_table_size;
     const bool coupled = p.leaky != 0 && p.energy_coupling != Real(0);
     std::uint32_t counts[kBlock];
     for (std::size_t b0 = begin; b0 < end; b0 += kBlock) {
       const std::size_t len = std::min(kBlock, end - b0);
-      if (table_size > 0 && !ignores) {
-        for (std::size_t j = 0; j < len; ++j) {
-          counts[j] = 0;
-        }
-        std::uint32_t u[kBlock];
-        for (std::size_t j = 0; j < len; ++j) {
-          u[j] = kernels::draw_u32(poisson_key_, static_cast<std::uint32_t>(b0 + j), static_cast<std::uint64_t>(t));
-        }
-        for (int k = 0; k < table_size; ++k) {
-          const std::uint32_t threshold = table[k];
-          for (std::size_t j = 0; j < len; ++j) counts[j] += u[j] >= threshold ? 1u : 0u;
-        }
-      } else {
-        for (std::size_t j = 0; j < len; ++j) counts[j] = 0;
-      }
+      for (std::size_t j = 0; j < len; ++j) counts[j] = 0;
+      if (!ignores) poisson_counts(t, b0, len, counts);
       if (input_inh) {
         update_block<true>(type, coupled, ignores, b0, len, input, input_inh, counts);
       } else {
         update_block<false>(type, coupled, ignores, b0, len, input, input_inh, counts);
       }
     }
+  }
+
+  // The Poisson counts of nodes [b0, b0 + len) at step t (poisson_tables.hpp): one
+  // vectorised pass when they share a table (populations are contiguous), else per node.
+  void poisson_counts(step_t t, std::size_t b0, std::size_t len, std::uint32_t* counts) const {
+    const std::uint16_t* which = poisson_.node_table.data() + b0;
+    bool shared = true;
+    for (std::size_t j = 1; j < len; ++j) shared &= which[j] == which[0];
+    if (shared) {
+      const int size = poisson_.size[which[0]];
+      if (size == 0) return;
+      const std::uint32_t* table = poisson_.thresholds.data() + poisson_.offset[which[0]];
+      std::uint32_t u[kBlock];
+      for (std::size_t j = 0; j < len; ++j) {
+        u[j] = kernels::draw_u32(poisson_key_, static_cast<std::uint32_t>(b0 + j), static_cast<std::uint64_t>(t));
+      }
+      for (int k = 0; k < size; ++k) {
+        const std::uint32_t threshold = table[k];
+        for (std::size_t j = 0; j < len; ++j) counts[j] += u[j] >= threshold ? 1u : 0u;
+      }
+      return;
+    }
+    for (std::size_t j = 0; j < len; ++j) {
+      const int size = poisson_.size[which[j]];
+      if (size == 0) continue;
+      const std::uint32_t u =
+          kernels::draw_u32(poisson_key_, static_cast<std::uint32_t>(b0 + j), static_cast<std::uint64_t>(t));
+      counts[j] = kernels::poisson_from_table(u, poisson_.thresholds.data() + poisson_.offset[which[j]], size);
+    }
+  }
+
+  void rebuild_poisson_tables() {
+    poisson_ = make_poisson_tables(node_.poisson_rate, graph_->node_type().data(), graph_->num_nodes(), params_);
   }
 
   // One block of nodes of one type: the vectorised loop for lif, model_step otherwise.
@@ -737,6 +768,7 @@ class CpuBackend final : public Backend {
   std::size_t ring_slots_ = 1;
   std::size_t ring_channels_ = 1;  // 2: inhibitory input in its own channel (a type runs lif_exp)
   kernels::RngKey poisson_key_{};
+  PoissonTables poisson_;  // from node_.poisson_rate (rebuild_poisson_tables)
   // Node state (the state table's arrays) and typed pointers into it, fixed for the
   // backend's life (loading a checkpoint copies into the same arrays).
   NodeArrays<Real, HostAlloc> nodes_;
