@@ -220,7 +220,7 @@ std::vector<ParamSpec> build_schema() {
       s.push_back(real_param(pre + "izhikevich_d", 8.0, -kInf, kInf, "", "izhikevich: jump d of u at a spike"));
     }
     s.push_back(real_param(pre + "drive", 0.0, -kInf, kInf, "", "initial constant drive current"));
-    s.push_back(real_param(pre + "poisson_rate", 0.0, 0.0, kInf, "Hz", "rate of independent Poisson input per node"));
+    s.push_back(real_param(pre + "poisson_rate", 0.0, 0.0, kInf, "Hz", "rate of independent Poisson input of each node of the type (its poisson_rate state; set per node with set_state)"));
     s.push_back(real_param(pre + "poisson_weight", 0.0, -kInf, kInf, "", "weight of each Poisson input spike"));
     if (kNodeTypes[t].adapts_threshold) {
       s.push_back(real_param(pre + "target_rate", 5.0, 0.0, kInf, "Hz",
