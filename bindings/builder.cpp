@@ -10,6 +10,7 @@
 #include "common.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/graph/builder.hpp"
+#include "spikegraph/graph/microcircuit.hpp"
 
 namespace spikegraph::bindings {
 
@@ -54,6 +55,56 @@ ConnectionRule::Kind to_rule(const std::string& name) {
 }  // namespace
 
 void register_builder(nb::module_& m) {
+  m.def("microcircuit_design", [](double scale, double k_scale, bool poisson) {
+    const MicrocircuitDesign d = microcircuit_design(scale, k_scale, poisson);
+    nb::dict out;
+    nb::list names, sizes, counts, psc;
+    for (int i = 0; i < kMicrocircuitPopulations; ++i) {
+      names.append(d.populations[i]);
+      sizes.append(d.sizes[i]);
+      nb::list c, p;
+      for (int j = 0; j < kMicrocircuitPopulations; ++j) {
+        c.append(d.counts[i][j]);
+        p.append(d.psc[i][j]);
+      }
+      counts.append(c);
+      psc.append(p);
+    }
+    const auto list = [](const auto& a) {
+      nb::list l;
+      for (double x : a) l.append(x);
+      return l;
+    };
+    out["populations"] = names;
+    out["sizes"] = sizes;
+    out["counts"] = counts;
+    out["psc"] = psc;
+    out["psc_rel_sd"] = d.psc_rel_sd;
+    out["delays"] = list(d.delays);
+    out["delay_rel_sd"] = d.delay_rel_sd;
+    out["drive"] = list(d.drive);
+    out["background"] = d.poisson ? "poisson" : "dc";
+    out["poisson_rate"] = list(d.poisson_rate);
+    out["poisson_weight"] = d.poisson_weight;
+    nb::dict neuron;
+    neuron["E_L"] = d.e_l;
+    neuron["V_th"] = d.v_th;
+    neuron["V_reset"] = d.v_reset;
+    neuron["C_m"] = d.c_m;
+    neuron["tau_m"] = d.tau_m;
+    neuron["tau_syn"] = d.tau_syn;
+    neuron["t_ref"] = d.t_ref;
+    neuron["V0_mean"] = d.v0_mean;
+    neuron["V0_sd"] = d.v0_sd;
+    out["neuron"] = neuron;
+    nb::dict keys;
+    for (const auto& [key, value] : microcircuit_config(d, scale, k_scale)) keys[key.c_str()] = from_value(value);
+    out["config"] = keys;
+    return out;
+  }, nb::arg("scale"), nb::arg("k_scale"), nb::arg("poisson"),
+     "The microcircuit's numbers (graph/microcircuit.hpp) and the configuration keys it needs.");
+  m.def("psc_per_psp", &psc_per_psp, nb::arg("c_m"), nb::arg("tau_m"), nb::arg("tau_syn"));
+
   nb::class_<NetworkBuilder>(m, "NetworkBuilder", "Populations and projections with connection rules.")
       .def(nb::init<std::uint64_t, double>(), nb::arg("seed"), nb::arg("dt_ms"))
       .def("add_population", [](NetworkBuilder& b, const std::string& name, const std::string& type,

@@ -108,7 +108,16 @@ void register_graph(nb::module_& m) {
           },
           nb::arg("n"), nb::arg("exc_fraction"), nb::arg("k_in"), nb::arg("j"), nb::arg("g"),
           nb::arg("delay_steps"), nb::arg("seed"), nb::arg("plastic_exc_exc") = false)
-      .def_static("from_config", [](const config::Config& c) { return mutable_ptr(make_network(c)); })
+      .def_static("from_config", [](const config::Config& c) {
+        BuiltNetwork net;
+        {
+          nb::gil_scoped_release release;
+          net = build_network(c);
+        }
+        nb::dict initial;
+        for (auto& [name, values] : net.initial_state) initial[name.c_str()] = owned_array(std::move(values));
+        return nb::make_tuple(mutable_ptr(net.graph), initial);
+      }, "The network of a configuration's [network] section and its initial values per variable.")
       .def_prop_ro("num_nodes", &Graph::num_nodes)
       .def_prop_ro("num_edges", &Graph::num_edges)
       .def_prop_ro("max_delay", &Graph::max_delay)

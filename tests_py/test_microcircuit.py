@@ -47,8 +47,9 @@ def test_structure_follows_the_paper() -> None:
     assert mc.drive[0] > 0 and np.all(np.isfinite(mc.v0))
     # Poisson background: K_ext x k_scale x 8 Hz per neuron, each spike 0.15 mV / sqrt(k_scale).
     rates = mc.network.initial_state["poisson_rate"]
+    k_ext = [1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100]
     for k, ids in enumerate(mc.populations.values()):
-        assert np.all(rates[ids.start:ids.stop] == mcm.K_EXT[k] * 0.5 * 8.0)
+        assert np.all(rates[ids.start:ids.stop] == k_ext[k] * 0.5 * 8.0)
     assert mc.config["node.dynamic.poisson_weight"] == pytest.approx(psc)
     sim = mc.simulation()
     np.testing.assert_array_equal(sim.state("poisson_rate"), rates)
@@ -89,6 +90,24 @@ def test_the_same_spikes_as_nest_on_the_same_circuit(tmp_path: Path) -> None:
     theirs = sorted(zip(steps.tolist(), nest["senders"].tolist()))
     assert len(ours) > 1000
     assert ours == theirs
+
+
+def test_the_toml_example_is_the_python_circuit(tmp_path: Path) -> None:
+    """examples/configs/microcircuit.toml builds the circuit spikegraph.networks.microcircuit
+    builds (one engine function behind both), and the engine refuses other neurons."""
+    cfg = sg.Config.from_toml(HERE.parent / "examples" / "configs" / "microcircuit.toml")
+    cfg.update({"network.scale": 0.02})
+    from_file = sg.networks.from_config(cfg)
+    mc = mcm.microcircuit(scale=0.02, seed=1)
+    assert from_file.num_edges == mc.network.num_edges
+    np.testing.assert_array_equal(from_file.targets, mc.network.targets)
+    for name in ("v", "drive", "poisson_rate"):
+        np.testing.assert_array_equal(from_file.initial_state[name], mc.network.initial_state[name])
+    for key, value in mcm.design(0.02)["config"].items():
+        assert cfg[key] == pytest.approx(value) if isinstance(value, float) else cfg[key] == value, key
+    cfg.update({"node.dynamic.t_ref": 1.0})
+    with pytest.raises(sg.ConfigError, match=r"node.dynamic.t_ref = 2.0 \(is 1.0\)"):
+        sg.networks.from_config(cfg)
 
 
 def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:

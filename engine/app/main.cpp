@@ -154,7 +154,9 @@ int run(const Args& a) {
       std::cout << cfg.to_toml();
       return 0;
     }
-    owned = std::make_unique<Simulation>(make_network(cfg), cfg);
+    const BuiltNetwork net = build_network(cfg);
+    owned = std::make_unique<Simulation>(net.graph, cfg);
+    owned->set_initial_state(net.initial_state);
   } else {
     owned = Simulation::load(a.resume_path);
     std::cout << "resumed       " << a.resume_path << " at step " << owned->current_step() << "\n";

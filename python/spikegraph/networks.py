@@ -41,14 +41,18 @@ def brunel(
 
 
 def from_config(config: ConfigLike = None) -> Network:
-    """The network described by the ``[network]`` section of a configuration."""
-    return Network(_core.Graph.from_config(Config.coerce(config)._core))
+    """The network described by the ``[network]`` section of a configuration (with its
+    initial values: the microcircuit's)."""
+    graph, initial = _core.Graph.from_config(Config.coerce(config)._core)
+    return Network(graph, dict(initial))
 
 
-def microcircuit(scale: float = 1.0, k_scale: float = 1.0, seed: int = 1, dt: float = 0.1) -> Microcircuit:
+def microcircuit(scale: float = 1.0, k_scale: float = 1.0, seed: int = 1, dt: float = 0.1,
+                 background: str = "poisson") -> Microcircuit:
     """The cortical microcircuit of Potjans & Diesmann (2014): see
-    :mod:`spikegraph.microcircuit`. Returns the network with its configuration, initial
-    potentials and input currents; ``.simulation()`` makes a Simulation of it."""
+    :mod:`spikegraph.microcircuit`. Returns the network (with its initial potentials,
+    currents and Poisson rates) and its configuration; ``.simulation()`` makes a
+    Simulation of it."""
     from .microcircuit import microcircuit as build
 
-    return build(scale=scale, k_scale=k_scale, seed=seed, dt=dt)
+    return build(scale=scale, k_scale=k_scale, seed=seed, dt=dt, background=background)

@@ -257,3 +257,15 @@ TEST_CASE("spikegraph-sim --save and --resume continue a run bit for bit", "[app
     CHECK_THAT(dur.text, Contains("--duration expects a number of ms >= 0"));
   }
 }
+
+TEST_CASE("spikegraph-sim runs the microcircuit example with its Poisson background", "[app][microcircuit]") {
+  if (!have_exe()) return;
+  const std::string example = std::string(SPIKEGRAPH_EXAMPLES_DIR) + "/configs/microcircuit.toml";
+  const Output out = run_exe(q(example) + " --set network.scale=0.01 --duration 100 --threads 1");
+  INFO(out.text);
+  CHECK(out.code == 0);
+  CHECK_THAT(out.text, Contains("nodes         771"));
+  const Output other = run_exe(q(example) + " --set network.scale=0.01 --set node.dynamic.threshold=-55.0");
+  CHECK(other.code != 0);
+  CHECK_THAT(other.text, Contains("node.dynamic.threshold = -50.0 (is -55.0)"));
+}

@@ -12,6 +12,7 @@
 #include "spikegraph/core/types.hpp"
 #include "spikegraph/graph/analysis.hpp"
 #include "spikegraph/graph/builder.hpp"
+#include "spikegraph/graph/microcircuit.hpp"
 #include "spikegraph/graph/generators.hpp"
 #include "spikegraph/graph/graph.hpp"
 #include "spikegraph/io/snapshot.hpp"

@@ -261,8 +261,9 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("init.v_min", 0.0, -kInf, kInf, "", "initial v drawn uniformly in [v_min, v_max]"));
   s.push_back(real_param("init.v_max", 0.0, -kInf, kInf, "", "upper end of the initial v range"));
   // --- network built by the command line tools
-  s.push_back(choice_param("network.kind", "brunel", {"brunel", "default"},
-                           "network the command-line tools build (default: the default network of docs/model.md)"));
+  s.push_back(choice_param("network.kind", "brunel", {"brunel", "default", "microcircuit"},
+                           "network the command-line tools build (default: the default network of docs/model.md; "
+                           "microcircuit: Potjans & Diesmann 2014)"));
   s.push_back(int_param("network.n", 10000, 1, 4294967294.0, "brunel: number of nodes"));
   s.push_back(real_param("network.exc_fraction", 0.8, 0.0, 1.0, "", "brunel: fraction of excitatory nodes"));
   s.push_back(int_param("network.k_in", 100, 0, 1e9, "brunel: in-degree of every node"));
@@ -271,6 +272,12 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("network.delay", 1.5, 0.0, kInf, "ms", "brunel: delay of every edge", true));
   s.push_back(choice_param("network.plastic", "none", {"none", "exc_exc"},
                            "brunel: which edges are plastic (exc_exc: excitatory to excitatory)"));
+  s.push_back(real_param("network.scale", 0.1, 0.0, 1.0, "",
+                         "microcircuit: population sizes as a fraction of the full model's", true));
+  s.push_back(real_param("network.k_scale", 1.0, 0.0, 1.0, "",
+                         "microcircuit: in-degrees as a fraction of the full model's", true));
+  s.push_back(choice_param("network.background", "poisson", {"poisson", "dc"},
+                           "microcircuit: external input as Poisson spikes or the equivalent constant current"));
   // --- the default network (docs/model.md "The default network")
   s.push_back(int_param("graph.sensory_side", 32, 1, 4096, "default network: sensory grid is side x side"));
   s.push_back(int_param("graph.dynamic_per_sensory", 4, 0, 1e6, "default network: dynamic nodes per sensory node"));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "spikegraph/core/error.hpp"
+#include "spikegraph/graph/microcircuit.hpp"
 #include "spikegraph/kernels/rng.hpp"
 
 namespace spikegraph {
@@ -168,9 +169,43 @@ std::shared_ptr<const Graph> make_default_network(const config::Config& cfg) {
   return GraphBuilder::from_validated(std::move(types), src, tgt, w, d, kind, plastic);
 }
 
+namespace {
+
+BuiltNetwork build_microcircuit(const config::Config& cfg) {
+  const double scale = cfg.real("network.scale"), k_scale = cfg.real("network.k_scale");
+  const MicrocircuitDesign d = microcircuit_design(scale, k_scale, cfg.string("network.background") == "poisson");
+  // The circuit's numbers assume its neurons: the configuration must describe them.
+  std::string differ;
+  for (const auto& [key, value] : microcircuit_config(d, scale, k_scale)) {
+    // Reals to 1e-9: a file may spell a derived value (the Poisson weight) in fewer digits.
+    const bool same = value.type == config::Value::Type::String
+                          ? cfg.string(key) == value.s
+                          : std::abs(cfg.real(key) - value.f) <= 1e-9 * std::max(1.0, std::abs(value.f));
+    if (!same) {
+      differ += (differ.empty() ? "" : ", ") + key + " = " + value.to_string() + " (is " +
+                cfg.value(key).to_string() + ")";
+    }
+  }
+  if (!differ.empty()) {
+    throw ConfigError("network.kind = 'microcircuit' needs the circuit's neurons and Poisson weight: " + differ);
+  }
+  const NetworkBuilder b = microcircuit_builder(d, static_cast<std::uint64_t>(cfg.integer("sim.seed")),
+                                                cfg.real("sim.dt"));
+  return BuiltNetwork{b.build(static_cast<int>(cfg.integer("sim.threads"))), b.initial_state()};
+}
+
+}  // namespace
+
+BuiltNetwork build_network(const config::Config& cfg) {
+  const std::string& kind = cfg.string("network.kind");
+  if (kind == "microcircuit") return build_microcircuit(cfg);
+  return BuiltNetwork{make_network(cfg), {}};
+}
+
 std::shared_ptr<const Graph> make_network(const config::Config& cfg) {
   const std::string& kind = cfg.string("network.kind");
   if (kind == "default") return make_default_network(cfg);
+  if (kind == "microcircuit") return build_microcircuit(cfg).graph;
   if (kind != "brunel") throw ConfigError("make_network: unknown network.kind '" + kind + "'");
   BrunelParams p;
   p.n = cfg.integer("network.n");

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "spikegraph/graph/graph.hpp"
 
@@ -38,9 +41,21 @@ namespace spikegraph {
 namespace config {
 class Config;
 }
+/// A network and the initial values of its nodes' state (NetworkBuilder::initial_state;
+/// Simulation::set_initial_state applies them).
+struct BuiltNetwork {
+  std::shared_ptr<const Graph> graph;
+  std::map<std::string, std::vector<double>> initial_state;
+};
+
 /// The network the configuration's [network] section describes: network.kind
 /// "brunel" uses network.n, exc_fraction, k_in, j, g, delay, plastic and sim.seed;
-/// "default" is make_default_network(cfg).
+/// "default" is make_default_network(cfg); "microcircuit" (graph/microcircuit.hpp) uses
+/// network.scale, k_scale, background, sim.seed, sim.dt and sim.threads, and needs the
+/// node.dynamic keys of microcircuit_config (ConfigError naming those that differ).
+/// Only the microcircuit has initial values.
+BuiltNetwork build_network(const config::Config& cfg);
+/// build_network(cfg).graph.
 std::shared_ptr<const Graph> make_network(const config::Config& cfg);
 
 /// docs/model.md's default network, from the [graph] keys: a side x side sensory grid
