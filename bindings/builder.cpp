@@ -16,6 +16,8 @@ namespace spikegraph::bindings {
 
 namespace {
 
+using U32 = nb::ndarray<const std::uint32_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
 Distribution to_distribution(const nb::dict& d, const char* what) {
   Distribution out;
   const std::string kind = nb::cast<std::string>(d["dist"]);
@@ -47,9 +49,10 @@ ConnectionRule::Kind to_rule(const std::string& name) {
   if (name == "fixed_outdegree") return K::fixed_outdegree;
   if (name == "fixed_total_number") return K::fixed_total_number;
   if (name == "pairwise_bernoulli") return K::pairwise_bernoulli;
+  if (name == "from_list") return K::from_list;
   throw GraphError("connect: unknown rule '" + name +
                    "' (all_to_all, one_to_one, fixed_indegree, fixed_outdegree, fixed_total_number, "
-                   "pairwise_bernoulli)");
+                   "pairwise_bernoulli, from_list)");
 }
 
 }  // namespace
@@ -118,19 +121,22 @@ void register_builder(nb::module_& m) {
       }, nb::arg("name"), nb::arg("type"), nb::arg("size"))
       .def("connect", [](NetworkBuilder& b, const std::string& pre, const std::string& post, const std::string& rule,
                          std::int64_t n, double p, bool autapses, bool multapses, const nb::dict& weight,
-                         const nb::dict& delay, const std::string& kind, bool plastic) {
+                         const nb::dict& delay, const std::string& kind, bool plastic, U32 pre_index, U32 post_index) {
         ConnectionRule r;
         r.kind = to_rule(rule);
         r.n = n;
         r.p = p;
         r.autapses = autapses;
         r.multapses = multapses;
+        r.pre.assign(pre_index.data(), pre_index.data() + pre_index.shape(0));
+        r.post.assign(post_index.data(), post_index.data() + post_index.shape(0));
         EdgeKind k;
         if (!parse_edge_kind(kind.c_str(), k)) throw GraphError("connect: unknown edge kind '" + kind + "'");
         b.connect(pre, post, r, to_distribution(weight, "connect: weight"), to_distribution(delay, "connect: delay"),
                   k, plastic);
       }, nb::arg("pre"), nb::arg("post"), nb::arg("rule"), nb::arg("n"), nb::arg("p"), nb::arg("autapses"),
-         nb::arg("multapses"), nb::arg("weight"), nb::arg("delay"), nb::arg("kind"), nb::arg("plastic"))
+         nb::arg("multapses"), nb::arg("weight"), nb::arg("delay"), nb::arg("kind"), nb::arg("plastic"),
+         nb::arg("pre_index"), nb::arg("post_index"))
       .def("set_initial", [](NetworkBuilder& b, const std::string& population, const std::string& variable,
                              const nb::dict& value) {
         b.set_initial(population, variable, to_distribution(value, "set_initial"));

@@ -31,7 +31,7 @@ from .network import Network
 
 #: The connection rules (NEST's names).
 RULES = ("all_to_all", "one_to_one", "fixed_indegree", "fixed_outdegree", "fixed_total_number",
-         "pairwise_bernoulli")
+         "pairwise_bernoulli", "from_list")
 
 Value = Union[float, int, dict[str, Any]]
 
@@ -66,6 +66,14 @@ def _value(v: Value, what: str) -> dict[str, Any]:
         raise GraphError(f"connect: {what} must be a finite number or a distribution "
                          f"(spikegraph.builder.uniform/normal/lognormal), got {v!r}")
     return _dist("constant", v)
+
+
+def _indices(values: npt.ArrayLike, what: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1 or (arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0
+                                       or arr.max() > 0xFFFFFFFE)):
+        raise GraphError(f"connect: {what} must be 1-D arrays of indices >= 0")
+    return np.ascontiguousarray(arr, dtype=np.uint32)
 
 
 class NetworkBuilder:
@@ -104,11 +112,13 @@ class NetworkBuilder:
     def connect(self, pre: str | Sequence[str], post: str | Sequence[str], rule: str = "all_to_all", *,
                 n: int | None = None, p: float | None = None, weight: Value = 1.0, delay: Value = 1.0,
                 kind: str = "excitatory", plastic: bool = False, autapses: bool = True,
-                multapses: bool = True) -> None:
+                multapses: bool = True, pairs: tuple[npt.ArrayLike, npt.ArrayLike] | None = None) -> None:
         """Project from ``pre`` to ``post`` (a name or a list of names: one projection per
         pair) by ``rule``: ``n`` for fixed_indegree (sources per target), fixed_outdegree
-        (targets per source) and fixed_total_number; ``p`` for pairwise_bernoulli.
-        Everything is checked now; an error names the projection and adds nothing."""
+        (targets per source) and fixed_total_number; ``p`` for pairwise_bernoulli;
+        ``pairs=(pre_indices, post_indices)`` for from_list (indices within the two
+        populations, one edge per pair, in order). Everything is checked now; an error
+        names the projection and adds nothing."""
         if rule not in RULES:
             raise GraphError(f"connect: unknown rule {rule!r} (one of {', '.join(RULES)})")
         needs_n = rule in ("fixed_indegree", "fixed_outdegree", "fixed_total_number")
@@ -116,11 +126,17 @@ class NetworkBuilder:
             raise GraphError(f"connect: rule {rule!r} needs n")
         if rule == "pairwise_bernoulli" and p is None:
             raise GraphError("connect: rule 'pairwise_bernoulli' needs p")
+        if (rule == "from_list") != (pairs is not None):
+            raise GraphError("connect: rule 'from_list' takes pairs=(pre_indices, post_indices), "
+                             "other rules none")
+        pre_index, post_index = np.zeros(0, np.uint32), np.zeros(0, np.uint32)
+        if pairs is not None:
+            pre_index, post_index = (_indices(x, "pairs") for x in pairs)
         w, d = _value(weight, "weight"), _value(delay, "delay")
         for a in [pre] if isinstance(pre, str) else list(pre):
             for b in [post] if isinstance(post, str) else list(post):
                 self._b.connect(a, b, rule, int(n or 0), float(p or 0.0), bool(autapses), bool(multapses),
-                                w, d, kind, bool(plastic))
+                                w, d, kind, bool(plastic), pre_index, post_index)
 
     @property
     def populations(self) -> dict[str, dict[str, Any]]:

@@ -248,3 +248,30 @@ TEST_CASE("network builder: initial values per population, drawn or given, appli
   CHECK_THROWS_WITH(sim.set_initial_state(negative), Catch::Contains("is negative"));
   CHECK(spikegraph::read_element(sim.state("poisson_rate"), 0) == 12800.0);
 }
+
+TEST_CASE("network builder: explicit pairs (from_list)", "[graph][builder]") {
+  NetworkBuilder b(1, 1.0);
+  b.add_population("A", NodeType::dynamic, 3);
+  b.add_population("B", NodeType::relay, 2);
+  ConnectionRule r;
+  r.kind = Rule::from_list;
+  r.pre = {2, 0, 2};
+  r.post = {1, 1, 1};
+  b.connect("A", "B", r, kOne, kOne);
+  const auto g = b.build(1);
+  REQUIRE(g->num_edges() == 3);
+  CHECK(g->edge_sources() == std::vector<spikegraph::index_t>{0, 2, 2});
+  CHECK(g->edge_target()[0] == 4);
+  ConnectionRule bad = r;
+  bad.post = {1, 1};
+  CHECK_THROWS_WITH(b.connect("A", "B", bad, kOne, kOne), Catch::Contains("3 pre indices but 2 post"));
+  bad.post = {1, 1, 2};
+  CHECK_THROWS_WITH(b.connect("A", "B", bad, kOne, kOne), Catch::Contains("outside the populations"));
+  ConnectionRule self;
+  self.kind = Rule::from_list;
+  self.autapses = false;
+  self.pre = {1};
+  self.post = {1};
+  CHECK_THROWS_WITH(b.connect("A", "A", self, kOne, kOne), Catch::Contains("is an autapse"));
+  CHECK(b.num_projections() == 1);
+}

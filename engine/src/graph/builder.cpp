@@ -27,6 +27,7 @@ const char* rule_name(Rule k) {
     case Rule::fixed_outdegree: return "fixed_outdegree";
     case Rule::fixed_total_number: return "fixed_total_number";
     case Rule::pairwise_bernoulli: return "pairwise_bernoulli";
+    case Rule::from_list: return "from_list";
   }
   return "?";
 }
@@ -243,6 +244,22 @@ void NetworkBuilder::connect(const std::string& pre, const std::string& post, co
     case Rule::pairwise_bernoulli:
       if (!(rule.p >= 0.0 && rule.p <= 1.0)) throw GraphError(what + ": p must be in [0, 1]");
       break;
+    case Rule::from_list:
+      if (rule.pre.size() != rule.post.size()) {
+        throw GraphError(what + ": " + std::to_string(rule.pre.size()) + " pre indices but " +
+                         std::to_string(rule.post.size()) + " post indices");
+      }
+      for (std::size_t k = 0; k < rule.pre.size(); ++k) {
+        if (rule.pre[k] >= n_pre || rule.post[k] >= n_post) {
+          throw GraphError(what + ": pair " + std::to_string(k) + " (" + std::to_string(rule.pre[k]) + ", " +
+                           std::to_string(rule.post[k]) + ") is outside the populations (" + std::to_string(n_pre) +
+                           " and " + std::to_string(n_post) + " nodes)");
+        }
+        if (a == b && !rule.autapses && rule.pre[k] == rule.post[k]) {
+          throw GraphError(what + ": pair " + std::to_string(k) + " is an autapse");
+        }
+      }
+      break;
     case Rule::all_to_all: break;
   }
   check_distribution(weight, what + ": weight");
@@ -290,6 +307,9 @@ std::shared_ptr<const Graph> NetworkBuilder::build(int threads) const {
         break;
       case Rule::one_to_one:
         for (index_t i = 0; i < A.size; ++i) add(i, i);
+        break;
+      case Rule::from_list:
+        for (std::size_t k = 0; k < r.pre.size(); ++k) add(r.pre[k], r.post[k]);
         break;
       case Rule::fixed_indegree:
       case Rule::fixed_outdegree: {

@@ -49,12 +49,14 @@ struct ConnectionRule {
     fixed_outdegree,     ///< every pre node gets `n` targets
     fixed_total_number,  ///< `n` pairs in all
     pairwise_bernoulli,  ///< every pair with probability `p`
+    from_list,           ///< the pairs (pre[k], post[k]): indices within the populations
   };
   Kind kind = Kind::all_to_all;
   std::int64_t n = 0;
   double p = 0.0;
   bool autapses = true;   ///< a node may connect to itself (same population only)
-  bool multapses = true;  ///< a pair may be connected more than once
+  bool multapses = true;  ///< a pair may be connected more than once (from_list: as listed)
+  std::vector<index_t> pre, post;  ///< from_list: the pairs, in order
 };
 
 /// A contiguous range of node ids.
