@@ -6,6 +6,7 @@
 // the tables whenever rates change (set_state, the configuration, births, checkpoints).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -21,6 +22,16 @@ struct PoissonTables {
   std::vector<std::uint32_t> offset;      ///< per table: its first threshold
   std::vector<std::int32_t> size;         ///< per table: its length (0: no input)
   std::vector<std::uint16_t> node_table;  ///< per node: its table
+  /// The first node of each run of nodes with one table, ascending (0 first), so a loop
+  /// finds in O(log runs) whether a block of nodes shares one table.
+  std::vector<std::size_t> run_starts;
+
+  /// The table every node of [begin, end) uses, or -1 when they differ.
+  int shared_table(std::size_t begin, std::size_t end) const {
+    const auto run = std::upper_bound(run_starts.begin(), run_starts.end(), begin) - 1;
+    const std::size_t run_end = run + 1 == run_starts.end() ? node_table.size() : *(run + 1);
+    return end <= run_end ? node_table[begin] : -1;
+  }
 };
 
 /// The mean Poisson count per step of a node of `type` whose rate is `rate` (Hz). A node
@@ -61,6 +72,9 @@ PoissonTables make_poisson_tables(const Real* rate, const std::uint8_t* types, s
       t.thresholds.insert(t.thresholds.end(), table.begin(), table.end());
     }
     t.node_table[i] = it->second;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i == 0 || t.node_table[i] != t.node_table[i - 1]) t.run_starts.push_back(i);
   }
   return t;
 }

@@ -464,7 +464,8 @@ class CpuBackend final : public Backend {
          (spikes_.capacity() + delivering_.capacity()) * sizeof(index_t);
     for (const auto& l : thread_spikes_) b += l.capacity() * sizeof(index_t);
     b += (poisson_.thresholds.capacity() + poisson_.offset.capacity()) * sizeof(std::uint32_t) +
-         poisson_.size.capacity() * sizeof(std::int32_t) + poisson_.node_table.capacity() * sizeof(std::uint16_t);
+         poisson_.size.capacity() * sizeof(std::int32_t) + poisson_.node_table.capacity() * sizeof(std::uint16_t) +
+         poisson_.run_starts.capacity() * sizeof(std::size_t);
     return b;
   }
 
@@ -673,13 +674,11 @@ class CpuBackend final : public Backend {
   // The Poisson counts of nodes [b0, b0 + len) at step t (poisson_tables.hpp): one
   // vectorised pass when they share a table (populations are contiguous), else per node.
   void poisson_counts(step_t t, std::size_t b0, std::size_t len, std::uint32_t* counts) const {
-    const std::uint16_t* which = poisson_.node_table.data() + b0;
-    bool shared = true;
-    for (std::size_t j = 1; j < len; ++j) shared &= which[j] == which[0];
-    if (shared) {
-      const int size = poisson_.size[which[0]];
+    const int shared = poisson_.shared_table(b0, b0 + len);
+    if (shared >= 0) {
+      const int size = poisson_.size[static_cast<std::size_t>(shared)];
       if (size == 0) return;
-      const std::uint32_t* table = poisson_.thresholds.data() + poisson_.offset[which[0]];
+      const std::uint32_t* table = poisson_.thresholds.data() + poisson_.offset[static_cast<std::size_t>(shared)];
       std::uint32_t u[kBlock];
       for (std::size_t j = 0; j < len; ++j) {
         u[j] = kernels::draw_u32(poisson_key_, static_cast<std::uint32_t>(b0 + j), static_cast<std::uint64_t>(t));
@@ -690,6 +689,7 @@ class CpuBackend final : public Backend {
       }
       return;
     }
+    const std::uint16_t* which = poisson_.node_table.data() + b0;
     for (std::size_t j = 0; j < len; ++j) {
       const int size = poisson_.size[which[j]];
       if (size == 0) continue;
