@@ -141,9 +141,12 @@ def test_info_describes_a_stream_and_its_chunks(tmp_path: Path, capsys: pytest.C
 
     stream = tmp_path / "stream"
     cfg = small_config(**{"record.stream": str(stream), "record.stream_every": 100.0})
-    sg.Simulation(sg.networks.from_config(cfg), cfg).run(300.0)
+    sim = sg.Simulation(sg.networks.from_config(cfg), cfg)
+    sim.add_recorder("pop", "rate", range(40, 80), interval_ms=10.0)
+    sim.run(300.0)
     assert main(["info", str(stream)]) == 0
     out = capsys.readouterr().out
     assert "record stream" in out and "steps 0..300 in 3 spike chunks" in out and "300 ledgers" in out
+    assert "recorder pop: rate of 40 nodes, steps 0..300, 30 entries" in out
     assert main(["info", str(stream / "ledger-000000000100.sgrec")]) == 0
     assert "record chunk" in capsys.readouterr().out

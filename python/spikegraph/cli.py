@@ -218,6 +218,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
               f"{len(list(path.glob('spikes-*.sgrec')))} spike chunks ({s['steps'].size} spikes), "
               f"{stream['ledger'].get('step', np.zeros(0)).size} ledgers, "
               f"{stream['monitor']['steps'].size} monitor samples")
+        for name, r in stream["recorders"].items():
+            print(f"  recorder {name}: {r['kind']} of {r['nodes'].size} nodes, steps "
+                  f"{r['start_step']}..{r['end_step']}, {r['steps'].size} entries")
         return 0
     if not path.is_file():
         raise IoError(f"info: '{path}': no such file")
