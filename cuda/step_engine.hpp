@@ -402,8 +402,7 @@ class StepEngine final : public Backend {
     std::swap(params_, next);
     upload_type_params();
     exec_.synchronize();
-    if (apply_type_poisson_rates(node_.poisson_rate, graph_->node_type().data(), n_, next, params_) ||
-        next.dt_ms != params_.dt_ms) {
+    if (apply_type_poisson_rates(node_.poisson_rate, graph_->node_type().data(), n_, next, params_)) {
       upload_poisson_tables();
     }
   }

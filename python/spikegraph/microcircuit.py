@@ -98,8 +98,12 @@ def config(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: float = 
            background: str = "poisson") -> Config:
     """The configuration of a microcircuit run (``network.kind = "microcircuit"`` and the
     circuit's neurons): what ``examples/configs/microcircuit.toml`` spells out."""
+    return _config(design(scale, k_scale, background), seed, dt)
+
+
+def _config(d: dict[str, Any], seed: int, dt: float) -> Config:
     cfg = Config({"sim": {"dt": dt, "seed": seed}})
-    cfg.update(design(scale, k_scale, background)["config"])
+    cfg.update(d["config"])
     return cfg
 
 
@@ -110,9 +114,10 @@ def microcircuit(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, dt: fl
     on all cores; the same network on any count); see the module for the model."""
     from .networks import from_config
 
-    cfg = config(scale, k_scale, seed, dt, background)
+    d = design(scale, k_scale, background)
+    cfg = _config(d, seed, dt)
     network = from_config(cfg)
-    starts = np.concatenate([[0], np.cumsum(design(scale, k_scale)["sizes"])])
+    starts = np.concatenate([[0], np.cumsum(d["sizes"])])
     ids = {name: range(int(starts[i]), int(starts[i + 1])) for i, name in enumerate(POPULATIONS)}
     return Microcircuit(network, cfg, ids)
 

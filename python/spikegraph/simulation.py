@@ -38,10 +38,10 @@ MAX_STEPS = 2**62
 NodeSelection = range | Sequence[int] | npt.NDArray[np.integer] | None
 
 
-def _node_ids(nodes: NodeSelection, every: int, who: str) -> np.ndarray:
-    """Node ids as int64 (``None``: all ``every`` nodes); integers only, one dimension."""
+def _node_ids(nodes: NodeSelection, num_nodes: int, who: str) -> np.ndarray:
+    """Node ids as int64 (``None``: all ``num_nodes`` nodes); integers only, one dimension."""
     if nodes is None:
-        return np.arange(every, dtype=np.int64)
+        return np.arange(num_nodes, dtype=np.int64)
     if isinstance(nodes, range):
         return np.arange(nodes.start, nodes.stop, nodes.step, dtype=np.int64)
     arr = np.asarray(nodes)
@@ -383,7 +383,7 @@ class Simulation:
         keep what ``record.horizon`` allows or stream to ``record.stream`` like the spike
         record, and are part of checkpoints. Bad input raises :class:`InputError` and adds
         nothing."""
-        ids = _node_ids(nodes, self._sim.graph.num_nodes if nodes is None else 0, name)
+        ids = _node_ids(nodes, self._sim.graph.num_nodes, name)
         if interval_ms is None:
             steps = to_steps(1.0, self.dt) if kind == "rate" else 1
             steps = max(1, steps)

@@ -59,7 +59,9 @@ PoissonTables make_poisson_tables(const Real* rate, const std::uint8_t* types, s
     if (!(mean > 0.0)) continue;
     auto it = index.find(mean);
     if (it == index.end()) {
-      if (t.offset.size() > 65535) throw InputError("poisson_rate: more than 65,535 distinct rates");
+      if (t.offset.size() > kMaxPoissonRates) {
+        throw InputError("poisson_rate: more than " + std::to_string(kMaxPoissonRates) + " distinct rates");
+      }
       std::vector<std::uint32_t> table;
       try {
         table = poisson_cdf_table(mean);

@@ -143,13 +143,7 @@ void NetworkBuilder::set_initial(const std::string& population, const std::strin
   const std::size_t p = population_index(populations_, population, what);
   check_initial_variable(variable, what);
   check_parameters(value, what);
-  for (auto& i : initial_) {
-    if (i.population == p && i.variable == variable) {
-      i = Initial{p, variable, value, {}};
-      return;
-    }
-  }
-  initial_.push_back(Initial{p, variable, value, {}});
+  put_initial(Initial{p, variable, value, {}});
 }
 
 void NetworkBuilder::set_initial(const std::string& population, const std::string& variable,
@@ -164,13 +158,17 @@ void NetworkBuilder::set_initial(const std::string& population, const std::strin
   for (std::size_t k = 0; k < values.size(); ++k) {
     if (!std::isfinite(values[k])) throw GraphError(what + ": value " + std::to_string(k) + " is not finite");
   }
+  put_initial(Initial{p, variable, {}, std::move(values)});
+}
+
+void NetworkBuilder::put_initial(Initial initial) {
   for (auto& i : initial_) {
-    if (i.population == p && i.variable == variable) {
-      i = Initial{p, variable, {}, std::move(values)};
+    if (i.population == initial.population && i.variable == initial.variable) {
+      i = std::move(initial);
       return;
     }
   }
-  initial_.push_back(Initial{p, variable, {}, std::move(values)});
+  initial_.push_back(std::move(initial));
 }
 
 std::map<std::string, std::vector<double>> NetworkBuilder::initial_state() const {
@@ -205,13 +203,8 @@ const Population& NetworkBuilder::population(const std::string& name) const {
 void NetworkBuilder::connect(const std::string& pre, const std::string& post, const ConnectionRule& rule,
                              const Distribution& weight, const Distribution& delay_ms, EdgeKind kind, bool plastic) {
   const std::string what = "connect('" + pre + "' -> '" + post + "', " + rule_name(rule.kind) + ")";
-  std::size_t a = populations_.size(), b = populations_.size();
-  for (std::size_t i = 0; i < populations_.size(); ++i) {
-    if (populations_[i].name == pre) a = i;
-    if (populations_[i].name == post) b = i;
-  }
-  if (a == populations_.size()) throw GraphError(what + ": no population named '" + pre + "'");
-  if (b == populations_.size()) throw GraphError(what + ": no population named '" + post + "'");
+  const std::size_t a = population_index(populations_, pre, what);
+  const std::size_t b = population_index(populations_, post, what);
   const std::int64_t n_pre = populations_[a].size, n_post = populations_[b].size;
   // Sources a node can have without an autapse.
   const std::int64_t self = (a == b && !rule.autapses) ? 1 : 0;

@@ -17,6 +17,37 @@
 
 namespace spikegraph {
 
+namespace {
+
+// Append the values of `variables` at `nodes` now: values[v] gets one per node (the
+// monitor and state recorders).
+void sample_state(Backend& backend, const std::vector<std::string>& variables, const std::vector<index_t>& nodes,
+                  std::vector<std::vector<double>>& values) {
+  for (std::size_t v = 0; v < variables.size(); ++v) {
+    const ArrayRef a = backend.state(variables[v]);
+    for (index_t node : nodes) values[v].push_back(read_element(a, node));
+  }
+}
+
+// Samples of several variables as one section (each variable's samples in turn), and back.
+std::vector<double> join_values(const std::vector<std::vector<double>>& values) {
+  std::vector<double> out;
+  for (const auto& v : values) out.insert(out.end(), v.begin(), v.end());
+  return out;
+}
+
+// Read section `name` of values.size() x per_variable doubles into values (IoError otherwise).
+void read_values(const io::SnapshotReader& in, const std::string& name, std::size_t per_variable,
+                 std::vector<std::vector<double>>& values) {
+  const auto all = in.array<double>(name, per_variable * values.size());
+  for (std::size_t v = 0; v < values.size(); ++v) {
+    values[v].assign(all.begin() + static_cast<std::ptrdiff_t>(v * per_variable),
+                     all.begin() + static_cast<std::ptrdiff_t>((v + 1) * per_variable));
+  }
+}
+
+}  // namespace
+
 void RecordingService::configure(const config::Config& cfg) {
   record_spikes_ = cfg.boolean("record.spikes");
   horizon_.steps = cfg.steps("record.horizon");
@@ -51,10 +82,7 @@ void RecordingService::run(Phase, StepContext& ctx) {
   MonitorRecord& m = monitor_;
   if (!m.variables.empty() && !m.nodes.empty() && ctx.step % m.every_steps == 0) {
     m.steps.push_back(ctx.step);
-    for (std::size_t v = 0; v < m.variables.size(); ++v) {
-      const ArrayRef a = ctx.backend.state(m.variables[v]);
-      for (index_t node : m.nodes) m.values[v].push_back(read_element(a, node));
-    }
+    sample_state(ctx.backend, m.variables, m.nodes, m.values);
   }
   for (std::size_t i = 0; i < recorders_.size(); ++i) record(recorders_[i], i, ctx);
   if (!stream_.empty()) {
@@ -66,9 +94,7 @@ void RecordingService::run(Phase, StepContext& ctx) {
       out.add_text("monitor_variables", join_lines(m.variables));
       out.add("monitor_nodes", m.nodes);
       out.add("monitor_steps", m.steps);
-      std::vector<double> values;
-      for (const auto& v : m.values) values.insert(values.end(), v.begin(), v.end());
-      out.add("monitor_values", values);
+      out.add("monitor_values", join_values(m.values));
       io::write_record_chunk(stream_, "spikes", spikes_.start_step, ctx.step + 1, dt_, ctx.graph.num_nodes(), out);
       clear_spikes(ctx.step + 1);
       m.clear();
@@ -115,9 +141,7 @@ void RecordingService::save_state(io::SnapshotWriter& out, const std::string&) c
   out.add("record/monitor_nodes", monitor_.nodes);
   out.add_scalar("record/monitor_every", monitor_.every_steps);
   out.add("record/monitor_steps", monitor_.steps);
-  std::vector<double> values;
-  for (const auto& v : monitor_.values) values.insert(values.end(), v.begin(), v.end());
-  out.add("record/monitor_values", values);
+  out.add("record/monitor_values", join_values(monitor_.values));
   std::vector<std::string> names;
   for (const auto& r : recorders_) {
     names.push_back(r.spec.name);
@@ -153,12 +177,7 @@ void RecordingService::load_state(const io::SnapshotReader& in, const std::strin
     corrupt_checkpoint(in, "its monitor period does not match its configuration");
   }
   mon.steps = in.array<std::int64_t>("record/monitor_steps");
-  const std::size_t per_variable = mon.steps.size() * mon.nodes.size();
-  const auto values = in.array<double>("record/monitor_values", per_variable * mon.variables.size());
-  for (std::size_t v = 0; v < mon.variables.size(); ++v) {
-    mon.values[v].assign(values.begin() + static_cast<std::ptrdiff_t>(v * per_variable),
-                         values.begin() + static_cast<std::ptrdiff_t>((v + 1) * per_variable));
-  }
+  read_values(in, "record/monitor_values", mon.steps.size() * mon.nodes.size(), mon.values);
   // Recorders (absent from checkpoints written before they existed).
   std::vector<RecorderData> recorders;
   std::vector<Membership> members;
@@ -193,12 +212,7 @@ void RecordingService::load_state(const io::SnapshotReader& in, const std::strin
           }
         }
       } else if (r.spec.kind == RecorderKind::state) {
-        const std::size_t per_variable = samples * r.spec.nodes.size();
-        const auto values = in.array<double>(p + "values", per_variable * r.spec.variables.size());
-        for (std::size_t v = 0; v < r.values.size(); ++v) {
-          r.values[v].assign(values.begin() + static_cast<std::ptrdiff_t>(v * per_variable),
-                             values.begin() + static_cast<std::ptrdiff_t>((v + 1) * per_variable));
-        }
+        read_values(in, p + "values", samples * r.spec.nodes.size(), r.values);
       } else {
         r.counts = in.array<std::uint64_t>(p + "counts", samples);
         r.bin_count = in.scalar<std::uint64_t>(p + "bin_count");
@@ -327,36 +341,27 @@ void RecordingService::record(RecorderData& r, std::size_t index, StepContext& c
   if (r.spec.kind == RecorderKind::state) {
     if (since % r.spec.interval_steps != 0) return;
     r.steps.push_back(ctx.step);
-    for (std::size_t v = 0; v < r.spec.variables.size(); ++v) {
-      const ArrayRef a = ctx.backend.state(r.spec.variables[v]);
-      for (index_t node : r.spec.nodes) r.values[v].push_back(read_element(a, node));
-    }
+    sample_state(ctx.backend, r.spec.variables, r.spec.nodes, r.values);
     return;
   }
   // The step's spikes of the recorder's nodes (the list is ascending).
   const std::vector<index_t>& spikes = ctx.backend.spikes();
   const Membership& m = members_[index];
+  const bool keep = r.spec.kind == RecorderKind::spikes;
   std::uint64_t count = 0;
-  auto take = [&](index_t node) {
-    ++count;
-    if (r.spec.kind == RecorderKind::spikes) {
-      r.steps.push_back(ctx.step);
-      r.nodes.push_back(node);
-    }
-  };
   if (m.flags.empty()) {
     const auto lo = std::lower_bound(spikes.begin(), spikes.end(), m.lo);
     const auto hi = std::lower_bound(lo, spikes.end(), m.hi);
-    if (r.spec.kind == RecorderKind::spikes) {
-      r.steps.insert(r.steps.end(), static_cast<std::size_t>(hi - lo), ctx.step);
-      r.nodes.insert(r.nodes.end(), lo, hi);
-    }
+    if (keep) r.nodes.insert(r.nodes.end(), lo, hi);
     count = static_cast<std::uint64_t>(hi - lo);
   } else {
     for (index_t node : spikes) {
-      if (m.flags[node]) take(node);
+      if (!m.flags[node]) continue;
+      ++count;
+      if (keep) r.nodes.push_back(node);
     }
   }
+  if (keep) r.steps.insert(r.steps.end(), count, ctx.step);
   if (r.spec.kind == RecorderKind::rate) {
     r.bin_count += count;
     if ((since + 1) % r.spec.interval_steps == 0) {
@@ -403,11 +408,7 @@ void RecordingService::add_recorder_data(io::SnapshotWriter& out, const std::str
     out.add(prefix + "counts", r.counts);
     out.add_scalar(prefix + "bin_count", r.bin_count);
   }
-  if (r.spec.kind == RecorderKind::state) {
-    std::vector<double> values;
-    for (const auto& v : r.values) values.insert(values.end(), v.begin(), v.end());
-    out.add(prefix + "values", values);
-  }
+  if (r.spec.kind == RecorderKind::state) out.add(prefix + "values", join_values(r.values));
 }
 
 }  // namespace spikegraph

@@ -18,7 +18,7 @@ namespace {
 constexpr int kPhases = static_cast<int>(Phase::count);
 
 // Per-node Poisson rates the backends can draw from (backend/poisson_tables.hpp): >= 0,
-// a mean per step the tables hold, at most 65,535 distinct values besides 0.
+// a mean per step the tables hold, at most kMaxPoissonRates distinct values besides 0.
 void check_poisson_rates(const std::string& op, const double* rates, std::size_t count, double dt) {
   std::set<double> distinct;
   double highest = 0.0;
@@ -29,7 +29,9 @@ void check_poisson_rates(const std::string& op, const double* rates, std::size_t
     highest = std::max(highest, rates[i]);
     if (rates[i] > 0.0) distinct.insert(rates[i]);
   }
-  if (distinct.size() > 65535) throw InputError(op + ": more than 65,535 distinct rates");
+  if (distinct.size() > kMaxPoissonRates) {
+    throw InputError(op + ": more than " + std::to_string(kMaxPoissonRates) + " distinct rates");
+  }
   try {
     poisson_cdf_table(highest * dt * 1e-3);
   } catch (const ConfigError& e) {
@@ -348,11 +350,18 @@ ActivityMetrics Simulation::activity_metrics() {
   return (graph_service_ ? *graph_service_ : fallback).activity(*backend_, *graph_, config_, *this, step_);
 }
 
+namespace {
+// Write checked values into a state array and tell the backend.
+void write_state(Backend& backend, const std::string& name, const double* values, std::size_t count) {
+  const ArrayRef a = backend.state(name);
+  for (std::size_t i = 0; i < count; ++i) write_element(a, i, values[i]);
+  backend.state_written(name);
+}
+}  // namespace
+
 void Simulation::set_state(const std::string& name, const double* values, std::size_t count) {
   check_state_values(name, values, count);
-  ArrayRef a = backend_->state(name);
-  for (std::size_t i = 0; i < count; ++i) write_element(a, i, values[i]);
-  backend_->state_written(name);
+  write_state(*backend_, name, values, count);
 }
 
 void Simulation::set_initial_state(const std::map<std::string, std::vector<double>>& initial) {
@@ -371,11 +380,7 @@ void Simulation::set_initial_state(const std::map<std::string, std::vector<doubl
     check_state_values(name, v.data(), v.size());
     full.emplace_back(name, std::move(v));
   }
-  for (const auto& [name, v] : full) {
-    const ArrayRef a = backend_->state(name);
-    for (std::size_t i = 0; i < v.size(); ++i) write_element(a, i, v[i]);
-    backend_->state_written(name);
-  }
+  for (const auto& [name, v] : full) write_state(*backend_, name, v.data(), v.size());
 }
 
 void Simulation::check_state_values(const std::string& name, const double* values, std::size_t count) {

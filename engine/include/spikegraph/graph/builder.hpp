@@ -130,6 +130,7 @@ class NetworkBuilder {
     Distribution value;
     std::vector<double> values;  // given per node (then `value` is unused)
   };
+  void put_initial(Initial initial);  // replaces the one for the same population and variable
   std::vector<Initial> initial_;
 };
 

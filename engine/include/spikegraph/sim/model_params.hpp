@@ -68,6 +68,10 @@ NodeFeatures node_features(const ModelParams<Real>& m) {
 /// mean needs more than kernels::kMaxPoissonTable entries.
 std::vector<std::uint32_t> poisson_cdf_table(double mean);
 
+/// Distinct nonzero per-node Poisson rates a simulation may have (nodes index their
+/// table with 16 bits; table 0 is "no input").
+constexpr std::size_t kMaxPoissonRates = 65535;
+
 template <class Real>
 ModelParams<Real> make_model_params(const config::Config& cfg);
 

@@ -364,8 +364,7 @@ class CpuBackend final : public Backend {
   void configure(const config::Config& cfg) override {
     ModelParams<Real> next = make_model_params<Real>(cfg);
     std::swap(params_, next);
-    if (apply_type_poisson_rates(node_.poisson_rate, graph_->node_type().data(), graph_->num_nodes(), next, params_) ||
-        next.dt_ms != params_.dt_ms) {
+    if (apply_type_poisson_rates(node_.poisson_rate, graph_->node_type().data(), graph_->num_nodes(), next, params_)) {
       rebuild_poisson_tables();
     }
   }
