@@ -10,6 +10,8 @@
 #include "spikegraph/config/toml.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/core/types.hpp"
+#include "spikegraph/dist/communicator.hpp"
+#include "spikegraph/dist/partition.hpp"
 #include "spikegraph/graph/analysis.hpp"
 #include "spikegraph/graph/builder.hpp"
 #include "spikegraph/graph/microcircuit.hpp"

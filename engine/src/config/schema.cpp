@@ -130,6 +130,9 @@ std::vector<ParamSpec> build_schema() {
                            "backend; auto picks cuda when usable, else cpu"));
   s.push_back(choice_param("sim.precision", "float32", {"float32", "float64"},
                            "floating-point type of node state (float64 matches NEST/Brian2 bit for bit more often)"));
+  s.push_back(choice_param("sim.partition", "nodes", {"nodes", "edges"},
+                           "on several MPI ranks: contiguous node ranges of equal size (nodes) or of about equal "
+                           "incoming edges (edges); each rank stores the edges into its nodes"));
   // --- recording
   s.push_back(bool_param("record.spikes", true, "append every spike (step, node) to the spike record"));
   s.push_back(real_param("record.horizon", 0.0, 0.0, kInf, "ms",

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "spikegraph/backend/backend.hpp"
+#include "spikegraph/dist/communicator.hpp"
 
 #ifndef SPIKEGRAPH_VERSION
 #define SPIKEGRAPH_VERSION "0.0.0"
@@ -50,6 +51,7 @@ std::vector<std::pair<std::string, std::string>> build_info() {
                       std::string(b.available ? "available" : (b.compiled ? "compiled, unavailable" : "unavailable")) +
                           " (" + b.detail + ")");
   }
+  info.emplace_back("mpi", dist::mpi_compiled() ? dist::mpi_library_version() : "not built in (SPIKEGRAPH_MPI=OFF or no MPI found)");
   return info;
 }
 

@@ -202,6 +202,36 @@ std::shared_ptr<const Graph> with_spare_nodes(const Graph& graph, std::size_t sp
                                       graph.edge_plastic());
 }
 
+std::shared_ptr<const Graph> GraphBuilder::part(const Graph& graph, index_t begin, index_t end, bool source_rows,
+                                                std::vector<std::uint64_t>& global_edge) {
+  auto g = std::make_shared<Graph>();
+  const index_t n = graph.num_nodes();
+  g->node_type_ = graph.node_type_;
+  g->out_offsets_.assign(static_cast<std::size_t>(n) + 1, 0);
+  global_edge.clear();
+  const bool plastic = !graph.edge_plastic_.empty();
+  for (index_t s = 0; s < n; ++s) {
+    // Rows are sorted by target: the kept edges of a row are one run (or all of it).
+    const auto* row = graph.edge_target_.data();
+    offset_t first = graph.out_offsets_[s], last = graph.out_offsets_[s + 1];
+    if (!source_rows || s < begin || s >= end) {
+      first = static_cast<offset_t>(std::lower_bound(row + first, row + last, begin) - row);
+      last = static_cast<offset_t>(std::lower_bound(row + first, row + last, end) - row);
+    }
+    for (offset_t e = first; e < last; ++e) {
+      global_edge.push_back(e);
+      g->edge_target_.push_back(graph.edge_target_[e]);
+      g->edge_weight_.push_back(graph.edge_weight_[e]);
+      g->edge_delay_.push_back(graph.edge_delay_[e]);
+      g->edge_kind_.push_back(graph.edge_kind_[e]);
+      if (plastic) g->edge_plastic_.push_back(graph.edge_plastic_[e]);
+    }
+    g->out_offsets_[s + 1] = static_cast<offset_t>(g->edge_target_.size());
+  }
+  g->max_delay_ = graph.max_delay_;
+  return g;
+}
+
 std::shared_ptr<const Graph> GraphBuilder::from_arrays(std::size_t num_nodes,
                                                        const std::int64_t* node_types,
                                                        const EdgeArrays& a) {

@@ -4,19 +4,35 @@
 // random numbers are keyed by (seed, stream, element, step), so the step counter
 // and the seed in the configuration are the whole "RNG position".
 #include <cmath>
+#include <exception>
 
 #include "spikegraph/core/error.hpp"
+#include "spikegraph/dist/communicator.hpp"
+#include "spikegraph/dist/partition.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/simulation.hpp"
 #include "spikegraph/version.hpp"
+#include "../dist/distributed_backend.hpp"
 #include "../services/checkpoint_sections.hpp"
 
 namespace spikegraph {
 
 void Simulation::save(const std::string& path) const {
   io::SnapshotWriter out;
-  save_to(out);
-  out.write(path);
+  save_to(out);  // collective on several ranks: rank 0 holds the whole
+  if (ranks() <= 1) {
+    out.write(path);
+    return;
+  }
+  std::exception_ptr failure;
+  if (rank() == 0) {
+    try {
+      out.write(path);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  comm_->agree(failure);
 }
 
 void Simulation::save_to(io::SnapshotWriter& out) const {
@@ -25,15 +41,7 @@ void Simulation::save_to(io::SnapshotWriter& out) const {
   out.add_scalar("sim/step", step_);
   out.add_scalar("sim/neuromodulator", neuromodulator_);
   // The current graph (after structure steps; with its spare slots).
-  const Graph& g = *graph_;
-  out.add_scalar("graph/num_nodes", static_cast<std::uint64_t>(g.num_nodes()));
-  out.add("graph/node_type", g.node_type());
-  out.add("graph/out_offsets", g.out_offsets());
-  out.add("graph/edge_target", g.edge_target());
-  out.add("graph/edge_weight", g.edge_weight());
-  out.add("graph/edge_delay", g.edge_delay());
-  out.add("graph/edge_kind", g.edge_kind());
-  out.add("graph/edge_plastic", g.edge_plastic());
+  save_graph(out);
   backend_->save_state(out);
   // Each service's own state: records, histories, queues (services/default_services.hpp).
   std::string names;
@@ -50,8 +58,11 @@ std::unique_ptr<Simulation> Simulation::load(const std::string& path) {
 
 std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in) { return load(in, BackendFactory{}); }
 
-std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, const BackendFactory& make_backend_for) {
-  const config::Config cfg = config::Config::from_toml(in.text("config"), in.source() + " [config]");
+namespace {
+
+// The checkpoint's graph, through the validating builder: a corrupt index or weight
+// is an error here, not a crash later.
+std::shared_ptr<const Graph> read_graph(const io::SnapshotReader& in) {
   // The graph, through the validating builder: a corrupt index or weight is an
   // error here, not a crash later.
   const auto n = in.scalar<std::uint64_t>("graph/num_nodes");
@@ -97,8 +108,40 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, const
     corrupt_checkpoint(in, "its edges are not in CSR order");
   }
   if (plastic.empty() != graph->edge_plastic().empty()) corrupt_checkpoint(in, "graph/edge_plastic does not match");
+  return graph;
+}
 
-  std::unique_ptr<Simulation> sim(new Simulation(graph, cfg, false, make_backend_for));
+}  // namespace
+
+std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, const BackendFactory& make_backend_for) {
+  const config::Config cfg = config::Config::from_toml(in.text("config"), in.source() + " [config]");
+  std::unique_ptr<Simulation> sim(new Simulation(read_graph(in), cfg, false, make_backend_for));
+  restore(*sim, in);
+  return sim;
+}
+
+std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, std::shared_ptr<dist::Communicator> comm) {
+  if (!comm) throw InputError("load: communicator is null");
+  const config::Config cfg = config::Config::from_toml(in.text("config"), in.source() + " [config]");
+  std::shared_ptr<const Graph> graph = read_graph(in);
+  const int ranks = comm->size(), r = comm->rank();
+  const dist::NodePartition partition =
+      ranks > 1 ? dist::make_partition(*graph, ranks, cfg.string("sim.partition")) : dist::partition_by_nodes(graph->num_nodes(), 1);
+  dist::GraphPart part;
+  if (ranks > 1) {
+    part = dist::graph_part(*graph, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg));
+  } else {
+    part.graph = graph;
+  }
+  const std::uint64_t edges = graph->num_edges();
+  graph.reset();  // each rank keeps its part only
+  std::unique_ptr<Simulation> sim = make_distributed(part, partition, edges, cfg, std::move(comm), false);
+  restore(*sim, in);
+  return sim;
+}
+
+void Simulation::restore(Simulation& target, const io::SnapshotReader& in) {
+  Simulation* sim = &target;
   sim->backend_->load_state(in);
   sim->step_ = in.scalar<std::int64_t>("sim/step");
   sim->neuromodulator_ = in.scalar<double>("sim/neuromodulator");
@@ -106,7 +149,6 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, const
   if (sim->neuromodulator_ != 0.0) sim->backend_->set_neuromodulator(sim->neuromodulator_);
 
   for (auto& s : sim->services_) s->load_state(in, "service/" + s->name() + "/");
-  return sim;
 }
 
 }  // namespace spikegraph

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "spikegraph/core/error.hpp"
+#include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/services/default_services.hpp"
 #include "spikegraph/sim/model_params.hpp"
 
@@ -213,6 +214,8 @@ void Simulation::run_steps(std::int64_t n) {
       }
     }
     ++step_;
+    // On several ranks every rank learns of any rank's error (and throws it) here.
+    if (comm_) comm_->agree(failure);
     if (failure) std::rethrow_exception(failure);
   }
   finish.record();
@@ -341,6 +344,7 @@ ValidationReport Simulation::validate() {
 }
 
 GraphMetrics Simulation::graph_metrics(const AnalysisOptions& options) {
+  if (ranks() > 1) throw BackendError("graph_metrics: not available on several ranks yet (each holds part of the edges)");
   GraphService fallback;
   return (graph_service_ ? *graph_service_ : fallback).metrics(*backend_, *graph_, config_, options);
 }
@@ -434,7 +438,7 @@ void Simulation::reset_audio() {
 }
 
 void Simulation::set_weights(const double* weights, std::size_t count) {
-  const std::size_t m = graph_->num_edges();
+  const auto m = static_cast<std::size_t>(total_edges());
   if (count != m) {
     throw InputError("set_weights: expected " + std::to_string(m) + " weights, got " + std::to_string(count));
   }
@@ -447,7 +451,7 @@ void Simulation::set_weights(const double* weights, std::size_t count) {
     }
     w[e] = static_cast<float>(weights[e]);
   }
-  backend_->set_weights(w.data(), m);
+  set_whole_weights(w);
 }
 
 void Simulation::set_neuromodulator(double signal) {

@@ -128,6 +128,13 @@ class GraphBuilder {
                                                      const std::vector<std::uint8_t>& kinds,
                                                      const std::vector<std::uint8_t>& plastic,
                                                      std::vector<index_t>* order = nullptr);
+
+  /// The nodes of `graph` with only the edges whose target is in [begin, end) and,
+  /// when `source_rows`, those whose source is, in the same order; max_delay() stays
+  /// the whole graph's (so delay rings have the same shape on every part).
+  /// `global_edge` receives each kept edge's index in `graph`.
+  static std::shared_ptr<const Graph> part(const Graph& graph, index_t begin, index_t end, bool source_rows,
+                                           std::vector<std::uint64_t>& global_edge);
 };
 
 /// A copy of `graph` with `spare` more nodes of type dynamic and no edges of their

@@ -35,6 +35,12 @@ namespace io {
 class SnapshotWriter;
 class SnapshotReader;
 }  // namespace io
+namespace dist {
+class Communicator;
+class DistributedBackend;
+struct GraphPart;
+struct NodePartition;
+}  // namespace dist
 
 class Simulation {
  public:
@@ -44,6 +50,32 @@ class Simulation {
   /// The same with the backend built by `make_backend_for` (see BackendFactory).
   Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, const BackendFactory& make_backend_for);
   ~Simulation();
+
+  /// A simulation on the ranks of `comm` (spikegraph/dist/communicator.hpp): every
+  /// rank calls this with the same whole graph and configuration, and keeps the edges
+  /// into the nodes it owns (sim.partition). The results are those of one process,
+  /// bit for bit. Every later call that runs steps, reads a membrane variable
+  /// (state("v"), ...), reads or writes edge state, or saves is collective: every rank
+  /// makes it, in the same order. One rank's error in a step ends the step with an
+  /// error on every rank (same class, naming the rank). With one rank this is the
+  /// plain constructor. Throws ConfigError for what several ranks cannot run yet
+  /// (energy flow, structural plasticity, the CUDA backend).
+  static std::unique_ptr<Simulation> distributed(std::shared_ptr<const Graph> graph, const config::Config& cfg,
+                                                 std::shared_ptr<dist::Communicator> comm);
+  /// The same from this rank's part only (dist::GraphPart: every node, the edges into
+  /// the rank's nodes of `partition`, their ids in the whole graph of `global_edges`
+  /// edges), for networks no rank could hold whole.
+  static std::unique_ptr<Simulation> distributed(const dist::GraphPart& part, const dist::NodePartition& partition,
+                                                 std::uint64_t global_edges, const config::Config& cfg,
+                                                 std::shared_ptr<dist::Communicator> comm);
+  /// This process's rank and the number of ranks (0 and 1 in one process).
+  int rank() const;
+  int ranks() const;
+  /// The communicator (nullptr for a simulation made without one).
+  std::shared_ptr<dist::Communicator> communicator() const { return comm_; }
+  /// Edges of the whole network (graph() holds this rank's part on several ranks).
+  std::uint64_t total_edges() const;
+
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
@@ -60,6 +92,8 @@ class Simulation {
   double time_ms() const { return static_cast<double>(step_) * dt_; }
 
   const config::Config& config() const { return config_; }
+  /// The network; on several ranks, every node and this rank's edges (the edges into
+  /// its own nodes, in whole-graph order).
   const Graph& graph() const { return *graph_; }
   std::shared_ptr<const Graph> graph_ptr() const { return graph_; }
   Backend& backend() { return *backend_; }
@@ -103,9 +137,11 @@ class Simulation {
   /// Per-edge state (graph edge order): "weight" (the live weights; plastic edges
   /// change), "eligibility" (with learning.rule = "eligibility").
   std::vector<std::string> edge_state_names() const { return backend_->edge_state_names(); }
-  /// Read-only use: see Backend::edge_state (invalidated by structure steps).
-  ArrayRef edge_state(const std::string& name) { return backend_->edge_state(name); }
-  /// Overwrite every edge weight (graph edge order): finite, >= 0, one per edge;
+  /// Read-only use: see Backend::edge_state (invalidated by structure steps). On
+  /// several ranks: the whole network's, gathered (collective; valid until the next call).
+  ArrayRef edge_state(const std::string& name);
+  /// Overwrite every edge weight (graph edge order; on several ranks, the whole
+  /// network's): finite, >= 0, one per edge;
   /// checked before anything changes (InputError). The network's graph is not changed.
   void set_weights(const double* weights, std::size_t count);
 
@@ -201,6 +237,11 @@ class Simulation {
   /// backend's checkpoint).
   static std::unique_ptr<Simulation> load(const io::SnapshotReader& checkpoint,
                                           const BackendFactory& make_backend_for);
+  /// On the ranks of `comm` (see distributed()): every rank reads the checkpoint and
+  /// keeps its part, so a checkpoint written on any number of ranks continues on any
+  /// other. save() on several ranks gathers the whole state and rank 0 writes it.
+  static std::unique_ptr<Simulation> load(const io::SnapshotReader& checkpoint,
+                                          std::shared_ptr<dist::Communicator> comm);
 
   /// Replace the service registered under service->name(), or add a new one. It
   /// is initialised at once.
@@ -217,6 +258,16 @@ class Simulation {
   // add_spare_nodes = false: `graph` already has them (a checkpoint's graph).
   Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes,
              const BackendFactory& make_backend_for);
+  // A simulation of this rank's part (add_spare_nodes as for the constructor above).
+  static std::unique_ptr<Simulation> make_distributed(const dist::GraphPart& part, const dist::NodePartition& partition,
+                                                      std::uint64_t global_edges, const config::Config& cfg,
+                                                      std::shared_ptr<dist::Communicator> comm, bool add_spare_nodes);
+  // The whole network's weights (checked), to the backend (this rank's part of them).
+  void set_whole_weights(const std::vector<float>& weights);
+  // The whole graph's sections of a checkpoint (gathered on several ranks).
+  void save_graph(io::SnapshotWriter& out) const;
+  // Reads a checkpoint's sections after the graph into a freshly built `sim`.
+  static void restore(Simulation& sim, const io::SnapshotReader& in);
   // The pipeline per phase, and the default services it has (nullptr when absent or
   // replaced by a service of another class).
   void rebuild_pipeline();
@@ -246,6 +297,11 @@ class Simulation {
   GraphService* graph_service_ = nullptr;
   PerformanceService* performance_ = nullptr;
   ConfigurationService* configuration_ = nullptr;
+  // On several ranks: the communicator and the backend (also in backend_), and the
+  // whole network's edge state of the last edge_state() call.
+  std::shared_ptr<dist::Communicator> comm_;
+  dist::DistributedBackend* dist_ = nullptr;
+  std::vector<float> gathered_edge_state_;
 };
 
 }  // namespace spikegraph

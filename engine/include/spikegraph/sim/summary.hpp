@@ -18,9 +18,10 @@ struct RunSummary {
   double mean_rate_hz = 0.0;          ///< spikes / nodes / model seconds
   double ms_per_step = 0.0;           ///< wall time per step
   std::string backend;
-  int threads = 1;
+  int threads = 1;                    ///< per rank
+  int ranks = 1;                      ///< processes (MPI ranks) the simulation runs on
   std::string precision;
-  double bytes_per_edge = 0.0;        ///< (graph + state) bytes / edges
+  double bytes_per_edge = 0.0;        ///< (graph + state) bytes / edges, of this rank
 };
 
 /// Summary of the steps counted by the simulation's performance counters.

@@ -120,12 +120,14 @@ template <class Real, class View>
 template <class Real>
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(const Graph& graph, const config::Config& cfg, int threads)
+  CpuBackend(const Graph& graph, const config::Config& cfg, int threads, CpuOwnership ownership)
       : graph_(&graph),
         params_(make_model_params<Real>(cfg)),
         threads_(std::max(1, threads)),
-        nodes_(graph.num_nodes(), node_features(params_)) {
+        nodes_(graph.num_nodes(), node_features(params_)),
+        owned_(std::move(ownership)) {
     const index_t n = graph.num_nodes();
+    if (!owned_.exchange) owned_.end = n;  // one process: every node is ours
     // Room for the delays of edges that structural plasticity may add later.
     std::int64_t max_delay = graph.max_delay();
     if (cfg.boolean("structure.enabled")) max_delay = std::max(max_delay, cfg.steps("structure.child_delay", 1));
@@ -158,6 +160,10 @@ class CpuBackend final : public Backend {
       energy_next_.assign(n, Real(0));
       flow_sources_.assign(n, kernels::FlowSource<Real>{Real(0), Real(0)});
       flow_out_.assign(n, Real(0));
+      if (owned_.share) {
+        inflow_.assign(n, Real(0));
+        overflow_.assign(n, Real(0));
+      }
     }
     learning_ = cfg.boolean("learning.enabled");
     build_flow_index();
@@ -182,31 +188,44 @@ class CpuBackend final : public Backend {
     if (delivering_.empty()) return;
     const auto& off = graph_->out_offsets();
     for (index_t s : delivering_) last_events_ += off[s + 1] - off[s];
-    const index_t n = graph_->num_nodes();
+    // This rank's graph holds only edges into its own nodes: the targets to split.
+    const index_t first = owned_.begin;
     const int parts = last_events_ >= kParallelDeliveryEvents ? threads_ : 1;
-    cpu::parallel_parts(parts, n, [&](int, std::size_t lo, std::size_t hi) {
+    cpu::parallel_parts(parts, owned_.end - first, [&](int, std::size_t lo, std::size_t hi) {
+      const auto b = static_cast<index_t>(first + lo), e = static_cast<index_t>(first + hi);
       if (ring_channels_ == 2) {
-        deliver_range<true>(t - 1, static_cast<index_t>(lo), static_cast<index_t>(hi));
+        deliver_range<true>(t - 1, b, e);
       } else {
-        deliver_range<false>(t - 1, static_cast<index_t>(lo), static_cast<index_t>(hi));
+        deliver_range<false>(t - 1, b, e);
       }
     });
   }
 
   void update_neurons(step_t t) override {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
-    const index_t n = graph_->num_nodes();
+    const std::size_t first = owned_.begin;
+    const std::size_t count = owned_.end - owned_.begin;
     for (auto& list : thread_spikes_) list.clear();
-    cpu::parallel_parts(cpu::parts_for(threads_, n, kMinNodesPerThread), n, [&](int part, std::size_t lo, std::size_t hi) {
-      for (const Segment& seg : segments_) {
-        const std::size_t b = std::max<std::size_t>(lo, seg.begin);
-        const std::size_t e = std::min<std::size_t>(hi, seg.end);
-        if (b < e) update_segment(t, slot, seg.type, b, e);
-      }
-      collect_spikes(t, lo, hi, thread_spikes_[static_cast<std::size_t>(part)]);
-    });
+    std::exception_ptr failure;
+    try {
+      cpu::parallel_parts(cpu::parts_for(threads_, count, kMinNodesPerThread), count,
+                          [&](int part, std::size_t lo, std::size_t hi) {
+        lo += first;
+        hi += first;
+        for (const Segment& seg : segments_) {
+          const std::size_t b = std::max<std::size_t>(lo, seg.begin);
+          const std::size_t e = std::min<std::size_t>(hi, seg.end);
+          if (b < e) update_segment(t, slot, seg.type, b, e);
+        }
+        collect_spikes(t, lo, hi, thread_spikes_[static_cast<std::size_t>(part)]);
+      });
+    } catch (...) {
+      if (!owned_.exchange) throw;
+      failure = std::current_exception();
+    }
     spikes_.clear();
     for (const auto& list : thread_spikes_) spikes_.insert(spikes_.end(), list.begin(), list.end());
+    if (owned_.exchange) merge_remote_spikes(t, failure);
   }
 
   void update_energy(step_t, bool flow, EnergyLedger& ledger) override {
@@ -227,7 +246,10 @@ class CpuBackend final : public Backend {
       sums[kCost] += cost;
       sums[kMetabolism] += metabolism;
     });
-    if (flow) {
+    if (flow && owned_.share) {
+      flow_owned(blocks);
+      std::copy(energy_next_.begin(), energy_next_.end(), node_.energy);
+    } else if (flow) {
       flow_pass_out(blocks);
       flow_pass_in(blocks);
       // Copied, not swapped: views of "energy" handed out earlier must stay valid.
@@ -448,6 +470,10 @@ class CpuBackend final : public Backend {
     eligibility_.swap(s.eligibility);
     gain_ = static_cast<Real>(s.gain);
     signal_ = s.signal;
+    remote_spikes_.clear();
+    for (index_t i : spikes_) {
+      if (i < owned_.begin || i >= owned_.end) remote_spikes_.push_back(i);
+    }
     build_flow_index();  // from the loaded weights and alive flags
     rebuild_poisson_tables();
   }
@@ -487,41 +513,40 @@ class CpuBackend final : public Backend {
   // total outflow, from the energies after cost and metabolism (row sums in the
   // lane order of kernels::flow_out_row).
   void flow_pass_out(std::size_t blocks) {
-    const auto& off = graph_->out_offsets();
-    const index_t* tgt = graph_->edge_target().data();
-    const std::uint8_t* types = graph_->node_type().data();
-    const kernels::EnergyParams<Real> ep = params_.energy;
     for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
       double out_sum = 0.0;
-      for (std::size_t s = lo; s < hi; ++s) {
-        const Real e_s = node_.energy[s];
-        Real scale = 0, out = 0;
-        if (node_.alive[s]) {
-          const auto count = static_cast<std::uint32_t>(off[s + 1] - off[s]);
-          Real weight_sum, drop_sum;
-          if constexpr (std::is_same_v<Real, float>) {
-            flow_rows_->out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count, node_.energy,
-                                e_s, weight_sum, drop_sum);
-          } else {
-            kernels::flow_out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count,
-                                  node_.energy, e_s, weight_sum, drop_sum);
-          }
-          scale = kernels::flow_scale(ep, weight_sum, params_.flow_factor[types[s]]);
-          out = scale * drop_sum;
-        }
-        flow_sources_[s] = kernels::FlowSource<Real>{e_s, scale};
-        flow_out_[s] = out;
-        out_sum += out;
-      }
+      for (std::size_t s = lo; s < hi; ++s) out_sum += flow_out_node(static_cast<index_t>(s));
       block_sums_[b * kColumns + kFlowOut] += out_sum;
     });
+  }
+
+  // Source s's scale and total outflow (into flow_sources_[s], flow_out_[s]); returns the outflow.
+  Real flow_out_node(index_t s) {
+    const auto& off = graph_->out_offsets();
+    const index_t* tgt = graph_->edge_target().data();
+    const Real e_s = node_.energy[s];
+    Real scale = 0, out = 0;
+    if (node_.alive[s]) {
+      const auto count = static_cast<std::uint32_t>(off[s + 1] - off[s]);
+      Real weight_sum, drop_sum;
+      if constexpr (std::is_same_v<Real, float>) {
+        flow_rows_->out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count, node_.energy, e_s,
+                            weight_sum, drop_sum);
+      } else {
+        kernels::flow_out_row(tgt + off[s], weight_ + off[s], out_carries_.data() + off[s], count, node_.energy, e_s,
+                              weight_sum, drop_sum);
+      }
+      scale = kernels::flow_scale(params_.energy, weight_sum, params_.flow_factor[graph_->node_type()[s]]);
+      out = scale * drop_sum;
+    }
+    flow_sources_[s] = kernels::FlowSource<Real>{e_s, scale};
+    flow_out_[s] = out;
+    return out;
   }
 
   // Flow pass 2, by target (a gather over the by-target index, in source order):
   // inflow, new energy, clamp. Writes energy_next_; node_.energy is only read.
   void flow_pass_in(std::size_t blocks) {
-    const TargetIndex& in = graph_->by_target();
-    const kernels::EnergyParams<Real> ep = params_.energy;
     for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
       double* sums = &block_sums_[b * kColumns];
       Real overflow = 0;
@@ -530,19 +555,68 @@ class CpuBackend final : public Backend {
           energy_next_[j] = node_.energy[j];
           continue;
         }
-        // Dead sources have scale 0; inhibitory edges have flow weight 0.
-        const offset_t first = in.in_offsets[j];
-        const auto count = static_cast<std::uint32_t>(in.in_offsets[j + 1] - first);
-        Real inflow;
-        if constexpr (std::is_same_v<Real, float>) {
-          inflow = flow_rows_->in_row(in.in_sources.data() + first, in_flow_weight_.data() + first, count,
-                                      flow_sources_.data(), node_.energy[j]);
-        } else {
-          inflow = kernels::flow_in_row(in.in_sources.data() + first, in_flow_weight_.data() + first, count,
-                                        flow_sources_.data(), node_.energy[j]);
+        sums[kFlowIn] += flow_in_node(static_cast<index_t>(j), overflow);
+        sums[kAfter] += energy_next_[j];
+      }
+      sums[kOverflow] += overflow;
+    });
+  }
+
+  // Alive target j's inflow (returned) and new, clamped energy (into energy_next_[j]);
+  // what the clamp removed is added to `overflow`.
+  Real flow_in_node(index_t j, Real& overflow) {
+    const TargetIndex& in = graph_->by_target();
+    // Dead sources have scale 0; inhibitory edges have flow weight 0.
+    const offset_t first = in.in_offsets[j];
+    const auto count = static_cast<std::uint32_t>(in.in_offsets[j + 1] - first);
+    Real inflow;
+    if constexpr (std::is_same_v<Real, float>) {
+      inflow = flow_rows_->in_row(in.in_sources.data() + first, in_flow_weight_.data() + first, count,
+                                  flow_sources_.data(), node_.energy[j]);
+    } else {
+      inflow = kernels::flow_in_row(in.in_sources.data() + first, in_flow_weight_.data() + first, count,
+                                    flow_sources_.data(), node_.energy[j]);
+    }
+    energy_next_[j] = kernels::clamp_energy(params_.energy, node_.energy[j] - flow_out_[j] + inflow, overflow);
+    return inflow;
+  }
+
+  // The flow on one rank of several: both passes for the owned nodes only (their whole
+  // out-rows and in-rows are here), each pass's results shared with every rank, then
+  // the ledger's sums over every node in the one-process order (flow_pass_out/in).
+  void flow_owned(std::size_t blocks) {
+    const std::size_t first = owned_.begin, count = owned_.end - owned_.begin;
+    cpu::parallel_parts(cpu::parts_for(threads_, count, 2 * kLedgerBlock), count,
+                        [&](int, std::size_t lo, std::size_t hi) {
+      for (std::size_t s = first + lo; s < first + hi; ++s) flow_out_node(static_cast<index_t>(s));
+    });
+    owned_.share(flow_sources_.data(), sizeof(flow_sources_[0]));
+    owned_.share(flow_out_.data(), sizeof(Real));
+    cpu::parallel_parts(cpu::parts_for(threads_, count, 2 * kLedgerBlock), count,
+                        [&](int, std::size_t lo, std::size_t hi) {
+      for (std::size_t j = first + lo; j < first + hi; ++j) {
+        overflow_[j] = Real(0);
+        if (!node_.alive[j]) {
+          energy_next_[j] = node_.energy[j];
+          inflow_[j] = Real(0);
+          continue;
         }
-        sums[kFlowIn] += inflow;
-        energy_next_[j] = kernels::clamp_energy(ep, node_.energy[j] - flow_out_[j] + inflow, overflow);
+        inflow_[j] = flow_in_node(static_cast<index_t>(j), overflow_[j]);
+      }
+    });
+    owned_.share(energy_next_.data(), sizeof(Real));
+    owned_.share(inflow_.data(), sizeof(Real));
+    owned_.share(overflow_.data(), sizeof(Real));
+    for_blocks(blocks, [&](std::size_t b, std::size_t lo, std::size_t hi) {
+      double* sums = &block_sums_[b * kColumns];
+      double out_sum = 0.0;
+      for (std::size_t s = lo; s < hi; ++s) out_sum += flow_out_[s];
+      sums[kFlowOut] += out_sum;
+      Real overflow = 0;
+      for (std::size_t j = lo; j < hi; ++j) {
+        if (!node_.alive[j]) continue;
+        sums[kFlowIn] += inflow_[j];
+        overflow += overflow_[j];  // 0 + x is x: the terms the one-process clamp adds
         sums[kAfter] += energy_next_[j];
       }
       sums[kOverflow] += overflow;
@@ -595,6 +669,20 @@ class CpuBackend final : public Backend {
         in_flags_[k] = static_cast<std::uint8_t>((graph_->edge_plastic()[e] ? kInPlastic : 0) |
                                                  (carries ? kInCarriesEnergy : 0));
       }
+    }
+  }
+
+  // On one rank of several: every rank's spikes of step t replace this rank's, and the
+  // spike flags of other ranks' nodes follow them (the per-node phases read them).
+  void merge_remote_spikes(step_t t, const std::exception_ptr& failure) {
+    for (index_t s : remote_spikes_) spiked_[s] = 0;
+    remote_spikes_.clear();
+    owned_.exchange(spikes_, failure);
+    for (index_t s : spikes_) {
+      if (s >= owned_.begin && s < owned_.end) continue;
+      spiked_[s] = 1;
+      node_.last_spike[s] = static_cast<std::int32_t>(t);
+      remote_spikes_.push_back(s);
     }
   }
 
@@ -800,13 +888,27 @@ class CpuBackend final : public Backend {
   std::vector<index_t> edge_slot_;
   std::vector<std::uint8_t> in_flags_;
   std::vector<double> block_sums_;
+  // The nodes this backend updates (all of them in one process) and, on one rank of
+  // several, the spike exchange and the last step's spikes of other ranks.
+  CpuOwnership owned_;
+  std::vector<index_t> remote_spikes_;
+  // The energy flow on one rank of several: each owned node's inflow and clamp
+  // overflow, shared so that every rank sums the ledger over all nodes.
+  std::vector<Real> inflow_, overflow_;
 };
 
 }  // namespace
 
+std::unique_ptr<Backend> make_cpu_backend(const Graph& graph, const config::Config& cfg, int threads,
+                                          const CpuOwnership& ownership) {
+  if (cfg.string("sim.precision") == "float64") {
+    return std::make_unique<CpuBackend<double>>(graph, cfg, threads, ownership);
+  }
+  return std::make_unique<CpuBackend<float>>(graph, cfg, threads, ownership);
+}
+
 std::unique_ptr<Backend> make_cpu_backend(const Graph& graph, const config::Config& cfg, int threads) {
-  if (cfg.string("sim.precision") == "float64") return std::make_unique<CpuBackend<double>>(graph, cfg, threads);
-  return std::make_unique<CpuBackend<float>>(graph, cfg, threads);
+  return make_cpu_backend(graph, cfg, threads, CpuOwnership{});
 }
 
 }  // namespace spikegraph

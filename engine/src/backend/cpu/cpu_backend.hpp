@@ -1,7 +1,10 @@
 // Private: the multicore CPU backend.
 #pragma once
 
+#include <exception>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "spikegraph/backend/backend.hpp"
 
@@ -9,5 +12,21 @@ namespace spikegraph {
 
 /// threads: worker threads (>= 1). Precision from the config (sim.precision).
 std::unique_ptr<Backend> make_cpu_backend(const Graph& graph, const config::Config& cfg, int threads);
+
+/// One rank's share of a simulation on several ranks (dist/distributed_backend.hpp):
+/// the backend updates the nodes [begin, end) only, then `exchange` replaces the
+/// ascending spikes of those nodes with every rank's spikes (ascending global ids).
+/// A rank whose update threw still calls `exchange`, with its exception, so that no
+/// rank waits for it; `exchange` then throws on every rank. With the energy flow, the
+/// graph must hold the whole out-rows of the owned nodes too (dist::graph_part), and
+/// `share` fills a per-node array (`width` bytes per node) from each node's owner.
+struct CpuOwnership {
+  index_t begin = 0;
+  index_t end = 0;
+  std::function<void(std::vector<index_t>& spikes, const std::exception_ptr& failure)> exchange;
+  std::function<void(void* data, std::size_t width)> share;
+};
+std::unique_ptr<Backend> make_cpu_backend(const Graph& graph, const config::Config& cfg, int threads,
+                                          const CpuOwnership& ownership);
 
 }  // namespace spikegraph

@@ -1,0 +1,208 @@
+#include "distributed_backend.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "../backend/cpu/cpu_backend.hpp"
+#include "../backend/cpu/parallel.hpp"
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/graph/graph.hpp"
+#include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/state/node_state.hpp"
+
+namespace spikegraph::dist {
+
+namespace {
+
+int threads_per_rank(const config::Config& cfg, int ranks) {
+  const std::int64_t threads = cfg.integer("sim.threads");
+  if (threads > 0) return static_cast<int>(threads);
+  return std::max(1, cpu::hardware_threads() / std::max(1, ranks));
+}
+
+}  // namespace
+
+std::vector<std::string> unsupported_on_ranks(const config::Config& cfg, int ranks) {
+  std::vector<std::string> out;
+  if (ranks <= 1) return out;
+  const std::string backend = cfg.string("sim.backend");
+  if (backend == "cuda") out.push_back("sim.backend = cuda (several ranks run the CPU backend)");
+  if (cfg.boolean("structure.enabled")) {
+    out.push_back("structure.enabled = true (structural plasticity is not distributed yet)");
+  }
+  return out;
+}
+
+bool needs_source_rows(const config::Config& cfg) {
+  return cfg.boolean("energy.enabled") && cfg.real("energy.conductance") > 0.0;
+}
+
+bool DistributedBackend::owner_only(const std::string& name) {
+  for (const auto& row : kNodeVars) {
+    // last_spike is written by the neuron update, but every rank sets it for every
+    // spike it receives: it is current everywhere.
+    if (name == row.name) return std::string(row.written_by) == "neuron_update" && row.id != NodeVar::last_spike;
+  }
+  return false;
+}
+
+DistributedBackend::DistributedBackend(const Graph& local_graph, const config::Config& cfg,
+                                       std::shared_ptr<Communicator> comm, NodePartition partition,
+                                       std::vector<std::uint64_t> global_edge, std::uint64_t global_edges)
+    : graph_(&local_graph),
+      comm_(std::move(comm)),
+      partition_(std::move(partition)),
+      global_edge_(std::move(global_edge)),
+      global_edges_(global_edges) {
+  if (!comm_) throw InputError("distributed backend: communicator is null");
+  if (partition_.ranks() != comm_->size()) {
+    throw InputError("distributed backend: the partition has " + std::to_string(partition_.ranks()) +
+                     " ranks, the communicator " + std::to_string(comm_->size()));
+  }
+  if (partition_.starts.back() != local_graph.num_nodes() || global_edge_.size() != local_graph.num_edges()) {
+    throw InputError("distributed backend: the partition or the edge ids do not match the rank's graph");
+  }
+  const auto problems = unsupported_on_ranks(cfg, comm_->size());
+  if (!problems.empty()) throw ConfigError("several ranks: not supported yet: " + problems.front());
+  CpuOwnership own;
+  own.begin = partition_.begin(comm_->rank());
+  own.end = partition_.end(comm_->rank());
+  Communicator* c = comm_.get();
+  own.exchange = [c](std::vector<index_t>& spikes, const std::exception_ptr& failure) {
+    std::vector<index_t> all;
+    c->allgather(spikes, all, !failure, failure);
+    spikes.swap(all);  // ranks own ascending ranges: concatenated in rank order is ascending
+  };
+  own.share = [this](void* data, std::size_t width) { share_owned(data, width); };
+  inner_ = make_cpu_backend(local_graph, cfg, threads_per_rank(cfg, comm_->size()), own);
+}
+
+void DistributedBackend::configure(const config::Config& cfg) {
+  const auto problems = unsupported_on_ranks(cfg, comm_->size());
+  if (!problems.empty()) throw ConfigError("update_config on several ranks: not supported yet: " + problems.front());
+  inner_->configure(cfg);
+}
+
+void DistributedBackend::replace_graph(const Graph&, const std::vector<index_t>&) {
+  throw BackendError("replace_graph: structural plasticity is not distributed yet");
+}
+
+void DistributedBackend::gather_owned(const ArrayRef& a) const { share_owned(a.data, dtype_size(a.dtype)); }
+
+void DistributedBackend::share_owned(void* data, std::size_t width) const {
+  auto* base = static_cast<unsigned char*>(data);
+  const index_t b = partition_.begin(comm_->rank()), e = partition_.end(comm_->rank());
+  std::vector<unsigned char> mine(base + b * width, base + e * width), all;
+  std::vector<std::uint64_t> offsets;
+  comm_->allgather_bytes(mine, all, offsets);
+  // Rank r's block is its owned range, so the blocks in rank order are the whole array.
+  if (!all.empty()) std::memcpy(base, all.data(), all.size());
+}
+
+bool DistributedBackend::owns_edge(std::size_t k) const {
+  const index_t t = graph_->edge_target()[k];
+  return t >= partition_.begin(comm_->rank()) && t < partition_.end(comm_->rank());
+}
+
+ArrayRef DistributedBackend::state(const std::string& name) {
+  ArrayRef a = inner_->state(name);
+  if (comm_->size() > 1 && owner_only(name)) gather_owned(a);
+  return a;
+}
+
+std::vector<float> DistributedBackend::gather_edge_state(const std::string& name) const {
+  const ArrayRef a = inner_->edge_state(name);
+  const auto* values = static_cast<const float*>(a.data);
+  // Each rank sends (global id, value) of the edges into its nodes (an edge out of
+  // its nodes into another rank's is that rank's to send); every rank places them.
+  std::vector<unsigned char> mine, all;
+  mine.reserve(a.size * (sizeof(std::uint64_t) + sizeof(float)));
+  for (std::size_t k = 0; k < a.size; ++k) {
+    if (!owns_edge(k)) continue;
+    const auto* id = reinterpret_cast<const unsigned char*>(&global_edge_[k]);
+    const auto* value = reinterpret_cast<const unsigned char*>(&values[k]);
+    mine.insert(mine.end(), id, id + sizeof(std::uint64_t));
+    mine.insert(mine.end(), value, value + sizeof(float));
+  }
+  std::vector<std::uint64_t> offsets;
+  comm_->allgather_bytes(mine, all, offsets);
+  std::vector<float> out(static_cast<std::size_t>(global_edges_), 0.0f);
+  constexpr std::size_t kPair = sizeof(std::uint64_t) + sizeof(float);
+  for (std::size_t at = 0; at + kPair <= all.size(); at += kPair) {
+    std::uint64_t id = 0;
+    std::memcpy(&id, all.data() + at, sizeof(id));
+    std::memcpy(&out[static_cast<std::size_t>(id)], all.data() + at + sizeof(id), sizeof(float));
+  }
+  return out;
+}
+
+void DistributedBackend::set_global_weights(const float* weights, std::size_t count) {
+  if (count != global_edges_) throw InputError("set_weights: wrong number of weights");
+  std::vector<float> mine(global_edge_.size());
+  for (std::size_t k = 0; k < mine.size(); ++k) mine[k] = weights[global_edge_[k]];
+  inner_->set_weights(mine.data(), mine.size());
+}
+
+void DistributedBackend::save_state(io::SnapshotWriter& out) const {
+  // Owner-only node variables first (the inner backend then writes current values).
+  for (const auto& name : inner_->state_names()) {
+    if (owner_only(name)) gather_owned(inner_->state(name));
+  }
+  io::SnapshotWriter local;
+  inner_->save_state(local);
+  const io::SnapshotReader in = io::SnapshotReader::from_bytes(local.bytes(), "rank state");
+  const index_t n = partition_.starts.back();
+  const index_t b = partition_.begin(comm_->rank()), e = partition_.end(comm_->rank());
+  for (const io::SnapshotSection& s : in.sections()) {
+    const std::size_t width = dtype_size(s.dtype);
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(s.count) * width);
+    in.read_into(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
+    if (s.name == "backend/ring") {
+      // Rows of n nodes (channel x slot); each row's owned columns come from their owner.
+      const std::size_t rows = n == 0 ? 0 : static_cast<std::size_t>(s.count) / n;
+      std::vector<unsigned char> mine;
+      for (std::size_t r = 0; r < rows; ++r) {
+        const unsigned char* row = bytes.data() + (r * n) * width;
+        mine.insert(mine.end(), row + b * width, row + e * width);
+      }
+      std::vector<unsigned char> all;
+      std::vector<std::uint64_t> offsets;
+      comm_->allgather_bytes(mine, all, offsets);
+      for (int rank = 0; rank < comm_->size(); ++rank) {
+        const std::size_t rb = partition_.begin(rank), cols = partition_.end(rank) - rb;
+        const unsigned char* src = all.data() + offsets[static_cast<std::size_t>(rank)];
+        for (std::size_t r = 0; r < rows; ++r) {
+          if (cols > 0) std::memcpy(bytes.data() + (r * n + rb) * width, src + r * cols * width, cols * width);
+        }
+      }
+    } else if ((s.name == "backend/weights" || s.name == "backend/eligibility") && s.count > 0) {
+      const std::vector<float> whole = gather_edge_state(s.name == "backend/weights" ? "weight" : "eligibility");
+      out.add(s.name, whole);
+      continue;
+    }
+    out.add(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
+  }
+}
+
+void DistributedBackend::load_state(const io::SnapshotReader& in) {
+  // The one-process sections, with this rank's edges of the per-edge arrays.
+  io::SnapshotWriter local;
+  for (const io::SnapshotSection& s : in.sections()) {
+    if (s.name.rfind("backend/", 0) != 0) continue;
+    if ((s.name == "backend/weights" || s.name == "backend/eligibility") && s.count > 0) {
+      const auto whole = in.array<float>(s.name, static_cast<std::size_t>(global_edges_));
+      std::vector<float> mine(global_edge_.size());
+      for (std::size_t k = 0; k < mine.size(); ++k) mine[k] = whole[global_edge_[k]];
+      local.add(s.name, mine);
+      continue;
+    }
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(s.count) * dtype_size(s.dtype));
+    in.read_into(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
+    local.add(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
+  }
+  inner_->load_state(io::SnapshotReader::from_bytes(local.bytes(), in.source()));
+}
+
+}  // namespace spikegraph::dist

@@ -1,0 +1,111 @@
+// Private: the backend of one rank of a simulation on several ranks.
+//
+// The rank stores every node's state and the edges into the nodes it owns. Its CPU
+// backend updates only the owned nodes and gathers the spikes of every rank after
+// the neuron update (an exchange through the communicator), so every rank holds the
+// step's spikes of the whole network. The phases that depend on spikes and on a
+// node's own state only (spike cost and metabolism, rates, thresholds, traces) then
+// run for every node on every rank and agree bit for bit; the membrane variables
+// (those the neuron update writes) are current on their owner only, and this wrapper
+// gathers them when they are read (state(), a collective call).
+//
+// Checkpoints are the one-process format: save_state gathers the owned parts (ring
+// columns of owned nodes, edge state by global edge id) so that rank 0 can write
+// them; load_state takes the one-process sections and keeps this rank's edges. So a
+// checkpoint written on N ranks loads on M.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "spikegraph/backend/backend.hpp"
+#include "spikegraph/dist/communicator.hpp"
+#include "spikegraph/dist/partition.hpp"
+
+namespace spikegraph::dist {
+
+class DistributedBackend final : public Backend {
+ public:
+  /// The backend of rank comm->rank() over `local_graph` (the rank's part of the
+  /// whole graph, which must outlive the backend), whose edge k is edge
+  /// global_edge[k] of the whole graph of `global_edges` edges. Threads per rank:
+  /// sim.threads, or the hardware threads divided among the ranks when it is 0.
+  DistributedBackend(const Graph& local_graph, const config::Config& cfg, std::shared_ptr<Communicator> comm,
+                     NodePartition partition, std::vector<std::uint64_t> global_edge, std::uint64_t global_edges);
+
+  std::string name() const override { return inner_->name(); }
+  int threads() const override { return inner_->threads(); }
+  Precision precision() const override { return inner_->precision(); }
+  void begin_step(step_t t) override { inner_->begin_step(t); }
+  void deliver(step_t t) override { inner_->deliver(t); }
+  void update_neurons(step_t t) override { inner_->update_neurons(t); }
+  const std::vector<index_t>& spikes() const override { return inner_->spikes(); }
+  std::size_t last_synaptic_events() const override { return inner_->last_synaptic_events(); }
+  void update_energy(step_t t, bool flow, EnergyLedger& ledger) override { inner_->update_energy(t, flow, ledger); }
+  void update_learning(step_t t) override { inner_->update_learning(t); }
+  void update_rates(step_t t) override { inner_->update_rates(t); }
+  void adapt_thresholds() override { inner_->adapt_thresholds(); }
+  void add_input(step_t t, const index_t* nodes, std::size_t count, double value) override {
+    inner_->add_input(t, nodes, count, value);
+  }
+  void change_drive(const index_t* nodes, std::size_t count, double value, bool add) override {
+    inner_->change_drive(nodes, count, value, add);
+  }
+  void configure(const config::Config& cfg) override;
+  void set_synaptic_gain(double gain) override { inner_->set_synaptic_gain(gain); }
+  void set_neuromodulator(double signal) override { inner_->set_neuromodulator(signal); }
+  void replace_graph(const Graph& new_graph, const std::vector<index_t>& order) override;
+  /// This rank's edges (local edge order).
+  void set_weights(const float* weights, std::size_t count) override { inner_->set_weights(weights, count); }
+  std::vector<std::string> edge_state_names() const override { return inner_->edge_state_names(); }
+  /// This rank's edges (local edge order); gather_edge_state gives the whole graph's.
+  ArrayRef edge_state(const std::string& name) override { return inner_->edge_state(name); }
+  std::vector<std::string> state_names() const override { return inner_->state_names(); }
+  /// Collective for the variables the neuron update writes: every node's current value.
+  ArrayRef state(const std::string& name) override;
+  void state_written(const std::string& name) override { inner_->state_written(name); }
+  std::size_t memory_bytes() const override { return inner_->memory_bytes(); }
+  /// Collective. Only rank 0's `out` holds the gathered whole; other ranks' is partial.
+  void save_state(io::SnapshotWriter& out) const override;
+  /// Every rank reads the one-process sections and keeps its own edges.
+  void load_state(const io::SnapshotReader& in) override;
+
+  Communicator& comm() const { return *comm_; }
+  const NodePartition& partition() const { return partition_; }
+  const std::vector<std::uint64_t>& global_edge() const { return global_edge_; }
+  std::uint64_t global_edges() const { return global_edges_; }
+  /// Collective: an edge state array of the whole graph (whole-graph edge order), on every rank.
+  std::vector<float> gather_edge_state(const std::string& name) const;
+  /// Weights of the whole graph (whole-graph edge order): this rank keeps its edges'.
+  void set_global_weights(const float* weights, std::size_t count);
+  /// Whether `name` is a variable only its owner keeps current.
+  static bool owner_only(const std::string& name);
+  /// Whether local edge k goes into one of this rank's nodes (its copy is the one
+  /// gathered; an edge out of this rank's nodes into another's is stored twice).
+  bool owns_edge(std::size_t k) const;
+
+ private:
+  // Every rank's owned slice of the node array `a` (n elements), into `a`.
+  void gather_owned(const ArrayRef& a) const;
+  // The same for raw per-node data of `width` bytes per node.
+  void share_owned(void* data, std::size_t width) const;
+
+  const Graph* graph_;
+  std::shared_ptr<Communicator> comm_;
+  NodePartition partition_;
+  std::vector<std::uint64_t> global_edge_;
+  std::uint64_t global_edges_ = 0;
+  std::unique_ptr<Backend> inner_;
+};
+
+/// Whether a rank's part needs the whole out-rows of its nodes (graph_part's
+/// source_rows): with the energy flow, whose outflow sums a source's whole row.
+bool needs_source_rows(const config::Config& cfg);
+
+/// Configuration keys a simulation on `ranks` > 1 ranks cannot run yet, as
+/// "key = value (why)" lines; empty when it can.
+std::vector<std::string> unsupported_on_ranks(const config::Config& cfg, int ranks);
+
+}  // namespace spikegraph::dist

@@ -1,0 +1,183 @@
+// The MPI communicator (built with SPIKEGRAPH_MPI). Spike lists are gathered with
+// MPI_Allgatherv: every rank needs every spike (each rank delivers to its own targets
+// from any source, and the per-node phases that only depend on spikes run everywhere),
+// so an all-to-all by target rank would send the same ids once per rank anyway.
+#include <mpi.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "failure.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/dist/communicator.hpp"
+
+namespace spikegraph::dist {
+
+namespace {
+
+static_assert(sizeof(index_t) == 4, "spike ids travel as MPI_UINT32_T");
+
+void check(int rc, const char* op) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw BackendError(std::string(op) + ": " + std::string(text, static_cast<std::size_t>(len)));
+}
+
+int as_count(std::size_t n, const char* op) {
+  if (n > static_cast<std::size_t>(INT_MAX)) {
+    throw BackendError(std::string(op) + ": a block of " + std::to_string(n) + " elements exceeds MPI's int counts");
+  }
+  return static_cast<int>(n);
+}
+
+class MpiCommunicator final : public Communicator {
+ public:
+  explicit MpiCommunicator(MPI_Comm comm) : comm_(comm) {
+    check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+    check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string kind() const override { return "mpi"; }
+
+  void allgather(const std::vector<index_t>& mine, std::vector<index_t>& all, bool ok,
+                 const std::exception_ptr& failure) override {
+    Timer timer(*this);
+    // The counts carry the failure flag (-1), so a failing rank costs no extra collective.
+    const std::int64_t count = ok ? static_cast<std::int64_t>(mine.size()) : -1;
+    std::vector<std::int64_t> counts(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&count, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, comm_), "spike exchange");
+    bool any_failed = false;
+    for (std::int64_t c : counts) any_failed = any_failed || c < 0;
+    if (any_failed) {
+      agree(ok ? nullptr : (failure ? failure : std::make_exception_ptr(BackendError("spike exchange failed"))));
+    }
+    std::vector<int> sizes(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+    std::size_t total = 0;
+    for (int r = 0; r < size_; ++r) {
+      displs[static_cast<std::size_t>(r)] = as_count(total, "spike exchange");
+      sizes[static_cast<std::size_t>(r)] = as_count(static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]),
+                                                    "spike exchange");
+      total += static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]);
+    }
+    all.resize(total);
+    check(MPI_Allgatherv(mine.data(), as_count(mine.size(), "spike exchange"), MPI_UINT32_T, all.data(),
+                         sizes.data(), displs.data(), MPI_UINT32_T, comm_),
+          "spike exchange");
+    bytes_sent_ += sizeof(std::int64_t) + mine.size() * sizeof(index_t);
+  }
+
+  void allgather_bytes(const std::vector<unsigned char>& mine, std::vector<unsigned char>& all,
+                       std::vector<std::uint64_t>& offsets) override {
+    Timer timer(*this);
+    const std::uint64_t count = mine.size();
+    std::vector<std::uint64_t> counts(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&count, 1, MPI_UINT64_T, counts.data(), 1, MPI_UINT64_T, comm_), "gather");
+    std::vector<int> sizes(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+    offsets.assign(static_cast<std::size_t>(size_) + 1, 0);
+    for (int r = 0; r < size_; ++r) {
+      const auto ur = static_cast<std::size_t>(r);
+      offsets[ur + 1] = offsets[ur] + counts[ur];
+      sizes[ur] = as_count(counts[ur], "gather");
+      displs[ur] = as_count(offsets[ur], "gather");
+    }
+    all.resize(offsets.back());
+    check(MPI_Allgatherv(mine.data(), as_count(mine.size(), "gather"), MPI_BYTE, all.data(), sizes.data(),
+                         displs.data(), MPI_BYTE, comm_),
+          "gather");
+    bytes_sent_ += sizeof(std::uint64_t) + mine.size();
+  }
+
+  void sum_in_rank_order(std::vector<double>& values) override {
+    Timer timer(*this);
+    const int n = as_count(values.size(), "sum");
+    std::vector<double> all(values.size() * static_cast<std::size_t>(size_));
+    check(MPI_Allgather(values.data(), n, MPI_DOUBLE, all.data(), n, MPI_DOUBLE, comm_), "sum");
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      double s = 0.0;
+      for (int r = 0; r < size_; ++r) s += all[static_cast<std::size_t>(r) * values.size() + k];
+      values[k] = s;
+    }
+    bytes_sent_ += values.size() * sizeof(double);
+  }
+
+  void agree(const std::exception_ptr& failure) override {
+    auto [cls, message] = describe_failure(failure);
+    int code = static_cast<int>(cls);
+    std::vector<int> codes(static_cast<std::size_t>(size_));
+    {
+      Timer timer(*this);
+      check(MPI_Allgather(&code, 1, MPI_INT, codes.data(), 1, MPI_INT, comm_), "agree");
+    }
+    int first = -1;
+    for (int r = 0; r < size_ && first < 0; ++r) {
+      if (codes[static_cast<std::size_t>(r)] != 0) first = r;
+    }
+    if (first < 0) return;
+    // The first failing rank's message, to everyone.
+    std::uint64_t len = rank_ == first ? message.size() : 0;
+    check(MPI_Bcast(&len, 1, MPI_UINT64_T, first, comm_), "agree");
+    std::string text(len, '\0');
+    if (rank_ == first) text = message;
+    check(MPI_Bcast(text.data(), as_count(len, "agree"), MPI_CHAR, first, comm_), "agree");
+    if (failure) std::rethrow_exception(failure);
+    throw_remote_failure(static_cast<FailureClass>(codes[static_cast<std::size_t>(first)]), first, text);
+  }
+
+  void abort(int code) override { MPI_Abort(comm_, code); }
+
+ private:
+  struct Timer {
+    explicit Timer(MpiCommunicator& c) : comm(c), start(std::chrono::steady_clock::now()) {}
+    ~Timer() { comm.seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+    MpiCommunicator& comm;
+    std::chrono::steady_clock::time_point start;
+  };
+
+  MPI_Comm comm_;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+void finalize_at_exit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+}  // namespace
+
+bool mpi_compiled() { return true; }
+
+std::shared_ptr<Communicator> mpi_world() {
+  int initialized = 0;
+  check(MPI_Initialized(&initialized), "MPI_Initialized");
+  if (!initialized) {
+    int provided = 0;
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    std::atexit(finalize_at_exit);
+  }
+  return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD);
+}
+
+std::shared_ptr<Communicator> mpi_communicator_from_fortran(std::int64_t handle) {
+  int initialized = 0;
+  check(MPI_Initialized(&initialized), "MPI_Initialized");
+  if (!initialized) throw BackendError("MPI communicator: MPI is not initialised (import mpi4py.MPI first)");
+  return std::make_shared<MpiCommunicator>(MPI_Comm_f2c(static_cast<MPI_Fint>(handle)));
+}
+
+std::string mpi_library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(text, &len);
+  std::string v(text, static_cast<std::size_t>(len));
+  const auto nl = v.find('\n');
+  return nl == std::string::npos ? v : v.substr(0, nl);
+}
+
+}  // namespace spikegraph::dist

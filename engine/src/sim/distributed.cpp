@@ -1,0 +1,157 @@
+// Simulation on several ranks (spikegraph/dist): construction from the whole graph or
+// a rank's part, and the calls whose answer is the whole network's (edge state,
+// weights, a checkpoint's graph), gathered from the ranks' parts.
+#include <cstring>
+
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/dist/communicator.hpp"
+#include "spikegraph/dist/partition.hpp"
+#include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/sim/simulation.hpp"
+#include "../dist/distributed_backend.hpp"
+
+namespace spikegraph {
+
+namespace {
+
+void check_supported(const config::Config& cfg, int ranks) {
+  const auto problems = dist::unsupported_on_ranks(cfg, ranks);
+  if (problems.empty()) return;
+  std::string text = "a simulation on " + std::to_string(ranks) + " ranks cannot run yet with:";
+  for (const auto& p : problems) text += "\n  " + p;
+  throw ConfigError(text);
+}
+
+// One edge of a rank's part, as it travels to be placed by its id in the whole graph.
+struct EdgeRecord {
+  std::uint64_t id;
+  index_t source, target;
+  float weight;
+  std::uint16_t delay;
+  std::uint8_t kind, plastic;
+};
+
+}  // namespace
+
+std::unique_ptr<Simulation> Simulation::distributed(std::shared_ptr<const Graph> graph, const config::Config& cfg,
+                                                    std::shared_ptr<dist::Communicator> comm) {
+  if (!comm) throw InputError("Simulation: communicator is null");
+  if (!graph) throw InputError("Simulation: graph is null");
+  const int ranks = comm->size();
+  if (ranks == 1) {
+    std::unique_ptr<Simulation> sim(new Simulation(std::move(graph), cfg));
+    sim->comm_ = std::move(comm);
+    return sim;
+  }
+  check_supported(cfg, ranks);
+  const dist::NodePartition partition = dist::make_partition(*graph, ranks, cfg.string("sim.partition"));
+  const int r = comm->rank();
+  const dist::GraphPart part = dist::graph_part(*graph, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg));
+  return make_distributed(part, partition, graph->num_edges(), cfg, std::move(comm), true);
+}
+
+std::unique_ptr<Simulation> Simulation::distributed(const dist::GraphPart& part, const dist::NodePartition& partition,
+                                                    std::uint64_t global_edges, const config::Config& cfg,
+                                                    std::shared_ptr<dist::Communicator> comm) {
+  if (!comm) throw InputError("Simulation: communicator is null");
+  if (!part.graph) throw InputError("Simulation: graph is null");
+  return make_distributed(part, partition, global_edges, cfg, std::move(comm), true);
+}
+
+std::unique_ptr<Simulation> Simulation::make_distributed(const dist::GraphPart& part,
+                                                         const dist::NodePartition& partition,
+                                                         std::uint64_t global_edges, const config::Config& cfg,
+                                                         std::shared_ptr<dist::Communicator> comm,
+                                                         bool add_spare_nodes) {
+  const int ranks = comm->size();
+  if (ranks == 1) {
+    if (part.graph->num_edges() != global_edges) throw InputError("Simulation: one rank's part must be the whole graph");
+    std::unique_ptr<Simulation> sim(new Simulation(part.graph, cfg, add_spare_nodes, BackendFactory{}));
+    sim->comm_ = std::move(comm);
+    return sim;
+  }
+  check_supported(cfg, ranks);
+  BackendFactory factory = [&](const Graph& g, const config::Config& c) -> std::unique_ptr<Backend> {
+    return std::make_unique<dist::DistributedBackend>(g, c, comm, partition, part.global_edge, global_edges);
+  };
+  std::unique_ptr<Simulation> sim(new Simulation(part.graph, cfg, add_spare_nodes, factory));
+  sim->comm_ = std::move(comm);
+  sim->dist_ = static_cast<dist::DistributedBackend*>(sim->backend_.get());
+  return sim;
+}
+
+int Simulation::rank() const { return comm_ ? comm_->rank() : 0; }
+int Simulation::ranks() const { return comm_ ? comm_->size() : 1; }
+std::uint64_t Simulation::total_edges() const { return dist_ ? dist_->global_edges() : graph_->num_edges(); }
+
+ArrayRef Simulation::edge_state(const std::string& name) {
+  if (!dist_) return backend_->edge_state(name);
+  gathered_edge_state_ = dist_->gather_edge_state(name);
+  return ArrayRef{gathered_edge_state_.data(), gathered_edge_state_.size(), DType::f32};
+}
+
+void Simulation::set_whole_weights(const std::vector<float>& weights) {
+  if (dist_) {
+    dist_->set_global_weights(weights.data(), weights.size());
+  } else {
+    backend_->set_weights(weights.data(), weights.size());
+  }
+}
+
+void Simulation::save_graph(io::SnapshotWriter& out) const {
+  const Graph& g = *graph_;
+  out.add_scalar("graph/num_nodes", static_cast<std::uint64_t>(g.num_nodes()));
+  out.add("graph/node_type", g.node_type());
+  if (!dist_) {
+    out.add("graph/out_offsets", g.out_offsets());
+    out.add("graph/edge_target", g.edge_target());
+    out.add("graph/edge_weight", g.edge_weight());
+    out.add("graph/edge_delay", g.edge_delay());
+    out.add("graph/edge_kind", g.edge_kind());
+    out.add("graph/edge_plastic", g.edge_plastic());
+    return;
+  }
+  // Every rank's edges, placed by their ids: the whole graph in its CSR order.
+  const auto& off = g.out_offsets();
+  const auto& ids = dist_->global_edge();
+  const bool plastic = !g.edge_plastic().empty();
+  std::vector<unsigned char> mine, all;
+  mine.reserve(g.num_edges() * sizeof(EdgeRecord));
+  for (index_t s = 0; s < g.num_nodes(); ++s) {
+    for (offset_t e = off[s]; e < off[s + 1]; ++e) {
+      if (!dist_->owns_edge(e)) continue;  // the target's rank sends it
+      const EdgeRecord rec{ids[e], s, g.edge_target()[e], g.edge_weight()[e], g.edge_delay()[e], g.edge_kind()[e],
+                           static_cast<std::uint8_t>(plastic ? g.edge_plastic()[e] : 0)};
+      const auto* bytes = reinterpret_cast<const unsigned char*>(&rec);
+      mine.insert(mine.end(), bytes, bytes + sizeof(rec));
+    }
+  }
+  std::vector<std::uint64_t> offsets;
+  dist_->comm().allgather_bytes(mine, all, offsets);
+  const auto m = static_cast<std::size_t>(dist_->global_edges());
+  std::vector<offset_t> out_offsets(g.num_nodes() + 1, 0);
+  std::vector<index_t> target(m);
+  std::vector<float> weight(m);
+  std::vector<std::uint16_t> delay(m);
+  std::vector<std::uint8_t> kind(m), plastic_flag(plastic ? m : 0);
+  for (std::size_t at = 0; at + sizeof(EdgeRecord) <= all.size(); at += sizeof(EdgeRecord)) {
+    EdgeRecord rec;
+    std::memcpy(&rec, all.data() + at, sizeof(rec));
+    const auto k = static_cast<std::size_t>(rec.id);
+    target[k] = rec.target;
+    weight[k] = rec.weight;
+    delay[k] = rec.delay;
+    kind[k] = rec.kind;
+    if (plastic) plastic_flag[k] = rec.plastic;
+    ++out_offsets[rec.source + 1];
+  }
+  for (std::size_t s = 0; s < g.num_nodes(); ++s) out_offsets[s + 1] += out_offsets[s];
+  out.add("graph/out_offsets", out_offsets);
+  out.add("graph/edge_target", target);
+  out.add("graph/edge_weight", weight);
+  out.add("graph/edge_delay", delay);
+  out.add("graph/edge_kind", kind);
+  out.add("graph/edge_plastic", plastic_flag);
+}
+
+}  // namespace spikegraph
