@@ -1,0 +1,342 @@
+// Simulations on several MPI ranks against one process, bit for bit. Run under
+// mpirun with 1 to 4 ranks (tests_cpp/CMakeLists.txt registers the runs):
+//
+//   mpi_identity identity         every case, compared with a one-process run each rank makes
+//   mpi_identity save FILE        run, checkpoint on this many ranks
+//   mpi_identity resume FILE      load FILE on this many ranks, continue, compare with
+//                                 an uninterrupted one-process run
+//   mpi_identity fail             a service throws on one rank: every rank ends the step
+//                                 with that error, and the next steps run again
+//
+// Exit status 0 when every rank found what it expected.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "spikegraph/config/schema.hpp"
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/dist/communicator.hpp"
+#include "spikegraph/graph/generators.hpp"
+#include "spikegraph/io/snapshot.hpp"
+#include "spikegraph/sim/simulation.hpp"
+
+namespace sg = spikegraph;
+
+namespace {
+
+struct Case {
+  std::string name;
+  std::string toml;
+};
+
+// Every feature several ranks run: the default network (sensory grating, every node
+// type, oscillators), Poisson input, STDP, homeostasis, energy with its flow along
+// edges, stimuli, recorders, metrics; Brunel with lif_exp / izhikevich nodes, the
+// eligibility rule, energy without flow.
+std::vector<Case> cases() {
+  const auto common = [](const char* conductance) {
+    return std::string("\n[energy]\nenabled = true\nconductance = ") + conductance + R"(
+[homeostasis]
+enabled = true
+interval = 10
+[metrics]
+interval = 50
+)";
+  };
+  return {
+      {"default", R"([sim]
+seed = 7
+threads = 2
+backend = "cpu"
+[network]
+kind = "default"
+[graph]
+sensory_side = 8
+dynamic_per_sensory = 6
+workspace_side = 6
+oscillators = 16
+relays = 16
+highways = 8
+out_degree = 12.0
+[sensory]
+source = "grating"
+interval = 3
+[node.dynamic]
+poisson_rate = 3000.0
+poisson_weight = 0.6
+[learning]
+enabled = true
+)" + common("0.02")},
+      {"brunel_lif_exp_eligibility", R"([sim]
+seed = 3
+threads = 1
+precision = "float64"
+backend = "cpu"
+partition = "edges"
+[network]
+n = 900
+k_in = 40
+plastic = "exc_exc"
+[node.dynamic]
+model = "lif_exp"
+poisson_rate = 12000.0
+poisson_weight = 0.1
+[learning]
+enabled = true
+rule = "eligibility"
+)" + common("0.01")},
+      {"brunel_izhikevich", R"([sim]
+seed = 11
+threads = 2
+backend = "cpu"
+[network]
+n = 700
+k_in = 30
+[node.dynamic]
+model = "izhikevich"
+poisson_rate = 8000.0
+poisson_weight = 2.0
+)" + common("0.0")},
+  };
+}
+
+sg::config::Config config_of(const std::string& toml) { return sg::config::Config::from_toml(toml, "mpi test"); }
+
+// What is compared: every record and state of the run, as bytes.
+struct Fingerprint {
+  std::vector<std::pair<std::string, std::vector<unsigned char>>> parts;
+  template <class T>
+  void add(const std::string& what, const std::vector<T>& v) {
+    std::vector<unsigned char> b(v.size() * sizeof(T));
+    if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
+    parts.emplace_back(what, std::move(b));
+  }
+  void add(const std::string& what, const sg::ArrayRef& a) {
+    std::vector<unsigned char> b(a.size * sg::dtype_size(a.dtype));
+    if (!b.empty()) std::memcpy(b.data(), a.data, b.size());
+    parts.emplace_back(what, std::move(b));
+  }
+};
+
+// Drives one simulation the same way on any number of ranks.
+void drive(sg::Simulation& sim, std::int64_t steps, std::int64_t from) {
+  const auto n = static_cast<sg::index_t>(sim.graph().num_nodes());
+  for (std::int64_t done = 0; done < steps; done += 50) {
+    const std::int64_t at = from + done;
+    if (at % 100 == 0) {
+      sg::Stimulus input;
+      input.step = sim.current_step() + 3;
+      input.value = 15.0;
+      for (sg::index_t i = 5; i < n; i += n / 7) input.nodes.push_back(i);
+      sim.schedule_stimulus(input);
+      sg::Stimulus drive;
+      drive.step = sim.current_step() + 10;
+      drive.kind = sg::Stimulus::Kind::add_drive;
+      drive.value = 0.5;
+      drive.nodes = {1, n / 2, n - 1};
+      sim.schedule_stimulus(drive);
+    }
+    sim.run_steps(std::min<std::int64_t>(50, steps - done));
+  }
+}
+
+void add_recorders(sg::Simulation& sim) {
+  const auto n = static_cast<sg::index_t>(sim.graph().num_nodes());
+  sg::RecorderSpec v;
+  v.name = "probe";
+  v.kind = sg::RecorderKind::state;
+  v.nodes = {0, n / 3, n / 2, n - 1};
+  v.variables = {"v", "energy", "threshold"};
+  v.interval_steps = 7;
+  sim.add_recorder(v);
+}
+
+// The metrics history is not part of checkpoints: resumed runs leave it out.
+Fingerprint fingerprint(sg::Simulation& sim, bool with_metrics = true) {
+  Fingerprint f;
+  f.add("spike steps", sim.spikes().steps);
+  f.add("spike nodes", sim.spikes().nodes);
+  for (const auto& name : sim.state_names()) f.add("state " + name, sim.state(name));
+  for (const auto& name : sim.edge_state_names()) f.add("edge state " + name, sim.edge_state(name));
+  std::vector<double> ledger;
+  for (const auto& l : sim.ledger_history()) {
+    ledger.insert(ledger.end(), {static_cast<double>(l.step), l.total_before, l.inflow, l.spike_cost, l.metabolism,
+                                 l.flow_out, l.flow_in, l.overflow, l.total_after});
+  }
+  f.add("ledger", ledger);
+  const auto& h = sim.homeostasis();
+  f.add("homeostasis", std::vector<double>{h.synaptic_gain, h.branching_ratio, h.branching_quality});
+  f.add("homeostasis activity", h.activity);
+  for (const auto& name : sim.recorder_names()) {
+    const auto& r = sim.recorder(name);
+    f.add("recorder " + name + " steps", r.steps);
+    for (const auto& values : r.values) f.add("recorder " + name, values);
+  }
+  std::vector<double> metrics;
+  for (const auto& m : sim.metrics_history()) {
+    metrics.insert(metrics.end(), {m.activity.rate_mean, m.activity.rate_std, m.activity.branching_ratio});
+  }
+  if (with_metrics) f.add("metrics", metrics);
+  f.add("step", std::vector<std::int64_t>{sim.current_step()});
+  return f;
+}
+
+// 0 when equal; otherwise prints the first difference.
+int compare(const std::string& label, const Fingerprint& got, const Fingerprint& want, int rank) {
+  if (got.parts.size() != want.parts.size()) {
+    std::cerr << "rank " << rank << ": " << label << ": different records\n";
+    return 1;
+  }
+  for (std::size_t k = 0; k < got.parts.size(); ++k) {
+    if (got.parts[k] != want.parts[k]) {
+      std::cerr << "rank " << rank << ": " << label << ": " << got.parts[k].first << " differs from one process ("
+                << got.parts[k].second.size() << " vs " << want.parts[k].second.size() << " bytes)\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+std::unique_ptr<sg::Simulation> one_process(const sg::config::Config& cfg) {
+  auto sim = std::make_unique<sg::Simulation>(sg::make_network(cfg), cfg);
+  add_recorders(*sim);
+  return sim;
+}
+
+int identity(const std::shared_ptr<sg::dist::Communicator>& comm) {
+  int failures = 0;
+  for (const Case& c : cases()) {
+    const auto cfg = config_of(c.toml);
+    auto sim = sg::Simulation::distributed(sg::make_network(cfg), cfg, comm);
+    add_recorders(*sim);
+    drive(*sim, 400, 0);
+    const Fingerprint got = fingerprint(*sim);
+    auto ref = one_process(cfg);
+    drive(*ref, 400, 0);
+    const int bad = compare(c.name, got, fingerprint(*ref), comm->rank());
+    if (bad == 0 && comm->rank() == 0) {
+      std::cout << c.name << ": " << comm->size() << " ranks = one process (" << ref->spikes().size() << " spikes, "
+                << sim->graph().num_edges() << " of " << sim->total_edges() << " edges on rank 0)\n";
+    }
+    failures += bad;
+  }
+  return failures;
+}
+
+constexpr std::int64_t kBefore = 230, kAfter = 170;
+
+int save(const std::shared_ptr<sg::dist::Communicator>& comm, const std::string& path) {
+  const auto cfg = config_of(cases()[0].toml);
+  auto sim = sg::Simulation::distributed(sg::make_network(cfg), cfg, comm);
+  add_recorders(*sim);
+  drive(*sim, kBefore, 0);
+  sim->save(path);
+  if (comm->rank() == 0) std::cout << "saved at step " << sim->current_step() << " on " << comm->size() << " ranks\n";
+  return 0;
+}
+
+int resume(const std::shared_ptr<sg::dist::Communicator>& comm, const std::string& path) {
+  const auto cfg = config_of(cases()[0].toml);
+  auto sim = sg::Simulation::load(sg::io::SnapshotReader::open(path), comm);
+  drive(*sim, kAfter, kBefore);
+  const Fingerprint got = fingerprint(*sim, false);
+  auto ref = one_process(cfg);
+  drive(*ref, kBefore, 0);
+  drive(*ref, kAfter, kBefore);
+  const int bad = compare("resume", got, fingerprint(*ref, false), comm->rank());
+  if (bad == 0 && comm->rank() == 0) {
+    std::cout << "resumed on " << comm->size() << " ranks = one uninterrupted process\n";
+  }
+  return bad;
+}
+
+// Throws in its phase at one step, on one rank only.
+class FailingService final : public sg::Service {
+ public:
+  FailingService(int rank, std::int64_t step) : rank_(rank), step_(step) {}
+  std::string name() const override { return "faulty"; }
+  std::vector<sg::Phase> phases() const override { return {sg::Phase::energy}; }
+  void run(sg::Phase, sg::StepContext& ctx) override {
+    if (ctx.step == step_ && mine_) throw sg::InputError("bad input on this rank");
+  }
+  void set_rank(int rank) { mine_ = rank == rank_; }
+
+ private:
+  int rank_;
+  std::int64_t step_;
+  bool mine_ = false;
+};
+
+int fail(const std::shared_ptr<sg::dist::Communicator>& comm) {
+  const auto cfg = config_of(cases()[0].toml);
+  auto sim = sg::Simulation::distributed(sg::make_network(cfg), cfg, comm);
+  const int failing = comm->size() - 1;
+  auto service = std::make_unique<FailingService>(failing, 20);
+  service->set_rank(comm->rank());
+  sim->replace_service(std::move(service));
+  bool caught = false;
+  try {
+    sim->run_steps(50);
+  } catch (const sg::InputError& e) {
+    const std::string what = e.what();
+    const bool expected = comm->rank() == failing ? what == "bad input on this rank"
+                                                  : what == "rank " + std::to_string(failing) +
+                                                                " failed: bad input on this rank";
+    if (!expected) std::cerr << "rank " << comm->rank() << ": unexpected message: " << what << "\n";
+    caught = expected;
+  }
+  if (!caught) {
+    std::cerr << "rank " << comm->rank() << ": the failure did not reach this rank\n";
+    return 1;
+  }
+  // Every rank stopped after the same step, and the run continues together.
+  if (sim->current_step() != 21) {
+    std::cerr << "rank " << comm->rank() << ": stopped at step " << sim->current_step() << "\n";
+    return 1;
+  }
+  sim->run_steps(10);
+  if (comm->rank() == 0) std::cout << "a failure on rank " << failing << " reached all " << comm->size() << " ranks\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::shared_ptr<sg::dist::Communicator> comm;
+  try {
+    comm = sg::dist::mpi_world();
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  const std::string mode = argc > 1 ? argv[1] : "identity";
+  int failures = 0;
+  try {
+    if (mode == "identity") {
+      failures = identity(comm);
+    } else if (mode == "save" && argc > 2) {
+      failures = save(comm, argv[2]);
+    } else if (mode == "resume" && argc > 2) {
+      failures = resume(comm, argv[2]);
+    } else if (mode == "fail") {
+      failures = fail(comm);
+    } else {
+      std::cerr << "usage: mpi_identity identity|save FILE|resume FILE|fail\n";
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "rank " << comm->rank() << ": " << e.what() << "\n";
+    comm->abort(1);
+    return 1;
+  }
+  // Every rank's verdict: a pass needs them all.
+  std::vector<double> total{static_cast<double>(failures)};
+  comm->sum_in_rank_order(total);
+  return total[0] == 0.0 ? 0 : 1;
+}
