@@ -2,6 +2,8 @@
 // the built-in default run), builds the network of its [network] section, runs
 // run.duration ms and prints a summary; optionally writes the spike file
 // (format: spikegraph/io/spike_file.hpp) and a checkpoint, or resumes from one.
+// Started by mpirun (mpirun -n N spikegraph-sim CONFIG.toml) in a build with MPI, it
+// runs the one simulation on the N ranks; rank 0 prints and writes the files.
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,7 +25,8 @@ const char* const kUsage =
     "usage: spikegraph-sim [CONFIG.toml] [options]\n"
     "\n"
     "Runs the network described by CONFIG.toml (the built-in default run when no file\n"
-    "is given) and prints a summary.\n"
+    "is given) and prints a summary. Under mpirun -n N (a build with MPI) the run is\n"
+    "split across the N processes, with the results of one.\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE     override one configuration key (TOML value syntax), repeatable\n"
@@ -31,7 +34,7 @@ const char* const kUsage =
     "  --duration MS       model time to run (same as run.duration)\n"
     "  --save FILE         write a checkpoint of the complete state to FILE at the end\n"
     "  --resume FILE       continue from a checkpoint (its configuration; no CONFIG or --set)\n"
-    "  --threads N         CPU threads (same as sim.threads; 0 = all)\n"
+    "  --threads N         CPU threads (same as sim.threads; 0 = all, shared among the ranks)\n"
     "  --progress / --no-progress   progress on stderr (default: when stderr is a terminal)\n"
     "  --print-config      print the full configuration as TOML and exit\n"
     "  --schema            print every configuration key as a Markdown table and exit\n"
@@ -145,30 +148,42 @@ spikegraph::config::Config load_config(const Args& a) {
   return cfg;
 }
 
-int run(const Args& a) {
+// Whether a launcher (mpirun / mpiexec of Open MPI, MPICH or a PMIx runtime) started
+// this process as one of several.
+bool launched_by_mpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
+    if (std::getenv(var) != nullptr) return true;
+  }
+  return false;
+}
+
+int run(const Args& a, const std::shared_ptr<spikegraph::dist::Communicator>& comm) {
   using namespace spikegraph;
+  const bool lead = comm->rank() == 0;  // prints and writes files
+  std::ostream null_stream(nullptr);
+  std::ostream& out = lead ? std::cout : null_stream;
   std::unique_ptr<Simulation> owned;
   if (a.resume_path.empty()) {
     const config::Config cfg = load_config(a);
     if (a.print_config) {
-      std::cout << cfg.to_toml();
+      out << cfg.to_toml();
       return 0;
     }
     const BuiltNetwork net = build_network(cfg);
-    owned = std::make_unique<Simulation>(net.graph, cfg);
+    owned = Simulation::distributed(net.graph, cfg, comm);
     owned->set_initial_state(net.initial_state);
   } else {
-    owned = Simulation::load(a.resume_path);
-    std::cout << "resumed       " << a.resume_path << " at step " << owned->current_step() << "\n";
+    owned = Simulation::load(io::SnapshotReader::open(a.resume_path), comm);
+    out << "resumed       " << a.resume_path << " at step " << owned->current_step() << "\n";
     if (a.print_config) {
-      std::cout << owned->config().to_toml();
+      out << owned->config().to_toml();
       return 0;
     }
   }
   Simulation& sim = *owned;
   const config::Config& cfg = sim.config();
   const std::int64_t total = std::llround(duration_ms(a, cfg) / sim.dt());
-  const bool progress = a.progress == 1 || (a.progress == -1 && isatty(STDERR_FILENO));
+  const bool progress = lead && (a.progress == 1 || (a.progress == -1 && isatty(STDERR_FILENO)));
   const std::int64_t chunk = std::max<std::int64_t>(1, total / 100);
   for (std::int64_t done = 0; done < total;) {
     const std::int64_t n = std::min(chunk, total - done);
@@ -181,32 +196,51 @@ int run(const Args& a) {
     }
   }
   if (progress) std::fprintf(stderr, "\n");
-  std::cout << format_summary(summarize(sim));
+  out << format_summary(summarize(sim));
   const std::string path = a.spikes_path.empty() ? cfg.string("run.spikes_file") : a.spikes_path;
   if (!path.empty()) {
-    io::write_spike_file(path, sim.spikes(), sim.graph().num_nodes(), sim.dt());
-    std::cout << "spikes file   " << path << "\n";
+    // Every rank holds the whole spike record; rank 0 writes it.
+    std::exception_ptr failure;
+    if (lead) {
+      try {
+        io::write_spike_file(path, sim.spikes(), sim.graph().num_nodes(), sim.dt());
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    comm->agree(failure);
+    out << "spikes file   " << path << "\n";
   }
   if (!a.save_path.empty()) {
     sim.save(a.save_path);
-    std::cout << "checkpoint    " << a.save_path << " (step " << sim.current_step() << ")\n";
+    out << "checkpoint    " << a.save_path << " (step " << sim.current_step() << ")\n";
   }
   return 0;
+}
+
+// Reports an error and ends this process; on several ranks every rank, since an
+// error some ranks did not see would leave the others waiting in a collective.
+int fail(spikegraph::dist::Communicator& comm, const std::exception& e, int code) {
+  const std::string who = comm.size() > 1 ? "rank " + std::to_string(comm.rank()) + ": " : "";
+  std::cerr << who << "error: " << e.what() << "\n";
+  std::cerr.flush();
+  comm.abort(code);
+  return code;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::shared_ptr<spikegraph::dist::Communicator> comm = spikegraph::dist::local_communicator();
   try {
     bool exit_now = false;
     const Args a = parse_args(argc, argv, exit_now);
     if (exit_now) return 0;
-    return run(a);
+    if (launched_by_mpi() && spikegraph::dist::mpi_compiled()) comm = spikegraph::dist::mpi_world();
+    return run(a, comm);
   } catch (const spikegraph::ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
+    return fail(*comm, e, 2);
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return fail(*comm, e, 1);
   }
 }
