@@ -22,6 +22,7 @@ void register_checkpoint(nb::module_& m);
 void register_audio(nb::module_& m);
 void register_analysis(nb::module_& m);
 void register_services(nb::module_& m);
+void register_dist(nb::module_& m);
 
 /// Python value (bool, int, float, str, list/tuple of these) -> config Value.
 config::Value to_value(nb::handle obj, const std::string& key);

@@ -21,6 +21,7 @@ NB_MODULE(_core, m) {
   bindings::register_audio(m);
   bindings::register_analysis(m);
   bindings::register_services(m);
+  bindings::register_dist(m);
   m.attr("__version__") = version();
   m.def("build_info", []() {
     nb::dict d;

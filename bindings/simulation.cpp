@@ -30,6 +30,7 @@ nb::dict summary_dict(const RunSummary& s) {
   d["ms_per_step"] = s.ms_per_step;
   d["backend"] = s.backend;
   d["threads"] = s.threads;
+  d["ranks"] = s.ranks;
   d["precision"] = s.precision;
   d["bytes_per_edge"] = s.bytes_per_edge;
   return d;
@@ -55,6 +56,9 @@ void register_simulation(nb::module_& m) {
         return std::string(s.backend().precision() == Precision::float32 ? "float32" : "float64");
       })
       .def_prop_ro("config", [](const Simulation& s) { return s.config(); })
+      .def_prop_ro("rank", &Simulation::rank, "This process's rank (0 in one process).")
+      .def_prop_ro("ranks", &Simulation::ranks, "The number of ranks (1 in one process).")
+      .def_prop_ro("total_edges", &Simulation::total_edges, "Edges of the whole network (graph holds this rank's).")
       .def_prop_ro("graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.graph_ptr()); })
       .def("spikes", [](const Simulation& s, std::int64_t since) {
         // The record is sorted by step: copy only its tail from `since` on (the live

@@ -22,7 +22,9 @@ from .errors import (
 )
 from .io import read_spike_file
 from .network import EDGE_KINDS, NODE_TYPE_TRAITS, NODE_TYPES, Network
-from .simulation import Simulation, Spikes
+from .simulation import Simulation, Spikes, communicator
+
+Communicator = _core.Communicator
 
 __version__: str = _core.build_info()["version"]
 
@@ -30,6 +32,22 @@ __version__: str = _core.build_info()["version"]
 def build_info() -> dict[str, str]:
     """What was compiled in (version, compiler, SIMD, threads) and each backend's status."""
     return dict(_core.build_info())
+
+
+def mpi_compiled() -> bool:
+    """Whether this build can run on several processes (MPI)."""
+    return bool(_core.mpi_compiled())
+
+
+def mpi_world() -> Communicator:
+    """MPI_COMM_WORLD (MPI is initialised when nobody has). Raises :class:`BackendError`
+    when spikegraph was built without MPI."""
+    return _core.mpi_world()
+
+
+def local_communicator() -> Communicator:
+    """A communicator of one rank: a ``comm=`` that needs no MPI."""
+    return _core.local_communicator()
 
 
 def available_backends() -> list[dict[str, Any]]:
@@ -42,6 +60,7 @@ __all__ = [
     "NODE_TYPES",
     "NODE_TYPE_TRAITS",
     "BackendError",
+    "Communicator",
     "Config",
     "ConfigError",
     "GraphError",
@@ -58,10 +77,14 @@ __all__ = [
     "build_info",
     "builder",
     "checkpoint_info",
+    "communicator",
     "default_run_config",
     "interchange",
     "io",
     "live_keys",
+    "local_communicator",
+    "mpi_compiled",
+    "mpi_world",
     "networks",
     "plot",
     "read_spike_file",

@@ -75,12 +75,19 @@ class Simulation:
     >>> sim.run(10.0)
     """
 
-    def __init__(self, network: Network, config: ConfigLike = None) -> None:
+    def __init__(self, network: Network, config: ConfigLike = None, *, comm: Any = None) -> None:
+        """``comm``: run on several processes (MPI ranks), e.g. ``comm=MPI.COMM_WORLD``
+        of mpi4py, or a :class:`spikegraph.Communicator`: every rank makes the same
+        calls with the same network and configuration, and the results are those of
+        one process, bit for bit (docs/distributed.md)."""
         if not isinstance(network, Network):
             raise TypeError(f"Simulation: network must be a spikegraph.Network, got {type(network).__name__}")
         self.network = network
         self._config = Config.coerce(config)
-        self._sim = _core.Simulation(network._graph, self._config._core)
+        if comm is None:
+            self._sim = _core.Simulation(network._graph, self._config._core)
+        else:
+            self._sim = _core.distributed_simulation(network._graph, self._config._core, communicator(comm))
         if network.initial_state:
             self._sim.set_initial_state({k: np.ascontiguousarray(v, dtype=np.float64)
                                          for k, v in network.initial_state.items()})
@@ -773,13 +780,18 @@ class Simulation:
         *,
         slot: str | None = None,
         directory: str | os.PathLike[str] = "checkpoints",
+        comm: Any = None,
     ) -> Simulation:
         """A new Simulation continuing from a checkpoint written by :meth:`save` (or
         ``spikegraph-sim --save``): running it gives the spikes the saved run would
         have produced, bit for bit. A missing, truncated, corrupt or wrong-version
-        file raises :class:`spikegraph.IoError` naming the problem."""
+        file raises :class:`spikegraph.IoError` naming the problem. ``comm``: continue
+        on these ranks (any number; the checkpoint may come from any other)."""
         source = _checkpoint_path(path, slot, directory, "load")
-        core = _core.load_checkpoint(os.fspath(source))
+        if comm is None:
+            core = _core.load_checkpoint(os.fspath(source))
+        else:
+            core = _core.load_checkpoint_distributed(os.fspath(source), communicator(comm))
         sim = cls.__new__(cls)
         sim._adopt(core)
         return sim
@@ -808,11 +820,52 @@ class Simulation:
         self._config._core = core.config
         self._init_python_state()
 
+    # ------------------------------------------------------------ ranks
+    @property
+    def rank(self) -> int:
+        """This process's rank (0 in one process)."""
+        return int(self._sim.rank)
+
+    @property
+    def ranks(self) -> int:
+        """The number of processes the simulation runs on (1 without ``comm``)."""
+        return int(self._sim.ranks)
+
     def __repr__(self) -> str:
         return (
-            f"Simulation(nodes={self.network.num_nodes}, edges={self.network.num_edges}, "
+            f"Simulation(nodes={self.network.num_nodes}, edges={self._sim.total_edges}, "
             f"step={self.step}, backend={self.backend!r}, threads={self.threads})"
         )
+
+
+_abort_hook_installed = False
+
+
+def communicator(comm: Any) -> _core.Communicator:
+    """A :class:`spikegraph.Communicator` from an mpi4py communicator (``MPI.COMM_WORLD``)
+    or one already made (``spikegraph.mpi_world()``, ``spikegraph.local_communicator()``).
+
+    On more than one rank, an uncaught Python exception on any rank ends every rank
+    (``MPI_Abort``) instead of leaving the others waiting in a collective call."""
+    global _abort_hook_installed
+    if isinstance(comm, _core.Communicator):
+        made = comm
+    elif callable(getattr(comm, "py2f", None)):
+        made = _core.mpi_communicator(int(comm.py2f()))
+    else:
+        raise InputError("comm must be an mpi4py communicator (MPI.COMM_WORLD) or a spikegraph.Communicator, "
+                         f"got {type(comm).__name__}")
+    if made.size > 1 and not _abort_hook_installed:
+        previous = sys.excepthook
+
+        def abort_all(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+            previous(kind, value, tb)
+            sys.stderr.flush()
+            made.abort(1)
+
+        sys.excepthook = abort_all
+        _abort_hook_installed = True
+    return made
 
 
 _SLOT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")

@@ -1,0 +1,82 @@
+"""Run under mpirun by tests_py/test_mpi.py: a simulation on the ranks of
+MPI.COMM_WORLD (mpi4py) against one process, and checkpoints across rank counts.
+
+    python worker.py identity
+    python worker.py save FILE
+    python worker.py resume FILE
+    python worker.py raise          (rank 1 raises: every rank must end)
+
+Prints one line per rank: "rank R of N: ok ..." when everything matched.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import spikegraph as sg
+from mpi4py import MPI
+
+CONFIG: dict[str, Any] = {
+    "sim": {"seed": 5, "threads": 1},
+    "learning": {"enabled": True},
+    "homeostasis": {"enabled": True, "interval": 10},
+    "energy": {"enabled": True, "conductance": 0.0},
+    "node": {"dynamic": {"poisson_rate": 9000.0, "poisson_weight": 0.12}},
+}
+
+
+def network() -> sg.Network:
+    return sg.networks.brunel(600, k_in=25, seed=2)
+
+
+def same(a: sg.Simulation, b: sg.Simulation) -> list[str]:
+    """The records and states that differ."""
+    bad = []
+    if not (np.array_equal(a.spikes.steps, b.spikes.steps) and np.array_equal(a.spikes.nodes, b.spikes.nodes)):
+        bad.append("spikes")
+    for name in ("v", "energy", "threshold", "rate", "trace_pre"):
+        if not np.array_equal(a.state(name), b.state(name)):
+            bad.append(name)
+    if not np.array_equal(a.weights, b.weights):
+        bad.append("weights")
+    return bad
+
+
+def main() -> int:
+    comm = MPI.COMM_WORLD
+    mode = sys.argv[1]
+    if mode == "raise":
+        sim = sg.Simulation(network(), CONFIG, comm=comm)
+        sim.run(5.0)
+        if comm.rank == 1:
+            raise RuntimeError("an error on rank 1 only")
+        sim.run(5.0)  # the other ranks wait here until the abort ends them
+        print(f"rank {comm.rank}: was not ended", flush=True)
+        return 0
+    ref = sg.Simulation(network(), CONFIG)
+    if mode == "identity":
+        sim = sg.Simulation(network(), CONFIG, comm=comm)
+        sim.run(40.0)
+        ref.run(40.0)
+    elif mode == "save":
+        sim = sg.Simulation(network(), CONFIG, comm=comm)
+        sim.run(25.0)
+        sim.save(sys.argv[2])
+        ref.run(25.0)
+    elif mode == "resume":
+        sim = sg.Simulation.load(sys.argv[2], comm=comm)
+        sim.run(15.0)
+        ref.run(25.0)
+        ref.run(15.0)
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    bad = same(sim, ref)
+    status = "ok" if not bad else "differs: " + ", ".join(bad)
+    print(f"rank {sim.rank} of {sim.ranks}: {status} ({sim.spikes.num_spikes} spikes)", flush=True)
+    return 0 if not bad else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

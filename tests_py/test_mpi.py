@@ -1,0 +1,107 @@
+"""Several processes (MPI ranks) from Python: ``Simulation(net, cfg, comm=MPI.COMM_WORLD)``
+gives the results of one process, checkpoints move between rank counts, and an
+uncaught exception on one rank ends every rank. Runs tests_py/mpi/worker.py under
+mpirun (CI installs Open MPI and mpi4py; elsewhere these tests skip when either is
+missing). The errors of a build or a call without MPI are tested here too."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spikegraph as sg
+
+WORKER = Path(__file__).parent / "mpi" / "worker.py"
+IN_CI = bool(os.environ.get("SPIKEGRAPH_CI"))
+
+
+def _mpi_ready() -> str | None:
+    """Why MPI runs cannot be tested here, or None."""
+    if not sg.mpi_compiled():
+        return "spikegraph was built without MPI"
+    if shutil.which("mpirun") is None:
+        return "no mpirun on PATH"
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return "mpi4py is not installed"
+    return None
+
+
+def mpirun(ranks: int, *args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = dict(env, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    return subprocess.run(["mpirun", "-n", str(ranks), sys.executable, str(WORKER), *args],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def mpi_env(cli_env: dict[str, str]) -> dict[str, str]:
+    reason = _mpi_ready()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI must run the MPI tests: {reason}")
+        pytest.skip(reason)
+    return cli_env
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3, 4])
+def test_ranks_give_one_process_results(mpi_env: dict[str, str], ranks: int) -> None:
+    r = mpirun(ranks, "identity", env=mpi_env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # Lines of different ranks may arrive interleaved: count the verdicts.
+    assert sorted(re.findall(r"rank (\d+) of \d+: ok", r.stdout)) == [str(k) for k in range(ranks)], r.stdout
+    assert "differs" not in r.stdout
+
+
+def test_checkpoint_moves_between_rank_counts(mpi_env: dict[str, str], tmp_path: Path) -> None:
+    path = str(tmp_path / "three.sgckpt")
+    saved = mpirun(3, "save", path, env=mpi_env)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    step = sg.checkpoint_info(path)["step"]
+    assert step > 0
+    resumed = mpirun(2, "resume", path, env=mpi_env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert resumed.stdout.count(": ok (") == 2
+    # And in this one process.
+    sim = sg.Simulation.load(path)
+    assert sim.ranks == 1 and sim.step == step
+
+
+def test_an_uncaught_error_on_one_rank_ends_all(mpi_env: dict[str, str]) -> None:
+    r = mpirun(3, "raise", env=mpi_env, timeout=120)
+    assert r.returncode != 0
+    assert "an error on rank 1 only" in r.stderr
+    assert "was not ended" not in r.stdout
+
+
+def test_local_communicator_is_one_process(small_net: sg.Network) -> None:
+    comm = sg.local_communicator()
+    assert (comm.rank, comm.size, comm.kind) == (0, 1, "local")
+    cfg = {"sim": {"seed": 1, "threads": 1}}
+    a = sg.Simulation(small_net, cfg, comm=comm)
+    b = sg.Simulation(small_net, cfg)
+    a.run(20.0)
+    b.run(20.0)
+    assert (a.rank, a.ranks) == (0, 1)
+    assert a.spikes.nodes.tolist() == b.spikes.nodes.tolist()
+    assert "edges=" in repr(a)
+
+
+def test_bad_comm_is_a_clear_error(small_net: sg.Network) -> None:
+    with pytest.raises(sg.InputError, match="mpi4py communicator"):
+        sg.Simulation(small_net, None, comm="world")
+
+
+def test_mpi_support_is_reported() -> None:
+    info = sg.build_info()
+    if sg.mpi_compiled():
+        assert info["mpi"]
+    else:
+        assert info["mpi"].startswith("not built in")
+        with pytest.raises(sg.BackendError, match="built without MPI"):
+            sg.mpi_world()
