@@ -20,54 +20,130 @@ inline index_t below(std::uint32_t u, std::uint64_t n) {
 }
 }  // namespace
 
-std::shared_ptr<const Graph> make_brunel(const BrunelParams& p) {
-  if (p.n < 1 || p.n > static_cast<std::int64_t>(std::numeric_limits<index_t>::max() - 1)) {
-    bad("n = " + std::to_string(p.n) + " must be in [1, 4294967294]");
-  }
-  if (p.k_in < 0) bad("k_in = " + std::to_string(p.k_in) + " must be >= 0");
-  if (!(p.exc_fraction >= 0.0 && p.exc_fraction <= 1.0)) bad("exc_fraction must be in [0, 1]");
-  if (!std::isfinite(p.j) || p.j < 0.0) bad("j must be finite and >= 0");
-  if (!std::isfinite(p.g) || p.g < 0.0) bad("g must be finite and >= 0");
-  if (p.delay_steps < 1 || p.delay_steps > 65535) bad("delay must be 1..65535 steps");
-  const auto n = static_cast<std::uint64_t>(p.n);
-  const std::uint64_t n_exc = static_cast<std::uint64_t>(std::llround(p.exc_fraction * static_cast<double>(n)));
-  const std::uint64_t n_inh = n - n_exc;
-  const auto k = static_cast<std::uint64_t>(p.k_in);
-  const std::uint64_t k_exc = static_cast<std::uint64_t>(std::llround(p.exc_fraction * static_cast<double>(k)));
-  const std::uint64_t k_inh = k - k_exc;
-  if (k_exc > 0 && n_exc == 0) bad("excitatory edges requested but no excitatory nodes");
-  if (k_inh > 0 && n_inh == 0) bad("inhibitory edges requested but no inhibitory nodes");
-  const std::uint64_t m = n * k;
-  if (m > std::numeric_limits<index_t>::max() - 1) bad("n * k_in exceeds 2^32 - 1 edges");
+namespace {
 
+// Brunel's edges: edge i of target t draws its source with counter (t, i), so any part
+// of the graph can be drawn on its own and the graph depends only on the seed.
+struct BrunelDraw {
+  std::uint64_t n = 0, n_exc = 0, n_inh = 0, k = 0, k_exc = 0;
+  float w_exc = 0, w_inh = 0;
+  bool plastic = false;  // excitatory-to-excitatory edges are plastic
+  kernels::RngKey key{};
+
+  explicit BrunelDraw(const BrunelParams& p) {
+    if (p.n < 1 || p.n > static_cast<std::int64_t>(std::numeric_limits<index_t>::max() - 1)) {
+      bad("n = " + std::to_string(p.n) + " must be in [1, 4294967294]");
+    }
+    if (p.k_in < 0) bad("k_in = " + std::to_string(p.k_in) + " must be >= 0");
+    if (!(p.exc_fraction >= 0.0 && p.exc_fraction <= 1.0)) bad("exc_fraction must be in [0, 1]");
+    if (!std::isfinite(p.j) || p.j < 0.0) bad("j must be finite and >= 0");
+    if (!std::isfinite(p.g) || p.g < 0.0) bad("g must be finite and >= 0");
+    if (p.delay_steps < 1 || p.delay_steps > 65535) bad("delay must be 1..65535 steps");
+    n = static_cast<std::uint64_t>(p.n);
+    n_exc = static_cast<std::uint64_t>(std::llround(p.exc_fraction * static_cast<double>(n)));
+    n_inh = n - n_exc;
+    k = static_cast<std::uint64_t>(p.k_in);
+    k_exc = static_cast<std::uint64_t>(std::llround(p.exc_fraction * static_cast<double>(k)));
+    if (k_exc > 0 && n_exc == 0) bad("excitatory edges requested but no excitatory nodes");
+    if (k - k_exc > 0 && n_inh == 0) bad("inhibitory edges requested but no inhibitory nodes");
+    if (n * k > std::numeric_limits<index_t>::max() - 1) bad("n * k_in exceeds 2^32 - 1 edges");
+    key = kernels::make_key(p.seed, static_cast<std::uint64_t>(kernels::RngStream::graph_build));
+    w_exc = static_cast<float>(p.j);
+    w_inh = static_cast<float>(p.g * p.j);
+    plastic = p.plastic_exc_exc;
+  }
+  index_t source(std::uint64_t t, std::uint64_t i) const {
+    const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(t), i);
+    return i < k_exc ? below(u, n_exc) : static_cast<index_t>(n_exc) + below(u, n_inh);
+  }
+  bool excitatory(std::uint64_t i) const { return i < k_exc; }
+  std::uint8_t is_plastic(std::uint64_t t, std::uint64_t i) const { return plastic && excitatory(i) && t < n_exc; }
+  // Whether the graph has a plastic flag per edge (some edge is plastic).
+  bool any_plastic() const { return plastic && k_exc > 0 && n_exc > 0; }
+};
+
+}  // namespace
+
+std::shared_ptr<const Graph> make_brunel(const BrunelParams& p) {
+  const BrunelDraw b(p);
+  const std::uint64_t m = b.n * b.k;
   std::vector<index_t> src(m), tgt(m);
   std::vector<float> w(m);
   std::vector<std::uint16_t> d(m, static_cast<std::uint16_t>(p.delay_steps));
   std::vector<std::uint8_t> kind(m), plastic;
   if (p.plastic_exc_exc) plastic.assign(m, 0);
-  const auto key = kernels::make_key(p.seed, static_cast<std::uint64_t>(kernels::RngStream::graph_build));
-  const float w_exc = static_cast<float>(p.j);
-  const float w_inh = static_cast<float>(p.g * p.j);
-  // Edge i of target t draws with counter (t, i): the graph depends only on the seed.
-  for (std::uint64_t t = 0; t < n; ++t) {
-    for (std::uint64_t i = 0; i < k; ++i) {
-      const std::uint64_t e = t * k + i;
-      const std::uint32_t u = kernels::draw_u32(key, static_cast<std::uint32_t>(t), i);
+  for (std::uint64_t t = 0; t < b.n; ++t) {
+    for (std::uint64_t i = 0; i < b.k; ++i) {
+      const std::uint64_t e = t * b.k + i;
+      src[e] = b.source(t, i);
       tgt[e] = static_cast<index_t>(t);
-      if (i < k_exc) {
-        src[e] = below(u, n_exc);
-        w[e] = w_exc;
-        kind[e] = static_cast<std::uint8_t>(EdgeKind::excitatory);
-        if (p.plastic_exc_exc && t < n_exc) plastic[e] = 1;
-      } else {
-        src[e] = static_cast<index_t>(n_exc) + below(u, n_inh);
-        w[e] = w_inh;
-        kind[e] = static_cast<std::uint8_t>(EdgeKind::inhibitory);
-      }
+      w[e] = b.excitatory(i) ? b.w_exc : b.w_inh;
+      kind[e] = static_cast<std::uint8_t>(b.excitatory(i) ? EdgeKind::excitatory : EdgeKind::inhibitory);
+      if (p.plastic_exc_exc) plastic[e] = b.is_plastic(t, i);
     }
   }
-  std::vector<std::uint8_t> types(n, static_cast<std::uint8_t>(NodeType::dynamic));
+  std::vector<std::uint8_t> types(b.n, static_cast<std::uint8_t>(NodeType::dynamic));
   return GraphBuilder::from_validated(std::move(types), src, tgt, w, d, kind, plastic);
+}
+
+std::shared_ptr<const Graph> make_brunel_part(const BrunelParams& p, index_t begin, index_t end, bool source_rows,
+                                              std::vector<std::uint64_t>& global_edge) {
+  const BrunelDraw b(p);
+  if (begin > end || end > b.n) bad("part [" + std::to_string(begin) + ", " + std::to_string(end) + ") is not a node range");
+  auto kept = [&](std::uint64_t t, index_t s) {
+    return (t >= begin && t < end) || (source_rows && s >= begin && s < end);
+  };
+  // Pass 1, over every edge without storing it: each source's out-degree (the whole
+  // graph's row offsets) and its edges into nodes before `begin` (where the part's run
+  // of a row starts in the whole row), and the kept edges per source.
+  std::vector<offset_t> offsets(b.n + 1, 0), before(b.n, 0), local(b.n + 1, 0);
+  for (std::uint64_t t = 0; t < b.n; ++t) {
+    for (std::uint64_t i = 0; i < b.k; ++i) {
+      const index_t s = b.source(t, i);
+      ++offsets[s + 1];
+      if (t < begin) ++before[s];
+      if (kept(t, s)) ++local[s + 1];
+    }
+  }
+  for (std::uint64_t s = 0; s < b.n; ++s) {
+    offsets[s + 1] += offsets[s];
+    local[s + 1] += local[s];
+  }
+  // Pass 2: the kept edges into their rows, in target order (ties in draw order, as
+  // GraphBuilder sorts the whole graph).
+  const std::uint64_t m = local[b.n];
+  std::vector<index_t> targets(m);
+  std::vector<float> weights(m);
+  std::vector<std::uint16_t> delays(m, static_cast<std::uint16_t>(p.delay_steps));
+  std::vector<std::uint8_t> kinds(m), plastic(b.any_plastic() ? m : 0);
+  global_edge.assign(m, 0);
+  std::vector<offset_t> cursor(local.begin(), local.end() - 1);
+  const std::uint64_t t_first = source_rows ? 0 : begin, t_last = source_rows ? b.n : end;
+  for (std::uint64_t t = t_first; t < t_last; ++t) {
+    for (std::uint64_t i = 0; i < b.k; ++i) {
+      const index_t s = b.source(t, i);
+      if (!kept(t, s)) continue;
+      const offset_t slot = cursor[s]++;
+      const offset_t in_row = slot - local[s];
+      // A whole row (source_rows, own source) starts at the row's start; a run of
+      // targets in [begin, end) after the row's edges into earlier nodes.
+      const bool whole_row = source_rows && s >= begin && s < end;
+      global_edge[slot] = offsets[s] + (whole_row ? 0 : before[s]) + in_row;
+      targets[slot] = static_cast<index_t>(t);
+      weights[slot] = b.excitatory(i) ? b.w_exc : b.w_inh;
+      kinds[slot] = static_cast<std::uint8_t>(b.excitatory(i) ? EdgeKind::excitatory : EdgeKind::inhibitory);
+      if (!plastic.empty()) plastic[slot] = b.is_plastic(t, i);
+    }
+  }
+  return GraphBuilder::from_csr(std::vector<std::uint8_t>(b.n, static_cast<std::uint8_t>(NodeType::dynamic)),
+                                std::move(local), std::move(targets), std::move(weights), std::move(delays),
+                                std::move(kinds), std::move(plastic),
+                                static_cast<std::uint16_t>(b.n * b.k > 0 ? p.delay_steps : 0));
+}
+
+std::uint64_t brunel_edges(const BrunelParams& p) {
+  const BrunelDraw b(p);
+  return b.n * b.k;
 }
 
 }  // namespace spikegraph
@@ -207,6 +283,10 @@ std::shared_ptr<const Graph> make_network(const config::Config& cfg) {
   if (kind == "default") return make_default_network(cfg);
   if (kind == "microcircuit") return build_microcircuit(cfg).graph;
   if (kind != "brunel") throw ConfigError("make_network: unknown network.kind '" + kind + "'");
+  return make_brunel(brunel_params(cfg));
+}
+
+BrunelParams brunel_params(const config::Config& cfg) {
   BrunelParams p;
   p.n = cfg.integer("network.n");
   p.exc_fraction = cfg.real("network.exc_fraction");
@@ -216,7 +296,7 @@ std::shared_ptr<const Graph> make_network(const config::Config& cfg) {
   p.delay_steps = cfg.steps("network.delay", 1);
   p.seed = static_cast<std::uint64_t>(cfg.integer("sim.seed"));
   p.plastic_exc_exc = cfg.string("network.plastic") == "exc_exc";
-  return make_brunel(p);
+  return p;
 }
 
 }  // namespace spikegraph

@@ -202,6 +202,23 @@ std::shared_ptr<const Graph> with_spare_nodes(const Graph& graph, std::size_t sp
                                       graph.edge_plastic());
 }
 
+std::shared_ptr<const Graph> GraphBuilder::from_csr(std::vector<std::uint8_t> node_types,
+                                                    std::vector<offset_t> out_offsets, std::vector<index_t> targets,
+                                                    std::vector<float> weights, std::vector<std::uint16_t> delays,
+                                                    std::vector<std::uint8_t> kinds, std::vector<std::uint8_t> plastic,
+                                                    std::uint16_t max_delay) {
+  auto g = std::make_shared<Graph>();
+  g->node_type_ = std::move(node_types);
+  g->out_offsets_ = std::move(out_offsets);
+  g->edge_target_ = std::move(targets);
+  g->edge_weight_ = std::move(weights);
+  g->edge_delay_ = std::move(delays);
+  g->edge_kind_ = std::move(kinds);
+  g->edge_plastic_ = std::move(plastic);
+  g->max_delay_ = max_delay;
+  return g;
+}
+
 std::shared_ptr<const Graph> GraphBuilder::part(const Graph& graph, index_t begin, index_t end, bool source_rows,
                                                 std::vector<std::uint64_t>& global_edge) {
   auto g = std::make_shared<Graph>();

@@ -6,6 +6,7 @@
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/dist/partition.hpp"
+#include "spikegraph/graph/generators.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/simulation.hpp"
 #include "../dist/distributed_backend.hpp"
@@ -78,6 +79,32 @@ std::unique_ptr<Simulation> Simulation::make_distributed(const dist::GraphPart& 
   sim->comm_ = std::move(comm);
   sim->dist_ = static_cast<dist::DistributedBackend*>(sim->backend_.get());
   return sim;
+}
+
+std::unique_ptr<Simulation> Simulation::distributed(const config::Config& cfg,
+                                                    std::shared_ptr<dist::Communicator> comm) {
+  if (!comm) throw InputError("Simulation: communicator is null");
+  const int ranks = comm->size();
+  if (ranks == 1 || cfg.string("network.kind") != "brunel") {
+    const BuiltNetwork net = build_network(cfg);
+    auto sim = distributed(net.graph, cfg, std::move(comm));
+    sim->set_initial_state(net.initial_state);
+    return sim;
+  }
+  check_supported(cfg, ranks);
+  const BrunelParams p = brunel_params(cfg);
+  const std::uint64_t edges = brunel_edges(p);  // also checks the parameters
+  const auto n = static_cast<index_t>(p.n);
+  // Every node has k_in edges in: the partition by edges is the one by nodes.
+  dist::NodePartition partition = dist::partition_by_nodes(n, ranks);
+  if (cfg.string("sim.partition") == "edges") {
+    partition = dist::partition_by_in_edges(std::vector<std::uint64_t>(n, static_cast<std::uint64_t>(p.k_in)), ranks);
+  }
+  const int r = comm->rank();
+  dist::GraphPart part;
+  part.graph = make_brunel_part(p, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg),
+                                part.global_edge);
+  return make_distributed(part, partition, edges, cfg, std::move(comm), true);
 }
 
 int Simulation::rank() const { return comm_ ? comm_->rank() : 0; }

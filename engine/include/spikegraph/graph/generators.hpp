@@ -34,6 +34,14 @@ struct BrunelParams {
 /// [0, 1], a population with no nodes but some edges, non-finite or negative weights,
 /// delay outside 1..65535, more than 2^32 - 1 edges).
 std::shared_ptr<const Graph> make_brunel(const BrunelParams& p);
+/// One rank's part of make_brunel(p) without building the whole graph (memory: the
+/// part plus three counters per node): every node, the edges into [begin, end) and,
+/// with `source_rows`, the edges out of it, as GraphBuilder::part would cut them from
+/// the whole; `global_edge` gets each edge's index in the whole graph.
+std::shared_ptr<const Graph> make_brunel_part(const BrunelParams& p, index_t begin, index_t end, bool source_rows,
+                                              std::vector<std::uint64_t>& global_edge);
+/// Edges of make_brunel(p): n * k_in.
+std::uint64_t brunel_edges(const BrunelParams& p);
 
 }  // namespace spikegraph
 
@@ -57,6 +65,9 @@ struct BuiltNetwork {
 BuiltNetwork build_network(const config::Config& cfg);
 /// build_network(cfg).graph.
 std::shared_ptr<const Graph> make_network(const config::Config& cfg);
+/// The Brunel parameters of a configuration (network.n ... plastic, delay in steps of
+/// sim.dt, sim.seed), as build_network uses them.
+BrunelParams brunel_params(const config::Config& cfg);
 
 /// docs/model.md's default network, from the [graph] keys: a side x side sensory grid
 /// (nodes 0 .. side^2 - 1, row-major), then dynamic_per_sensory x side^2 dynamic

@@ -129,6 +129,14 @@ class GraphBuilder {
                                                      const std::vector<std::uint8_t>& plastic,
                                                      std::vector<index_t>* order = nullptr);
 
+  /// A graph from its CSR arrays as they are (rows sorted by target; the caller has
+  /// validated them): out_offsets has one entry per node plus one; plastic is empty
+  /// or one flag per edge; max_delay is the graph's (at least every edge's delay).
+  static std::shared_ptr<const Graph> from_csr(std::vector<std::uint8_t> node_types, std::vector<offset_t> out_offsets,
+                                               std::vector<index_t> targets, std::vector<float> weights,
+                                               std::vector<std::uint16_t> delays, std::vector<std::uint8_t> kinds,
+                                               std::vector<std::uint8_t> plastic, std::uint16_t max_delay);
+
   /// The nodes of `graph` with only the edges whose target is in [begin, end) and,
   /// when `source_rows`, those whose source is, in the same order; max_delay() stays
   /// the whole graph's (so delay rings have the same shape on every part).

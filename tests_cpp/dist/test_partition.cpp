@@ -1,0 +1,126 @@
+// Partitions, graph parts and the per-rank Brunel generator (no MPI needed), and what
+// a build without MPI answers.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "spikegraph/core/error.hpp"
+#include "spikegraph/dist/communicator.hpp"
+#include "spikegraph/dist/partition.hpp"
+#include "spikegraph/graph/generators.hpp"
+#include "spikegraph/graph/graph.hpp"
+
+namespace sg = spikegraph;
+namespace dist = spikegraph::dist;
+
+TEST_CASE("partition by nodes: contiguous, equal within one, covering every node", "[dist]") {
+  const dist::NodePartition p = dist::partition_by_nodes(10, 4);
+  CHECK(p.starts == std::vector<sg::index_t>{0, 3, 6, 8, 10});
+  CHECK(p.ranks() == 4);
+  CHECK(p.owner(0) == 0);
+  CHECK(p.owner(5) == 1);
+  CHECK(p.owner(9) == 3);
+  const dist::NodePartition more = dist::partition_by_nodes(2, 3);  // more ranks than nodes
+  CHECK(more.starts.back() == 2);
+  CHECK(more.ranks() == 3);
+}
+
+TEST_CASE("partition by in-edges balances incoming edges plus nodes", "[dist]") {
+  // Node 0 has 90 of 100 edges in: it is a rank of its own.
+  std::vector<std::uint64_t> in_degree(11, 1);
+  in_degree[0] = 90;
+  const dist::NodePartition p = dist::partition_by_in_edges(in_degree, 2);
+  CHECK(p.starts.front() == 0);
+  CHECK(p.starts[1] == 1);
+  CHECK(p.starts.back() == 11);
+  const auto g = sg::make_brunel(sg::BrunelParams{});
+  CHECK(dist::make_partition(*g, 3, "edges").starts.back() == g->num_nodes());
+  CHECK(dist::make_partition(*g, 3, "nodes").starts == dist::partition_by_nodes(g->num_nodes(), 3).starts);
+  CHECK_THROWS_AS(dist::make_partition(*g, 3, "diagonal"), sg::InputError);
+}
+
+TEST_CASE("graph parts: the edges into (and out of) a range, with their whole-graph ids", "[dist]") {
+  sg::BrunelParams p;
+  p.n = 500;
+  p.k_in = 20;
+  p.plastic_exc_exc = true;
+  const auto whole = sg::make_brunel(p);
+  for (const bool rows : {false, true}) {
+    for (const int ranks : {1, 2, 3, 4}) {
+      const dist::NodePartition part = dist::partition_by_nodes(whole->num_nodes(), ranks);
+      std::vector<int> into(whole->num_edges(), 0);
+      for (int r = 0; r < ranks; ++r) {
+        INFO("ranks " << ranks << " rank " << r << " source rows " << rows);
+        const dist::GraphPart cut = dist::graph_part(*whole, part.begin(r), part.end(r), rows);
+        const sg::Graph& g = *cut.graph;
+        CHECK(g.num_nodes() == whole->num_nodes());
+        CHECK(g.max_delay() == whole->max_delay());
+        // Every edge is the whole graph's edge with that id, and is kept for a reason.
+        bool same = true;
+        const auto& off = g.out_offsets();
+        for (sg::index_t s = 0; s < g.num_nodes(); ++s) {
+          for (sg::offset_t e = off[s]; e < off[s + 1]; ++e) {
+            const std::uint64_t id = cut.global_edge[e];
+            const sg::index_t t = g.edge_target()[e];
+            same = same && whole->edge_target()[id] == t && whole->edge_weight()[id] == g.edge_weight()[e] &&
+                   whole->edge_plastic()[id] == g.edge_plastic()[e] && id >= whole->out_offsets()[s] &&
+                   id < whole->out_offsets()[s + 1];
+            const bool target_here = t >= part.begin(r) && t < part.end(r);
+            same = same && (target_here || (rows && s >= part.begin(r) && s < part.end(r)));
+            if (target_here) ++into[id];
+          }
+        }
+        CHECK(same);
+        // The per-rank generator draws the same part without the whole graph.
+        std::vector<std::uint64_t> ids;
+        const auto drawn = sg::make_brunel_part(p, part.begin(r), part.end(r), rows, ids);
+        CHECK(ids == cut.global_edge);
+        CHECK(drawn->out_offsets() == g.out_offsets());
+        CHECK(drawn->edge_target() == g.edge_target());
+        CHECK(drawn->edge_weight() == g.edge_weight());
+        CHECK(drawn->edge_delay() == g.edge_delay());
+        CHECK(drawn->edge_kind() == g.edge_kind());
+        CHECK(drawn->edge_plastic() == g.edge_plastic());
+        CHECK(drawn->max_delay() == g.max_delay());
+      }
+      // Each edge goes into exactly one rank's nodes.
+      CHECK(std::all_of(into.begin(), into.end(), [](int c) { return c == 1; }));
+    }
+  }
+  CHECK(sg::brunel_edges(p) == whole->num_edges());
+  std::vector<std::uint64_t> ids;
+  CHECK_THROWS_AS(sg::make_brunel_part(p, 400, 600, false, ids), sg::GraphError);
+}
+
+TEST_CASE("the local communicator: one rank, collectives are copies, errors rethrown", "[dist]") {
+  const auto c = dist::local_communicator();
+  CHECK(c->rank() == 0);
+  CHECK(c->size() == 1);
+  CHECK(c->kind() == "local");
+  std::vector<sg::index_t> all;
+  c->allgather({3, 5}, all);
+  CHECK(all == std::vector<sg::index_t>{3, 5});
+  std::vector<unsigned char> bytes;
+  std::vector<std::uint64_t> offsets;
+  c->allgather_bytes({1, 2, 3}, bytes, offsets);
+  CHECK(offsets == std::vector<std::uint64_t>{0, 3});
+  std::vector<double> sum{1.5};
+  c->sum_in_rank_order(sum);
+  CHECK(sum[0] == 1.5);
+  c->agree(nullptr);
+  CHECK_THROWS_AS(c->agree(std::make_exception_ptr(sg::InputError("x"))), sg::InputError);
+  CHECK_THROWS_AS(c->allgather({1}, all, false, std::make_exception_ptr(sg::IoError("y"))), sg::IoError);
+  c->abort(1);  // returns: the caller ends the one process
+}
+
+TEST_CASE("a build without MPI says so when asked for MPI", "[dist]") {
+  if (dist::mpi_compiled()) {
+    CHECK_FALSE(dist::mpi_library_version().empty());
+    return;
+  }
+  CHECK(dist::mpi_library_version().empty());
+  CHECK_THROWS_WITH(dist::mpi_world(), Catch::Contains("built without MPI"));
+  CHECK_THROWS_WITH(dist::mpi_communicator_from_fortran(0), Catch::Contains("built without MPI"));
+}
