@@ -14,6 +14,7 @@
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -169,9 +170,7 @@ int run(const Args& a, const std::shared_ptr<spikegraph::dist::Communicator>& co
       out << cfg.to_toml();
       return 0;
     }
-    const BuiltNetwork net = build_network(cfg);
-    owned = Simulation::distributed(net.graph, cfg, comm);
-    owned->set_initial_state(net.initial_state);
+    owned = Simulation::distributed(cfg, comm);  // one process: build_network and its initial state
   } else {
     owned = Simulation::load(io::SnapshotReader::open(a.resume_path), comm);
     out << "resumed       " << a.resume_path << " at step " << owned->current_step() << "\n";
@@ -240,6 +239,11 @@ int main(int argc, char** argv) {
     return run(a, comm);
   } catch (const spikegraph::ConfigError& e) {
     return fail(*comm, e, 2);
+  } catch (const std::bad_alloc&) {
+    const spikegraph::InputError e(
+        "out of memory building or running the simulation; mpirun -n N spikegraph-sim ... splits the edges "
+        "(and the network's construction, for network.kind = brunel) across N processes");
+    return fail(*comm, e, 1);
   } catch (const std::exception& e) {
     return fail(*comm, e, 1);
   }
