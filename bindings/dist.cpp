@@ -31,6 +31,12 @@ void register_dist(nb::module_& m) {
         },
         nb::arg("graph"), nb::arg("config"), nb::arg("comm"), nb::call_guard<nb::gil_scoped_release>(),
         "A simulation on the ranks of `comm` (every rank passes the same graph and configuration).");
+  m.def("distributed_simulation_from_config",
+        [](const config::Config& cfg, std::shared_ptr<dist::Communicator> comm) {
+          return Simulation::distributed(cfg, std::move(comm));
+        },
+        nb::arg("config"), nb::arg("comm"), nb::call_guard<nb::gil_scoped_release>(),
+        "The configured network on the ranks of `comm`; Brunel networks are drawn per rank.");
   m.def("load_checkpoint_distributed",
         [](const std::string& path, std::shared_ptr<dist::Communicator> comm) {
           return Simulation::load(io::SnapshotReader::open(path), std::move(comm));

@@ -33,8 +33,11 @@ def _mpi_ready() -> str | None:
     return None
 
 
-def mpirun(ranks: int, *args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    env = dict(env, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+def mpirun(ranks: int, *args: str, env: dict[str, str],
+           timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """The worker on `ranks` ranks (as root too, more ranks than cores allowed)."""
+    env = dict(env, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
     return subprocess.run(["mpirun", "-n", str(ranks), sys.executable, str(WORKER), *args],
                           env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -56,6 +59,23 @@ def test_ranks_give_one_process_results(mpi_env: dict[str, str], ranks: int) -> 
     # Lines of different ranks may arrive interleaved: count the verdicts.
     assert sorted(re.findall(r"rank (\d+) of \d+: ok", r.stdout)) == [str(k) for k in range(ranks)], r.stdout
     assert "differs" not in r.stdout
+
+
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_networks_drawn_per_rank_give_one_process_results(mpi_env: dict[str, str], ranks: int) -> None:
+    r = mpirun(ranks, "generated", env=mpi_env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(re.findall(r"rank (\d+) of \d+: ok", r.stdout)) == [str(k) for k in range(ranks)], r.stdout
+
+
+def test_from_config_in_one_process() -> None:
+    cfg = {"sim": {"seed": 2, "threads": 1}, "network": {"kind": "brunel", "n": 200, "k_in": 10}}
+    a = sg.Simulation.from_config(cfg)
+    b = sg.Simulation.from_config(cfg, comm=sg.local_communicator())
+    a.run(10.0)
+    b.run(10.0)
+    assert a.network.num_edges == b.network.num_edges == 2000
+    assert a.spikes.nodes.tolist() == b.spikes.nodes.tolist()
 
 
 def test_checkpoint_moves_between_rank_counts(mpi_env: dict[str, str], tmp_path: Path) -> None:

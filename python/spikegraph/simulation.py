@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, analysis
+from . import _core, analysis, networks
 from .audio import Audio, to_mono
 from .checkpoint import SUFFIX as CHECKPOINT_SUFFIX
 from .config import Config, ConfigLike, flatten, live_keys, to_steps
@@ -92,6 +92,21 @@ class Simulation:
             self._sim.set_initial_state({k: np.ascontiguousarray(v, dtype=np.float64)
                                          for k, v in network.initial_state.items()})
         self._init_python_state()
+
+    @classmethod
+    def from_config(cls, config: ConfigLike = None, *, comm: Any = None) -> Simulation:
+        """The network of the configuration's ``[network]`` section, simulated. With
+        ``comm`` on several ranks, a Brunel network (``network.kind = "brunel"``) is drawn
+        by each rank for its own nodes only, so no process ever holds the whole graph
+        (networks larger than one process's memory); other kinds are built whole on
+        every rank and cut."""
+        cfg = Config.coerce(config)
+        if comm is None:
+            return cls(networks.from_config(cfg), cfg)
+        core = _core.distributed_simulation_from_config(cfg._core, communicator(comm))
+        sim = cls.__new__(cls)
+        sim._adopt(core)
+        return sim
 
     def _init_python_state(self) -> None:
         """Python-side state of a fresh simulation (also after load and restore): add

@@ -2,6 +2,7 @@
 MPI.COMM_WORLD (mpi4py) against one process, and checkpoints across rank counts.
 
     python worker.py identity
+    python worker.py generated      (each rank draws its part of a Brunel network)
     python worker.py save FILE
     python worker.py resume FILE
     python worker.py raise          (rank 1 raises: every rank must end)
@@ -34,7 +35,8 @@ def network() -> sg.Network:
 def same(a: sg.Simulation, b: sg.Simulation) -> list[str]:
     """The records and states that differ."""
     bad = []
-    if not (np.array_equal(a.spikes.steps, b.spikes.steps) and np.array_equal(a.spikes.nodes, b.spikes.nodes)):
+    sa, sb = a.spikes, b.spikes
+    if not (np.array_equal(sa.steps, sb.steps) and np.array_equal(sa.nodes, sb.nodes)):
         bad.append("spikes")
     for name in ("v", "energy", "threshold", "rate", "trace_pre"):
         if not np.array_equal(a.state(name), b.state(name)):
@@ -58,6 +60,14 @@ def main() -> int:
     ref = sg.Simulation(network(), CONFIG)
     if mode == "identity":
         sim = sg.Simulation(network(), CONFIG, comm=comm)
+        sim.run(40.0)
+        ref.run(40.0)
+    elif mode == "generated":
+        # Each rank draws its part of the configured Brunel network.
+        cfg = dict(CONFIG, network={"kind": "brunel", "n": 600, "k_in": 25})
+        sim = sg.Simulation.from_config(cfg, comm=comm)
+        ref = sg.Simulation.from_config(cfg)
+        assert sim.network.num_edges < ref.network.num_edges or comm.size == 1
         sim.run(40.0)
         ref.run(40.0)
     elif mode == "save":
