@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import b3, contention, gpu, graph, lif, live, microcircuit, readout, services, soak
+from . import b3, contention, gpu, graph, lif, live, microcircuit, mpi, readout, services, soak
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     services.add_arguments(sub.add_parser("services", help="a Python learning service against the engine's"))
     contention.add_arguments(sub.add_parser("contention", help="ms per step idle and beside a busy process"))
     microcircuit.add_arguments(sub.add_parser("microcircuit", help="the cortical microcircuit, and NEST"))
+    mpi.add_arguments(sub.add_parser("mpi", help="B1 and B3 on 1, 2 and 4 MPI ranks, and a model beyond"))
     live.add_arguments(sub.add_parser("live", help="ms per step plain, served, and with the page open"))
     readout.add_arguments(sub.add_parser("readout", help="the default network's readout test"))
     soak.add_arguments(sub.add_parser("soak", help="10^6 steps, every feature on: RSS"))

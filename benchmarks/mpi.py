@@ -1,0 +1,245 @@
+"""``python -m benchmarks mpi``: B1 and B3 on 1, 2 and 4 MPI ranks (one thread each),
+strong scaling (the same network) and weak scaling (nodes in proportion to the ranks),
+with each step's share of time in collectives and the bytes a rank sends per step; then
+a model of the step time and traffic at 10^7 and 10^8 nodes on 16-1,024 ranks from the
+measured costs (docs/performance.md, "Several ranks").
+
+Each run is ``mpirun -n R python -m benchmarks.mpi --worker ...``; the worker measures
+on every rank and rank 0 reports the slowest rank's time (a step ends when every rank
+has its spikes). On a machine with fewer cores than ranks the ranks share cores: read
+the 4-rank rows here as the cost of the exchange, not as a speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import spikegraph as sg
+
+from .b3 import b3_config
+from .lif import b1_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def workload_config(workload: str, scale: float, seed: int) -> sg.Config:
+    """B1 at 50,000 x scale nodes (K = 100), or B3 at about 50,000 x scale nodes (out-degree 100)."""
+    if workload == "b1":
+        return b1_config(max(1, round(50_000 * scale)), 100, 1, seed)
+    side = max(2, round(100 * math.sqrt(scale)))
+    return b3_config(side, 100.0, 1, seed)
+
+
+# ---------------------------------------------------------------- one run, under mpirun
+def worker(args: argparse.Namespace) -> int:
+    from mpi4py import MPI
+
+    world = MPI.COMM_WORLD
+    comm = sg.communicator(world)
+    cfg = workload_config(args.workload, args.scale, args.seed)
+    t0 = time.perf_counter()
+    net = sg.networks.from_config(cfg)
+    sim = sg.Simulation(net, cfg, comm=comm)
+    build_s = time.perf_counter() - t0
+    sim.run(args.warmup_ms)
+    per_step: list[float] = []
+    comm_share: list[float] = []
+    bytes_per_step: list[float] = []
+    spikes = steps = 0
+    for _ in range(args.repeats):
+        sim.clear_spikes()
+        sim.reset_perf()
+        comm.reset_counters()
+        world.Barrier()
+        sim.run(args.duration_ms)
+        p = sim.perf()
+        seconds = float(p["seconds_total"])
+        per_step.append(seconds * 1e3 / p["steps"])
+        comm_share.append(comm.seconds / seconds if seconds > 0 else 0.0)
+        bytes_per_step.append(comm.bytes_sent / p["steps"])
+        spikes += int(p["spikes"])
+        steps += int(p["steps"])
+    mine = {
+        "ms_per_step": statistics.median(per_step),
+        "comm_share": statistics.median(comm_share),
+        "bytes_sent_per_step": statistics.median(bytes_per_step),
+        "local_edges": int(sim._sim.graph.num_edges),
+        "memory_bytes": int(sim.perf()["memory_bytes"]),
+    }
+    # Bytes of node state per node: every rank holds all of it (read outside the timing;
+    # membrane variables are gathered from their owners).
+    node_bytes = sum(sim.state(name).nbytes for name in sim.state_names()) / net.num_nodes
+    everyone = world.gather(mine, root=0)
+    if world.rank == 0:
+        assert everyone is not None
+        slowest = max(everyone, key=lambda r: r["ms_per_step"])
+        row = {
+            "workload": args.workload, "ranks": world.size, "scale": args.scale,
+            "nodes": net.num_nodes, "edges": net.num_edges, "build_s": build_s,
+            "ms_per_step": slowest["ms_per_step"],
+            "comm_share": statistics.mean(r["comm_share"] for r in everyone),
+            "bytes_sent_per_step": statistics.mean(r["bytes_sent_per_step"] for r in everyone),
+            "spikes_per_step": spikes / steps,
+            "mean_rate_hz": spikes / net.num_nodes / (steps * sim.dt * 1e-3),
+            "max_local_edges": max(r["local_edges"] for r in everyone),
+            "max_memory_bytes": max(r["memory_bytes"] for r in everyone),
+            "dt_ms": sim.dt,
+            "node_state_bytes_per_node": node_bytes,
+        }
+        Path(args.json).write_text(json.dumps(row) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------- the driver
+def mpirun_command(ranks: int) -> list[str]:
+    launcher = shutil.which("mpirun") or shutil.which("mpiexec")
+    if launcher is None:
+        raise SystemExit("python -m benchmarks mpi: no mpirun on PATH (Debian: apt install openmpi-bin)")
+    return [launcher, "-n", str(ranks), "--oversubscribe"]
+
+
+def run_one(workload: str, ranks: int, scale: float, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
+    cmd = [*mpirun_command(ranks), sys.executable, "-m", "benchmarks.mpi", "--worker", "--workload", workload,
+           "--scale", str(scale), "--duration-ms", str(args.duration_ms), "--warmup-ms", str(args.warmup_ms),
+           "--repeats", str(args.repeats), "--seed", str(args.seed), "--json", str(out)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
+    row: dict[str, Any] = json.loads(out.read_text())
+    return row
+
+
+def cost_model(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-step compute of one workload as fixed + replicated x nodes + owned x edges / R,
+    fitted exactly to three runs at 1 and 2 ranks (one thread each): strong at 1 and 2
+    ranks (same network) and weak at 2 (twice the nodes and edges, the same edges per
+    rank). The exchange is what the 2-rank run spent in collectives."""
+    one = next(r for r in rows if r["ranks"] == 1 and r["mode"] == "strong")
+    two = next(r for r in rows if r["ranks"] == 2 and r["mode"] == "strong")
+    weak = next(r for r in rows if r["ranks"] == 2 and r["mode"] == "weak")
+
+    def compute(r: dict[str, Any]) -> float:
+        return float(r["ms_per_step"]) * (1 - float(r["comm_share"]))
+
+    owned = max(0.0, 2 * (compute(one) - compute(two)))  # edges x per-edge cost, at 1 rank
+    replicated = max(0.0, compute(weak) - compute(one))  # nodes x per-node cost (every rank, all nodes)
+    fixed = max(0.0, compute(one) - owned - replicated)
+    return {
+        "nodes": one["nodes"], "edges": one["edges"], "spikes_per_step": one["spikes_per_step"],
+        "fixed_ms": fixed,
+        "replicated_ms_per_node": replicated / one["nodes"],
+        "owned_ms_per_edge": owned / one["edges"],
+        "exchange_ms_per_step_2_ranks": two["ms_per_step"] * two["comm_share"],
+        "bytes_per_step_2_ranks": two["bytes_sent_per_step"],
+        "node_state_bytes_per_node": one["node_state_bytes_per_node"],
+    }
+
+
+# A cluster interconnect for the projection (stated, not measured here): per-collective
+# latency and the bandwidth each rank receives with.
+LATENCY_US = 5.0
+BANDWIDTH_GB_S = 10.0
+
+
+def project(model: dict[str, Any], workload: str) -> list[dict[str, Any]]:
+    """Step time and traffic of this design at 10^7 / 10^8 nodes, K = 100 / 1,000, 16-1,024 ranks."""
+    out = []
+    rate_per_node = model["spikes_per_step"] / model["nodes"]
+    for n in (10**7, 10**8):
+        for k in (100, 1000):
+            for ranks in (16, 64, 256, 1024):
+                spikes = rate_per_node * n
+                # Every rank receives every spike id (4 bytes); with the energy flow (B3)
+                # also 5 per-node values (4 bytes) of every node per step.
+                received = 4 * spikes + (20 * n if workload == "b3" else 0)
+                collectives = 1 + (5 if workload == "b3" else 0)
+                latency_ms = collectives * LATENCY_US * 1e-3 * math.log2(ranks)
+                comm_ms = latency_ms + received / (BANDWIDTH_GB_S * 1e6)
+                compute_ms = (model["fixed_ms"] + model["replicated_ms_per_node"] * n
+                              + model["owned_ms_per_edge"] * n * k / ranks)
+                out.append({"workload": workload, "nodes": n, "k": k, "ranks": ranks,
+                            "compute_ms": compute_ms, "comm_ms": comm_ms, "ms_per_step": compute_ms + comm_ms,
+                            "received_mb_per_step": received / 1e6,
+                            "node_state_gb_per_rank": model["node_state_bytes_per_node"] * n / 1e9})
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.worker:
+        return worker(args)
+    rows: list[dict[str, Any]] = []
+    tmp = Path(args.out_dir)
+    tmp.mkdir(parents=True, exist_ok=True)
+    ranks_list = [int(r) for r in args.ranks.split(",")]
+    for workload in args.workloads.split(","):
+        for mode in ("strong", "weak"):
+            for ranks in ranks_list:
+                if mode == "weak" and ranks == 1:
+                    continue  # the same run as strong at 1 rank
+                scale = args.scale * (ranks if mode == "weak" else 1)
+                row = run_one(workload, ranks, scale, args, tmp / f"{workload}_{mode}_{ranks}.json")
+                row["mode"] = mode
+                rows.append(row)
+                plural = "s" if ranks > 1 else " "
+                print(f"{workload.upper()} {mode:6} {ranks} rank{plural}: {row['nodes']:>8} nodes "
+                      f"{row['edges']:>10} edges  {row['ms_per_step']:8.3f} ms/step  "
+                      f"exchange {100 * row['comm_share']:5.1f}%  "
+                      f"{row['bytes_sent_per_step']:10.0f} B sent/step/rank  "
+                      f"rate {row['mean_rate_hz']:.1f} Hz  edges/rank {row['max_local_edges']}", flush=True)
+    models = {}
+    projections: list[dict[str, Any]] = []
+    for workload in args.workloads.split(","):
+        mine = [r for r in rows if r["workload"] == workload]
+        if not {(1, "strong"), (2, "strong"), (2, "weak")} <= {(r["ranks"], r["mode"]) for r in mine}:
+            continue
+        models[workload] = cost_model(mine)
+        projections += project(models[workload], workload)
+        m = models[workload]
+        print(f"\n{workload.upper()} model: fixed {m['fixed_ms']:.3f} ms, "
+              f"replicated {1e6 * m['replicated_ms_per_node']:.3f} ns/node, "
+              f"owned {1e6 * m['owned_ms_per_edge']:.3f} ns/edge per step; exchange at 2 ranks "
+              f"{m['exchange_ms_per_step_2_ranks']:.3f} ms/step")
+        print(f"  projection (interconnect {LATENCY_US} us per collective x log2 R, {BANDWIDTH_GB_S} GB/s):")
+        for p in (p for p in projections if p["workload"] == workload):
+            print(f"  N={p['nodes']:.0e} K={p['k']:>4} R={p['ranks']:>4}: {p['ms_per_step']:9.2f} ms/step "
+                  f"(compute {p['compute_ms']:8.2f}, exchange {p['comm_ms']:7.2f}), "
+                  f"{p['received_mb_per_step']:8.2f} MB in/rank/step, "
+                  f"node state {p['node_state_gb_per_rank']:.1f} GB/rank")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "models": models, "projections": projections},
+                                              indent=2) + "\n")
+    return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workloads", default="b1,b3", help="comma-separated: b1, b3")
+    p.add_argument("--ranks", default="1,2,4", help="comma-separated rank counts")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="network size relative to 50,000 nodes (per rank when weak)")
+    p.add_argument("--duration-ms", type=float, default=200.0, help="per timed run")
+    p.add_argument("--warmup-ms", type=float, default=50.0)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out-dir", default="build/benchmarks-mpi", help="per-run JSON files")
+    p.add_argument("--json", help="write every row, the cost models and the projection here")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--workload", default="b1", help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.mpi", description=__doc__)
+    add_arguments(parser)
+    sys.exit(int(run(parser.parse_args())))
