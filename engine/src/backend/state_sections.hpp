@@ -38,7 +38,7 @@ struct StateSpans {
   Span<std::uint8_t> spiked;   ///< per node: spiked at the last step
   Span<index_t> spikes;        ///< the last step's spikes, ascending, delivered at the next step
   std::uint64_t ring_slots = 0;
-  Span<Real> ring;             ///< delay ring, channels x ring_slots x nodes
+  Span<Real> ring;             ///< delay ring, channels x ring_slots x nodes (one rank: its own nodes)
   Span<float> weights;         ///< live weights (empty when the backend uses the graph's)
   Span<float> eligibility;     ///< empty without the eligibility rule
   double gain = 1.0;
@@ -65,6 +65,7 @@ struct Shape {
   NodeFeatures features;          ///< which optional node arrays exist
   std::size_t weights = 0;      ///< 0 when the backend uses the graph's weights
   std::size_t eligibility = 0;  ///< 0 without the eligibility rule
+  std::size_t ring_nodes = 0;   ///< nodes per ring row when not every node's (one rank's); 0: `nodes`
 };
 
 template <class Real>
@@ -125,7 +126,8 @@ State<Real> read_backend_state(const io::SnapshotReader& in, const Shape& shape)
   }
   s.spiked = in.array<std::uint8_t>("backend/spiked", n);
   s.spikes = in.array<index_t>("backend/spikes");
-  s.ring = in.array<Real>("backend/ring", shape.ring_channels * static_cast<std::size_t>(slots) * n);
+  const std::size_t ring_n = shape.ring_nodes != 0 ? shape.ring_nodes : n;
+  s.ring = in.array<Real>("backend/ring", shape.ring_channels * static_cast<std::size_t>(slots) * ring_n);
   s.weights = in.array<float>("backend/weights", shape.weights);
   s.eligibility = in.array<float>("backend/eligibility", shape.eligibility);
   s.gain = in.scalar<double>("backend/gain");

@@ -50,18 +50,18 @@ bool DistributedBackend::owner_only(const std::string& name) {
 
 DistributedBackend::DistributedBackend(const Graph& local_graph, const config::Config& cfg,
                                        std::shared_ptr<Communicator> comm, NodePartition partition,
-                                       std::vector<std::uint64_t> global_edge, std::uint64_t global_edges)
+                                       std::vector<std::uint64_t> row_base, std::uint64_t global_edges)
     : graph_(&local_graph),
       comm_(std::move(comm)),
       partition_(std::move(partition)),
-      global_edge_(std::move(global_edge)),
+      row_base_(std::move(row_base)),
       global_edges_(global_edges) {
   if (!comm_) throw InputError("distributed backend: communicator is null");
   if (partition_.ranks() != comm_->size()) {
     throw InputError("distributed backend: the partition has " + std::to_string(partition_.ranks()) +
                      " ranks, the communicator " + std::to_string(comm_->size()));
   }
-  if (partition_.starts.back() != local_graph.num_nodes() || global_edge_.size() != local_graph.num_edges()) {
+  if (partition_.starts.back() != local_graph.num_nodes() || row_base_.size() != local_graph.num_nodes()) {
     throw InputError("distributed backend: the partition or the edge ids do not match the rank's graph");
   }
   const auto problems = unsupported_on_ranks(cfg, comm_->size());
@@ -119,13 +119,13 @@ std::vector<float> DistributedBackend::gather_edge_state(const std::string& name
   // its nodes into another rank's is that rank's to send); every rank places them.
   std::vector<unsigned char> mine, all;
   mine.reserve(a.size * (sizeof(std::uint64_t) + sizeof(float)));
-  for (std::size_t k = 0; k < a.size; ++k) {
-    if (!owns_edge(k)) continue;
-    const auto* id = reinterpret_cast<const unsigned char*>(&global_edge_[k]);
+  for_each_edge([&](index_t, offset_t k, std::uint64_t id) {
+    if (!owns_edge(k)) return;
+    const auto* id_bytes = reinterpret_cast<const unsigned char*>(&id);
     const auto* value = reinterpret_cast<const unsigned char*>(&values[k]);
-    mine.insert(mine.end(), id, id + sizeof(std::uint64_t));
+    mine.insert(mine.end(), id_bytes, id_bytes + sizeof(std::uint64_t));
     mine.insert(mine.end(), value, value + sizeof(float));
-  }
+  });
   std::vector<std::uint64_t> offsets;
   comm_->allgather_bytes(mine, all, offsets);
   std::vector<float> out(static_cast<std::size_t>(global_edges_), 0.0f);
@@ -140,8 +140,8 @@ std::vector<float> DistributedBackend::gather_edge_state(const std::string& name
 
 void DistributedBackend::set_global_weights(const float* weights, std::size_t count) {
   if (count != global_edges_) throw InputError("set_weights: wrong number of weights");
-  std::vector<float> mine(global_edge_.size());
-  for (std::size_t k = 0; k < mine.size(); ++k) mine[k] = weights[global_edge_[k]];
+  std::vector<float> mine(graph_->num_edges());
+  for_each_edge([&](index_t, offset_t k, std::uint64_t id) { mine[k] = weights[id]; });
   inner_->set_weights(mine.data(), mine.size());
 }
 
@@ -154,30 +154,29 @@ void DistributedBackend::save_state(io::SnapshotWriter& out) const {
   inner_->save_state(local);
   const io::SnapshotReader in = io::SnapshotReader::from_bytes(local.bytes(), "rank state");
   const index_t n = partition_.starts.back();
-  const index_t b = partition_.begin(comm_->rank()), e = partition_.end(comm_->rank());
   for (const io::SnapshotSection& s : in.sections()) {
     const std::size_t width = dtype_size(s.dtype);
     std::vector<unsigned char> bytes(static_cast<std::size_t>(s.count) * width);
     in.read_into(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
     if (s.name == "backend/ring") {
-      // Rows of n nodes (channel x slot); each row's owned columns come from their owner.
-      const std::size_t rows = n == 0 ? 0 : static_cast<std::size_t>(s.count) / n;
-      std::vector<unsigned char> mine;
-      for (std::size_t r = 0; r < rows; ++r) {
-        const unsigned char* row = bytes.data() + (r * n) * width;
-        mine.insert(mine.end(), row + b * width, row + e * width);
-      }
+      // Each rank's ring has rows (channel x slot) of its own nodes' input; the
+      // checkpoint's has rows of all n nodes, each rank's columns from that rank.
       std::vector<unsigned char> all;
       std::vector<std::uint64_t> offsets;
-      comm_->allgather_bytes(mine, all, offsets);
+      comm_->allgather_bytes(bytes, all, offsets);
+      const std::size_t rows = n == 0 ? 0 : all.size() / (static_cast<std::size_t>(n) * width);
+      std::vector<unsigned char> whole(rows * n * width, 0);
       for (int rank = 0; rank < comm_->size(); ++rank) {
         const std::size_t rb = partition_.begin(rank), cols = partition_.end(rank) - rb;
         const unsigned char* src = all.data() + offsets[static_cast<std::size_t>(rank)];
-        for (std::size_t r = 0; r < rows; ++r) {
-          if (cols > 0) std::memcpy(bytes.data() + (r * n + rb) * width, src + r * cols * width, cols * width);
+        for (std::size_t r = 0; r < rows && cols > 0; ++r) {
+          std::memcpy(whole.data() + (r * n + rb) * width, src + r * cols * width, cols * width);
         }
       }
-    } else if ((s.name == "backend/weights" || s.name == "backend/eligibility") && s.count > 0) {
+      out.add(s.name, s.dtype, whole.data(), rows * n);
+      continue;
+    }
+    if ((s.name == "backend/weights" || s.name == "backend/eligibility") && s.count > 0) {
       const std::vector<float> whole = gather_edge_state(s.name == "backend/weights" ? "weight" : "eligibility");
       out.add(s.name, whole);
       continue;
@@ -193,13 +192,31 @@ void DistributedBackend::load_state(const io::SnapshotReader& in) {
     if (s.name.rfind("backend/", 0) != 0) continue;
     if ((s.name == "backend/weights" || s.name == "backend/eligibility") && s.count > 0) {
       const auto whole = in.array<float>(s.name, static_cast<std::size_t>(global_edges_));
-      std::vector<float> mine(global_edge_.size());
-      for (std::size_t k = 0; k < mine.size(); ++k) mine[k] = whole[global_edge_[k]];
+      std::vector<float> mine(graph_->num_edges());
+      for_each_edge([&](index_t, offset_t k, std::uint64_t id) { mine[k] = whole[id]; });
       local.add(s.name, mine);
       continue;
     }
-    std::vector<unsigned char> bytes(static_cast<std::size_t>(s.count) * dtype_size(s.dtype));
+    const std::size_t width = dtype_size(s.dtype);
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(s.count) * width);
     in.read_into(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
+    if (s.name == "backend/ring") {
+      // This rank's columns of each row (channel x slot) of all n nodes; a ring of
+      // another shape is passed on whole for the backend to refuse by its size.
+      const std::size_t n = partition_.starts.back();
+      const index_t b = partition_.begin(comm_->rank()), e = partition_.end(comm_->rank());
+      if (n > 0 && s.count % n == 0) {
+        const std::size_t rows = static_cast<std::size_t>(s.count) / n;
+        std::vector<unsigned char> mine;
+        mine.reserve(rows * (e - b) * width);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const unsigned char* row = bytes.data() + r * n * width;
+          mine.insert(mine.end(), row + b * width, row + e * width);
+        }
+        local.add(s.name, s.dtype, mine.data(), mine.size() / width);
+        continue;
+      }
+    }
     local.add(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
   }
   inner_->load_state(io::SnapshotReader::from_bytes(local.bytes(), in.source()));

@@ -23,17 +23,18 @@
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/dist/partition.hpp"
+#include "spikegraph/graph/graph.hpp"
 
 namespace spikegraph::dist {
 
 class DistributedBackend final : public Backend {
  public:
   /// The backend of rank comm->rank() over `local_graph` (the rank's part of the
-  /// whole graph, which must outlive the backend), whose edge k is edge
-  /// global_edge[k] of the whole graph of `global_edges` edges. Threads per rank:
+  /// whole graph, which must outlive the backend), whose row s starts at edge
+  /// row_base[s] of the whole graph of `global_edges` edges (GraphPart). Threads per rank:
   /// sim.threads, or the hardware threads divided among the ranks when it is 0.
   DistributedBackend(const Graph& local_graph, const config::Config& cfg, std::shared_ptr<Communicator> comm,
-                     NodePartition partition, std::vector<std::uint64_t> global_edge, std::uint64_t global_edges);
+                     NodePartition partition, std::vector<std::uint64_t> row_base, std::uint64_t global_edges);
 
   std::string name() const override { return inner_->name(); }
   int threads() const override { return inner_->threads(); }
@@ -66,7 +67,10 @@ class DistributedBackend final : public Backend {
   /// Collective for the variables the neuron update writes: every node's current value.
   ArrayRef state(const std::string& name) override;
   void state_written(const std::string& name) override { inner_->state_written(name); }
-  std::size_t memory_bytes() const override { return inner_->memory_bytes(); }
+  /// The CPU backend's, plus each row's whole-graph offset.
+  std::size_t memory_bytes() const override {
+    return inner_->memory_bytes() + row_base_.capacity() * sizeof(std::uint64_t);
+  }
   /// Collective. Only rank 0's `out` holds the gathered whole; other ranks' is partial.
   void save_state(io::SnapshotWriter& out) const override;
   /// Every rank reads the one-process sections and keeps its own edges.
@@ -74,8 +78,15 @@ class DistributedBackend final : public Backend {
 
   Communicator& comm() const { return *comm_; }
   const NodePartition& partition() const { return partition_; }
-  const std::vector<std::uint64_t>& global_edge() const { return global_edge_; }
   std::uint64_t global_edges() const { return global_edges_; }
+  /// Calls f(s, k, id) for every local edge k (source s) with its index id in the whole graph.
+  template <class F>
+  void for_each_edge(F&& f) const {
+    const auto& off = graph_->out_offsets();
+    for (index_t s = 0; s < graph_->num_nodes(); ++s) {
+      for (offset_t k = off[s]; k < off[s + 1]; ++k) f(s, k, row_base_[s] + (k - off[s]));
+    }
+  }
   /// Collective: an edge state array of the whole graph (whole-graph edge order), on every rank.
   std::vector<float> gather_edge_state(const std::string& name) const;
   /// Weights of the whole graph (whole-graph edge order): this rank keeps its edges'.
@@ -95,7 +106,7 @@ class DistributedBackend final : public Backend {
   const Graph* graph_;
   std::shared_ptr<Communicator> comm_;
   NodePartition partition_;
-  std::vector<std::uint64_t> global_edge_;
+  std::vector<std::uint64_t> row_base_;
   std::uint64_t global_edges_ = 0;
   std::unique_ptr<Backend> inner_;
 };

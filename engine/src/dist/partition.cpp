@@ -54,9 +54,13 @@ NodePartition make_partition(const Graph& graph, int ranks, const std::string& m
   return partition_by_in_edges(in_degree, ranks);
 }
 
+std::uint64_t GraphPart::edge_id(index_t s, offset_t k) const {
+  return row_base[s] + (k - graph->out_offsets()[s]);
+}
+
 GraphPart graph_part(const Graph& graph, index_t begin, index_t end, bool source_rows) {
   GraphPart part;
-  part.graph = GraphBuilder::part(graph, begin, end, source_rows, part.global_edge);
+  part.graph = GraphBuilder::part(graph, begin, end, source_rows, part.row_base);
   return part;
 }
 

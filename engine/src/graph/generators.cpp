@@ -87,7 +87,7 @@ std::shared_ptr<const Graph> make_brunel(const BrunelParams& p) {
 }
 
 std::shared_ptr<const Graph> make_brunel_part(const BrunelParams& p, index_t begin, index_t end, bool source_rows,
-                                              std::vector<std::uint64_t>& global_edge) {
+                                              std::vector<std::uint64_t>& row_base) {
   const BrunelDraw b(p);
   if (begin > end || end > b.n) bad("part [" + std::to_string(begin) + ", " + std::to_string(end) + ") is not a node range");
   auto kept = [&](std::uint64_t t, index_t s) {
@@ -116,7 +116,13 @@ std::shared_ptr<const Graph> make_brunel_part(const BrunelParams& p, index_t beg
   std::vector<float> weights(m);
   std::vector<std::uint16_t> delays(m, static_cast<std::uint16_t>(p.delay_steps));
   std::vector<std::uint8_t> kinds(m), plastic(b.any_plastic() ? m : 0);
-  global_edge.assign(m, 0);
+  // A whole row (source_rows, own source) starts at the row's start; a run of targets
+  // in [begin, end) after the row's edges into earlier nodes.
+  row_base.resize(b.n);
+  for (std::uint64_t s = 0; s < b.n; ++s) {
+    const bool whole_row = source_rows && s >= begin && s < end;
+    row_base[s] = offsets[s] + (whole_row ? 0 : before[s]);
+  }
   std::vector<offset_t> cursor(local.begin(), local.end() - 1);
   const std::uint64_t t_first = source_rows ? 0 : begin, t_last = source_rows ? b.n : end;
   for (std::uint64_t t = t_first; t < t_last; ++t) {
@@ -124,11 +130,6 @@ std::shared_ptr<const Graph> make_brunel_part(const BrunelParams& p, index_t beg
       const index_t s = b.source(t, i);
       if (!kept(t, s)) continue;
       const offset_t slot = cursor[s]++;
-      const offset_t in_row = slot - local[s];
-      // A whole row (source_rows, own source) starts at the row's start; a run of
-      // targets in [begin, end) after the row's edges into earlier nodes.
-      const bool whole_row = source_rows && s >= begin && s < end;
-      global_edge[slot] = offsets[s] + (whole_row ? 0 : before[s]) + in_row;
       targets[slot] = static_cast<index_t>(t);
       weights[slot] = b.excitatory(i) ? b.w_exc : b.w_inh;
       kinds[slot] = static_cast<std::uint8_t>(b.excitatory(i) ? EdgeKind::excitatory : EdgeKind::inhibitory);

@@ -220,12 +220,12 @@ std::shared_ptr<const Graph> GraphBuilder::from_csr(std::vector<std::uint8_t> no
 }
 
 std::shared_ptr<const Graph> GraphBuilder::part(const Graph& graph, index_t begin, index_t end, bool source_rows,
-                                                std::vector<std::uint64_t>& global_edge) {
+                                                std::vector<std::uint64_t>& row_base) {
   auto g = std::make_shared<Graph>();
   const index_t n = graph.num_nodes();
   g->node_type_ = graph.node_type_;
   g->out_offsets_.assign(static_cast<std::size_t>(n) + 1, 0);
-  global_edge.clear();
+  row_base.assign(n, 0);
   const bool plastic = !graph.edge_plastic_.empty();
   for (index_t s = 0; s < n; ++s) {
     // Rows are sorted by target: the kept edges of a row are one run (or all of it).
@@ -235,8 +235,8 @@ std::shared_ptr<const Graph> GraphBuilder::part(const Graph& graph, index_t begi
       first = static_cast<offset_t>(std::lower_bound(row + first, row + last, begin) - row);
       last = static_cast<offset_t>(std::lower_bound(row + first, row + last, end) - row);
     }
+    row_base[s] = first;
     for (offset_t e = first; e < last; ++e) {
-      global_edge.push_back(e);
       g->edge_target_.push_back(graph.edge_target_[e]);
       g->edge_weight_.push_back(graph.edge_weight_[e]);
       g->edge_delay_.push_back(graph.edge_delay_[e]);
@@ -245,6 +245,12 @@ std::shared_ptr<const Graph> GraphBuilder::part(const Graph& graph, index_t begi
     }
     g->out_offsets_[s + 1] = static_cast<offset_t>(g->edge_target_.size());
   }
+  // Exact sizes: memory_bytes() reports capacity, and parts are built by appending.
+  g->edge_target_.shrink_to_fit();
+  g->edge_weight_.shrink_to_fit();
+  g->edge_delay_.shrink_to_fit();
+  g->edge_kind_.shrink_to_fit();
+  g->edge_plastic_.shrink_to_fit();
   g->max_delay_ = graph.max_delay_;
   return g;
 }

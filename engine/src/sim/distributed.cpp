@@ -73,7 +73,7 @@ std::unique_ptr<Simulation> Simulation::make_distributed(const dist::GraphPart& 
   }
   check_supported(cfg, ranks);
   BackendFactory factory = [&](const Graph& g, const config::Config& c) -> std::unique_ptr<Backend> {
-    return std::make_unique<dist::DistributedBackend>(g, c, comm, partition, part.global_edge, global_edges);
+    return std::make_unique<dist::DistributedBackend>(g, c, comm, partition, part.row_base, global_edges);
   };
   std::unique_ptr<Simulation> sim(new Simulation(part.graph, cfg, add_spare_nodes, factory));
   sim->comm_ = std::move(comm);
@@ -103,7 +103,7 @@ std::unique_ptr<Simulation> Simulation::distributed(const config::Config& cfg,
   const int r = comm->rank();
   dist::GraphPart part;
   part.graph = make_brunel_part(p, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg),
-                                part.global_edge);
+                                part.row_base);
   return make_distributed(part, partition, edges, cfg, std::move(comm), true);
 }
 
@@ -139,20 +139,16 @@ void Simulation::save_graph(io::SnapshotWriter& out) const {
     return;
   }
   // Every rank's edges, placed by their ids: the whole graph in its CSR order.
-  const auto& off = g.out_offsets();
-  const auto& ids = dist_->global_edge();
   const bool plastic = !g.edge_plastic().empty();
   std::vector<unsigned char> mine, all;
   mine.reserve(g.num_edges() * sizeof(EdgeRecord));
-  for (index_t s = 0; s < g.num_nodes(); ++s) {
-    for (offset_t e = off[s]; e < off[s + 1]; ++e) {
-      if (!dist_->owns_edge(e)) continue;  // the target's rank sends it
-      const EdgeRecord rec{ids[e], s, g.edge_target()[e], g.edge_weight()[e], g.edge_delay()[e], g.edge_kind()[e],
-                           static_cast<std::uint8_t>(plastic ? g.edge_plastic()[e] : 0)};
-      const auto* bytes = reinterpret_cast<const unsigned char*>(&rec);
-      mine.insert(mine.end(), bytes, bytes + sizeof(rec));
-    }
-  }
+  dist_->for_each_edge([&](index_t s, offset_t e, std::uint64_t id) {
+    if (!dist_->owns_edge(e)) return;  // the target's rank sends it
+    const EdgeRecord rec{id, s, g.edge_target()[e], g.edge_weight()[e], g.edge_delay()[e], g.edge_kind()[e],
+                         static_cast<std::uint8_t>(plastic ? g.edge_plastic()[e] : 0)};
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&rec);
+    mine.insert(mine.end(), bytes, bytes + sizeof(rec));
+  });
   std::vector<std::uint64_t> offsets;
   dist_->comm().allgather_bytes(mine, all, offsets);
   const auto m = static_cast<std::size_t>(dist_->global_edges());

@@ -43,8 +43,12 @@ NodePartition make_partition(const Graph& graph, int ranks, const std::string& m
 /// (the energy flow's outflow needs a source's whole row), in the graph's edge order.
 struct GraphPart {
   std::shared_ptr<const Graph> graph;
-  /// For each edge of `graph`, its index in the whole graph.
-  std::vector<std::uint64_t> global_edge;
+  /// For each node s, the whole graph's index of the first edge of `graph`'s row s:
+  /// the part's edges of a row are consecutive in the whole row, so edge k of row s is
+  /// edge row_base[s] + (k - graph->out_offsets()[s]) of the whole graph.
+  std::vector<std::uint64_t> row_base;
+  /// Edge k's index in the whole graph, for k in row s (s: k's source).
+  std::uint64_t edge_id(index_t s, offset_t k) const;
 };
 GraphPart graph_part(const Graph& graph, index_t begin, index_t end, bool source_rows);
 

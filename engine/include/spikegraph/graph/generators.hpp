@@ -37,9 +37,10 @@ std::shared_ptr<const Graph> make_brunel(const BrunelParams& p);
 /// One rank's part of make_brunel(p) without building the whole graph (memory: the
 /// part plus three counters per node): every node, the edges into [begin, end) and,
 /// with `source_rows`, the edges out of it, as GraphBuilder::part would cut them from
-/// the whole; `global_edge` gets each edge's index in the whole graph.
+/// the whole; `row_base` gets, per node, the whole graph's index of the first edge of
+/// the part's row (as GraphBuilder::part).
 std::shared_ptr<const Graph> make_brunel_part(const BrunelParams& p, index_t begin, index_t end, bool source_rows,
-                                              std::vector<std::uint64_t>& global_edge);
+                                              std::vector<std::uint64_t>& row_base);
 /// Edges of make_brunel(p): n * k_in.
 std::uint64_t brunel_edges(const BrunelParams& p);
 

@@ -140,9 +140,11 @@ class GraphBuilder {
   /// The nodes of `graph` with only the edges whose target is in [begin, end) and,
   /// when `source_rows`, those whose source is, in the same order; max_delay() stays
   /// the whole graph's (so delay rings have the same shape on every part).
-  /// `global_edge` receives each kept edge's index in `graph`.
+  /// The kept edges of a row are consecutive in `graph`'s row: `row_base[s]` receives
+  /// the index in `graph` of the first, so edge k of the part's row s is edge
+  /// row_base[s] + (k - out_offsets()[s]) of `graph` (8 bytes per node, not per edge).
   static std::shared_ptr<const Graph> part(const Graph& graph, index_t begin, index_t end, bool source_rows,
-                                           std::vector<std::uint64_t>& global_edge);
+                                           std::vector<std::uint64_t>& row_base);
 };
 
 /// A copy of `graph` with `spare` more nodes of type dynamic and no edges of their

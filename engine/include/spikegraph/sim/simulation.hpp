@@ -63,8 +63,9 @@ class Simulation {
   static std::unique_ptr<Simulation> distributed(std::shared_ptr<const Graph> graph, const config::Config& cfg,
                                                  std::shared_ptr<dist::Communicator> comm);
   /// The same from this rank's part only (dist::GraphPart: every node, the edges into
-  /// the rank's nodes of `partition`, their ids in the whole graph of `global_edges`
-  /// edges), for networks no rank could hold whole.
+  /// the rank's nodes of `partition` and, with the energy flow, out of them; where its
+  /// rows lie in the whole graph of `global_edges` edges), for networks no rank could
+  /// hold whole.
   static std::unique_ptr<Simulation> distributed(const dist::GraphPart& part, const dist::NodePartition& partition,
                                                  std::uint64_t global_edges, const config::Config& cfg,
                                                  std::shared_ptr<dist::Communicator> comm);

@@ -103,6 +103,7 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
 // Nodes of the other models, one kernels::model_step each (not vectorised: these
 // models are not on the benchmarks' hot paths).
 template <class Real, class View>
+// `in` and `in_inh` point at node b0's input.
 [[gnu::noinline]] void update_model_nodes(const View& x, std::size_t b0, std::size_t len, Real* __restrict in,
                                           Real* __restrict in_inh, const std::uint32_t* __restrict counts,
                                           std::uint8_t* __restrict spiked, const kernels::NeuronParams<Real>& p,
@@ -110,10 +111,10 @@ template <class Real, class View>
   const Real keep_input = ignores ? Real(0) : Real(1);
   for (std::size_t j = 0; j < len; ++j) {
     const std::size_t i = b0 + j;
-    spiked[j] = static_cast<std::uint8_t>(kernels::model_step(p, c, x, i, in[i], in_inh ? in_inh[i] : Real(0),
+    spiked[j] = static_cast<std::uint8_t>(kernels::model_step(p, c, x, i, in[j], in_inh ? in_inh[j] : Real(0),
                                                               in_inh != nullptr, counts[j], gain, keep_input));
-    in[i] = Real(0);
-    if (in_inh) in_inh[i] = Real(0);
+    in[j] = Real(0);
+    if (in_inh) in_inh[j] = Real(0);
   }
 }
 
@@ -135,7 +136,10 @@ class CpuBackend final : public Backend {
     ring_channels_ = nodes_.features().exp_synapses ? 2 : 1;
     initialise_node_state(nodes_, graph, params_, cfg);
     spiked_.assign(n, 0);
-    ring_.assign(ring_channels_ * ring_slots_ * n, Real(0));
+    // The delay ring holds the input of the nodes this backend updates only.
+    ring_first_ = owned_.begin;
+    ring_width_ = owned_.end - owned_.begin;
+    ring_.assign(ring_channels_ * ring_slots_ * ring_width_, Real(0));
     poisson_key_ = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::poisson_input));
     rebuild_poisson_tables();
     const auto& types = graph.node_type();
@@ -371,8 +375,11 @@ class CpuBackend final : public Backend {
   void add_input(step_t t, const index_t* nodes, std::size_t count, double value) override {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
     const std::size_t channel = ring_channels_ == 2 && value < 0 ? 1 : 0;  // as an edge of that sign
-    Real* input = ring_.data() + (channel * ring_slots_ + slot) * graph_->num_nodes();
-    for (std::size_t k = 0; k < count; ++k) input[nodes[k]] += static_cast<Real>(value);
+    Real* input = ring_.data() + (channel * ring_slots_ + slot) * ring_width_;
+    for (std::size_t k = 0; k < count; ++k) {
+      const index_t i = nodes[k];
+      if (i >= ring_first_ && i - ring_first_ < ring_width_) input[i - ring_first_] += static_cast<Real>(value);
+    }
   }
 
   void change_drive(const index_t* nodes, std::size_t count, double value, bool add) override {
@@ -458,7 +465,7 @@ class CpuBackend final : public Backend {
   void load_state(const io::SnapshotReader& in) override {
     backend_state::State<Real> s = backend_state::read_backend_state<Real>(
         in, {graph_->num_nodes(), ring_slots_, ring_channels_, nodes_.features(), weights_.size(),
-             eligibility_.size()});
+             eligibility_.size(), ring_width_});
     nodes_.assign(s.nodes);
     spiked_.swap(s.spiked);
     spikes_.swap(s.spikes);
@@ -481,7 +488,8 @@ class CpuBackend final : public Backend {
   std::size_t memory_bytes() const override {
     std::size_t b = 0;
     b += nodes_.bytes();
-    b += (energy_next_.capacity() + flow_out_.capacity()) * sizeof(Real);
+    b += (energy_next_.capacity() + flow_out_.capacity() + inflow_.capacity() + overflow_.capacity()) * sizeof(Real);
+    b += remote_spikes_.capacity() * sizeof(index_t);
     b += flow_sources_.capacity() * sizeof(kernels::FlowSource<Real>);
     b += (weights_.capacity() + eligibility_.capacity() + in_flow_weight_.capacity()) * sizeof(float);
     b += edge_slot_.capacity() * sizeof(index_t) + in_flags_.capacity() + out_carries_.capacity();
@@ -709,6 +717,8 @@ class CpuBackend final : public Backend {
     const auto slots = static_cast<step_t>(ring_slots_);
     const std::size_t base_slot = static_cast<std::size_t>(t_emit % slots);
     Real* ring = ring_.data();
+    const std::size_t width = ring_width_;
+    const index_t first = ring_first_;
     const std::size_t channel_offset[kEdgeKindCount] = {0, kSplit ? ring_slots_ : 0, 0, 0};
     static_assert(static_cast<int>(EdgeKind::inhibitory) == 1 && kEdgeKindCount == 4, "channel_offset order");
     for (index_t s : delivering_) {
@@ -724,21 +734,21 @@ class CpuBackend final : public Backend {
         if (e + kPrefetchAhead < end) {
           std::size_t ahead = base_slot + delay[e + kPrefetchAhead];
           if (ahead >= ring_slots_) ahead -= ring_slots_;
-          __builtin_prefetch(ring + ahead * n + tgt[e + kPrefetchAhead], 1);
+          __builtin_prefetch(ring + ahead * width + (tgt[e + kPrefetchAhead] - first), 1);
         }
         std::size_t slot = base_slot + delay[e];
         if (slot >= ring_slots_) slot -= ring_slots_;
         if constexpr (kSplit) slot += channel_offset[kind[e]];
-        ring[slot * n + tgt[e]] += factor[kind[e]] * static_cast<Real>(weight_[e]);
+        ring[slot * width + (tgt[e] - first)] += factor[kind[e]] * static_cast<Real>(weight_[e]);
       }
     }
   }
 
   void update_segment(step_t t, std::size_t slot, std::uint8_t type, std::size_t begin, std::size_t end) {
     const kernels::NeuronParams<Real>& p = params_.neuron[type];
-    const index_t n = graph_->num_nodes();
-    Real* input = ring_.data() + slot * n;
-    Real* input_inh = ring_channels_ == 2 ? input + ring_slots_ * n : nullptr;
+    // Row `slot` of the ring; node i's input is at i - ring_first_.
+    Real* input = ring_.data() + slot * ring_width_;
+    Real* input_inh = ring_channels_ == 2 ? input + ring_slots_ * ring_width_ : nullptr;
     if (params_.oscillator_period[type] > 0) {
       update_oscillators(type, begin, end, input, input_inh);
       return;
@@ -797,18 +807,20 @@ class CpuBackend final : public Backend {
     const kernels::NeuronParams<Real>& p = params_.neuron[type];
     const NodeView<Real>& x = node_;
     if (p.model != kernels::NeuronModel::lif) {
-      update_model_nodes(x, b0, len, input, input_inh, counts, spiked_.data() + b0, p, params_.model_constants[type],
-                         ignores, gain_);
+      update_model_nodes(x, b0, len, input + (b0 - ring_first_), input_inh ? input_inh + (b0 - ring_first_) : nullptr,
+                         counts, spiked_.data() + b0, p, params_.model_constants[type], ignores, gain_);
       return;
     }
-    Real* inh = kSplit ? input_inh + b0 : nullptr;
+    Real* inh = kSplit ? input_inh + (b0 - ring_first_) : nullptr;
     if (coupled) {
       update_nodes<Real, true, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
-                                       input + b0, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores,
+                                       input + (b0 - ring_first_), inh, counts, x.alive + b0, spiked_.data() + b0, len,
+                                       p, ignores,
                                        gain_);
     } else {
       update_nodes<Real, false, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
-                                        input + b0, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores,
+                                        input + (b0 - ring_first_), inh, counts, x.alive + b0, spiked_.data() + b0, len,
+                                       p, ignores,
                                         gain_);
     }
   }
@@ -817,8 +829,8 @@ class CpuBackend final : public Backend {
     const auto& p = params_.neuron[type];
     const std::int32_t period = params_.oscillator_period[type];
     for (std::size_t i = begin; i < end; ++i) {
-      input[i] = Real(0);  // oscillators ignore input
-      if (input_inh) input_inh[i] = Real(0);
+      input[i - ring_first_] = Real(0);  // oscillators ignore input
+      if (input_inh) input_inh[i - ring_first_] = Real(0);
       bool fired = false;
       if (node_.alive[i]) {
         if (node_.phase[i] > 0) {
@@ -864,7 +876,9 @@ class CpuBackend final : public Backend {
   NodeArrays<Real, HostAlloc> nodes_;
   const NodeView<Real> node_ = nodes_.view();  // typed pointers, fixed for the backend's life
   std::vector<std::uint8_t> spiked_;
-  std::vector<Real> ring_;
+  std::vector<Real> ring_;  // channels x ring_slots_ x ring_width_ (the nodes from ring_first_ on)
+  index_t ring_first_ = 0;
+  std::size_t ring_width_ = 0;
   std::vector<Segment> segments_;
   std::vector<index_t> spikes_;      // spiked at the current step
   std::vector<index_t> delivering_;  // spiked at the previous step, sent by deliver()
