@@ -53,6 +53,7 @@ def worker(args: argparse.Namespace) -> int:
     build_s = time.perf_counter() - t0
     sim.run(args.warmup_ms)
     per_step: list[float] = []
+    phases: dict[str, list[float]] = {}
     comm_share: list[float] = []
     bytes_per_step: list[float] = []
     spikes = steps = 0
@@ -65,6 +66,8 @@ def worker(args: argparse.Namespace) -> int:
         p = sim.perf()
         seconds = float(p["seconds_total"])
         per_step.append(seconds * 1e3 / p["steps"])
+        for name, ms in p["phase_ms_per_step"].items():
+            phases.setdefault(name, []).append(ms)
         comm_share.append(comm.seconds / seconds if seconds > 0 else 0.0)
         bytes_per_step.append(comm.bytes_sent / p["steps"])
         spikes += int(p["spikes"])
@@ -73,6 +76,7 @@ def worker(args: argparse.Namespace) -> int:
         "ms_per_step": statistics.median(per_step),
         "comm_share": statistics.median(comm_share),
         "bytes_sent_per_step": statistics.median(bytes_per_step),
+        "phase_ms_per_step": {k: statistics.median(v) for k, v in phases.items()},
         "local_edges": int(sim._sim.graph.num_edges),
         "memory_bytes": int(sim.perf()["memory_bytes"]),
     }
@@ -87,6 +91,7 @@ def worker(args: argparse.Namespace) -> int:
             "workload": args.workload, "ranks": world.size, "scale": args.scale,
             "nodes": net.num_nodes, "edges": net.num_edges, "build_s": build_s,
             "ms_per_step": slowest["ms_per_step"],
+            "phase_ms_per_step": slowest["phase_ms_per_step"],
             "comm_share": statistics.mean(r["comm_share"] for r in everyone),
             "bytes_sent_per_step": statistics.mean(r["bytes_sent_per_step"] for r in everyone),
             "spikes_per_step": spikes / steps,
@@ -145,10 +150,14 @@ def cost_model(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "bytes_per_step_2_ranks": two["bytes_sent_per_step"],
         "node_state_bytes_per_node": one["node_state_bytes_per_node"],
     }
-    # Memory the same way: engine bytes (graph + state) = replicated + split / R.
-    split_bytes = max(0.0, 2 * (one["max_memory_bytes"] - two["max_memory_bytes"]))
-    model["replicated_bytes_per_node"] = max(0.0, one["max_memory_bytes"] - split_bytes) / one["nodes"]
-    model["split_bytes_per_edge"] = split_bytes / one["edges"]
+    # Memory: engine bytes (graph + state, records) of a rank = per node x N + per edge x
+    # its edges, from strong runs at 1 rank and the most ranks measured.
+    most = max((r for r in rows if r["mode"] == "strong"), key=lambda r: r["ranks"])
+    per_edge = ((one["max_memory_bytes"] - most["max_memory_bytes"])
+                / max(1, one["max_local_edges"] - most["max_local_edges"]))
+    model["bytes_per_local_edge"] = max(0.0, per_edge)
+    node_bytes = max(0.0, one["max_memory_bytes"] - per_edge * one["max_local_edges"])
+    model["bytes_per_node"] = node_bytes / one["nodes"]
     if weak is not None:
         model["weak_2_ranks_compute_ms"] = compute(weak)
         model["weak_2_ranks_predicted_ms"] = (replicated * weak["nodes"] / one["nodes"]
@@ -179,11 +188,14 @@ def project(model: dict[str, Any], workload: str) -> list[dict[str, Any]]:
                 latency_ms = collectives * LATENCY_US * 1e-3 * math.log2(ranks)
                 comm_ms = latency_ms + received / (BANDWIDTH_GB_S * 1e6)
                 compute_ms = model["replicated_ms_per_node"] * n + model["owned_ms_per_edge"] * n * k / ranks
+                # A rank stores the edges into its nodes, and with the flow (B3) also the
+                # rows out of them: E (2R - 1) / R^2 for random targets.
+                local_edges = n * k * ((2 * ranks - 1) / ranks**2 if workload == "b3" else 1 / ranks)
                 out.append({"workload": workload, "nodes": n, "k": k, "ranks": ranks,
                             "compute_ms": compute_ms, "comm_ms": comm_ms, "ms_per_step": compute_ms + comm_ms,
                             "received_mb_per_step": received / 1e6,
-                            "memory_gb_per_rank": (model["replicated_bytes_per_node"] * n
-                                                   + model["split_bytes_per_edge"] * n * k / ranks) / 1e9})
+                            "memory_gb_per_rank": (model["bytes_per_node"] * n
+                                                   + model["bytes_per_local_edge"] * local_edges) / 1e9})
     return out
 
 
@@ -210,7 +222,10 @@ def run(args: argparse.Namespace) -> int:
                       f"{row['edges']:>10} edges  {row['ms_per_step']:8.3f} ms/step  "
                       f"exchange {100 * row['comm_share']:5.1f}%  "
                       f"{row['bytes_sent_per_step']:10.0f} B sent/step/rank  "
-                      f"rate {row['mean_rate_hz']:.1f} Hz  edges/rank {row['max_local_edges']}", flush=True)
+                      f"rate {row['mean_rate_hz']:.1f} Hz  edges/rank {row['max_local_edges']}\n"
+                      "    per phase (ms/step, slowest rank): "
+                      + ", ".join(f"{k} {v:.3f}" for k, v in row["phase_ms_per_step"].items() if v >= 0.0005),
+                      flush=True)
     models = {}
     projections: list[dict[str, Any]] = []
     for workload in args.workloads.split(","):
@@ -227,8 +242,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{workload.upper()} model: replicated {1e6 * m['replicated_ms_per_node']:.3f} ns/node, "
               f"owned {1e6 * m['owned_ms_per_edge']:.3f} ns/edge per step; exchange at 2 ranks "
               f"{m['exchange_ms_per_step_2_ranks']:.3f} ms/step{check}")
-        print(f"  memory: {m['replicated_bytes_per_node']:.0f} B per node on every rank, "
-              f"{m['split_bytes_per_edge']:.1f} B per edge split")
+        print(f"  memory: {m['bytes_per_node']:.0f} B per node on every rank, "
+              f"{m['bytes_per_local_edge']:.1f} B per edge a rank stores")
         print(f"  projection (interconnect {LATENCY_US} us per collective x log2 R, {BANDWIDTH_GB_S} GB/s):")
         for p in (p for p in projections if p["workload"] == workload):
             print(f"  N={p['nodes']:.0e} K={p['k']:>4} R={p['ranks']:>4}: {p['ms_per_step']:9.2f} ms/step "
