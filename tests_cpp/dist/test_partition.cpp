@@ -111,6 +111,9 @@ TEST_CASE("the local communicator: one rank, collectives are copies, errors reth
   std::vector<std::uint64_t> offsets;
   c->allgather_bytes({1, 2, 3}, bytes, offsets);
   CHECK(offsets == std::vector<std::uint64_t>{0, 3});
+  c->gather_bytes({4, 5}, bytes, offsets);
+  CHECK(bytes == std::vector<unsigned char>{4, 5});
+  CHECK(offsets == std::vector<std::uint64_t>{0, 2});
   std::vector<double> sum{1.5};
   c->sum_in_rank_order(sum);
   CHECK(sum[0] == 1.5);

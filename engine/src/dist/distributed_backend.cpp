@@ -112,7 +112,7 @@ ArrayRef DistributedBackend::state(const std::string& name) {
   return a;
 }
 
-std::vector<float> DistributedBackend::gather_edge_state(const std::string& name) const {
+std::vector<float> DistributedBackend::gather_edge_state(const std::string& name, bool root_only) const {
   const ArrayRef a = inner_->edge_state(name);
   const auto* values = static_cast<const float*>(a.data);
   // Each rank sends (global id, value) of the edges into its nodes (an edge out of
@@ -127,7 +127,12 @@ std::vector<float> DistributedBackend::gather_edge_state(const std::string& name
     mine.insert(mine.end(), value, value + sizeof(float));
   });
   std::vector<std::uint64_t> offsets;
-  comm_->allgather_bytes(mine, all, offsets);
+  if (root_only) {
+    comm_->gather_bytes(mine, all, offsets);
+    if (comm_->rank() != 0) return {};
+  } else {
+    comm_->allgather_bytes(mine, all, offsets);
+  }
   std::vector<float> out(static_cast<std::size_t>(global_edges_), 0.0f);
   constexpr std::size_t kPair = sizeof(std::uint64_t) + sizeof(float);
   for (std::size_t at = 0; at + kPair <= all.size(); at += kPair) {
@@ -154,6 +159,7 @@ void DistributedBackend::save_state(io::SnapshotWriter& out) const {
   inner_->save_state(local);
   const io::SnapshotReader in = io::SnapshotReader::from_bytes(local.bytes(), "rank state");
   const index_t n = partition_.starts.back();
+  const bool root = comm_->rank() == 0;  // writes the whole; other ranks only send
   for (const io::SnapshotSection& s : in.sections()) {
     const std::size_t width = dtype_size(s.dtype);
     std::vector<unsigned char> bytes(static_cast<std::size_t>(s.count) * width);
@@ -163,7 +169,8 @@ void DistributedBackend::save_state(io::SnapshotWriter& out) const {
       // checkpoint's has rows of all n nodes, each rank's columns from that rank.
       std::vector<unsigned char> all;
       std::vector<std::uint64_t> offsets;
-      comm_->allgather_bytes(bytes, all, offsets);
+      comm_->gather_bytes(bytes, all, offsets);
+      if (!root) continue;
       const std::size_t rows = n == 0 ? 0 : all.size() / (static_cast<std::size_t>(n) * width);
       std::vector<unsigned char> whole(rows * n * width, 0);
       for (int rank = 0; rank < comm_->size(); ++rank) {
@@ -177,11 +184,12 @@ void DistributedBackend::save_state(io::SnapshotWriter& out) const {
       continue;
     }
     if ((s.name == "backend/weights" || s.name == "backend/eligibility") && s.count > 0) {
-      const std::vector<float> whole = gather_edge_state(s.name == "backend/weights" ? "weight" : "eligibility");
-      out.add(s.name, whole);
+      const std::vector<float> whole =
+          gather_edge_state(s.name == "backend/weights" ? "weight" : "eligibility", true);
+      if (root) out.add(s.name, whole);
       continue;
     }
-    out.add(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
+    if (root) out.add(s.name, s.dtype, bytes.data(), static_cast<std::size_t>(s.count));
   }
 }
 

@@ -87,8 +87,9 @@ class DistributedBackend final : public Backend {
       for (offset_t k = off[s]; k < off[s + 1]; ++k) f(s, k, row_base_[s] + (k - off[s]));
     }
   }
-  /// Collective: an edge state array of the whole graph (whole-graph edge order), on every rank.
-  std::vector<float> gather_edge_state(const std::string& name) const;
+  /// Collective: an edge state array of the whole graph (whole-graph edge order), on
+  /// every rank, or on rank 0 only with `root_only` (elsewhere: empty).
+  std::vector<float> gather_edge_state(const std::string& name, bool root_only = false) const;
   /// Weights of the whole graph (whole-graph edge order): this rank keeps its edges'.
   void set_global_weights(const float* weights, std::size_t count);
   /// Whether `name` is a variable only its owner keeps current.

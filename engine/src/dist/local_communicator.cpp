@@ -24,6 +24,10 @@ class LocalCommunicator final : public Communicator {
     all = mine;
     offsets = {0, mine.size()};
   }
+  void gather_bytes(const std::vector<unsigned char>& mine, std::vector<unsigned char>& all,
+                    std::vector<std::uint64_t>& offsets) override {
+    allgather_bytes(mine, all, offsets);
+  }
   void sum_in_rank_order(std::vector<double>&) override {}
   void agree(const std::exception_ptr& failure) override {
     if (failure) std::rethrow_exception(failure);

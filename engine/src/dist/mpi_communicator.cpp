@@ -92,6 +92,31 @@ class MpiCommunicator final : public Communicator {
     bytes_sent_ += sizeof(std::uint64_t) + mine.size();
   }
 
+  void gather_bytes(const std::vector<unsigned char>& mine, std::vector<unsigned char>& all,
+                    std::vector<std::uint64_t>& offsets) override {
+    Timer timer(*this);
+    const std::uint64_t count = mine.size();
+    const bool root = rank_ == 0;
+    std::vector<std::uint64_t> counts(root ? static_cast<std::size_t>(size_) : 0);
+    check(MPI_Gather(&count, 1, MPI_UINT64_T, counts.data(), 1, MPI_UINT64_T, 0, comm_), "gather");
+    std::vector<int> sizes(counts.size()), displs(counts.size());
+    all.clear();
+    offsets.clear();
+    if (root) {
+      offsets.assign(static_cast<std::size_t>(size_) + 1, 0);
+      for (std::size_t r = 0; r < counts.size(); ++r) {
+        offsets[r + 1] = offsets[r] + counts[r];
+        sizes[r] = as_count(counts[r], "gather");
+        displs[r] = as_count(offsets[r], "gather");
+      }
+      all.resize(offsets.back());
+    }
+    check(MPI_Gatherv(mine.data(), as_count(mine.size(), "gather"), MPI_BYTE, all.data(), sizes.data(),
+                      displs.data(), MPI_BYTE, 0, comm_),
+          "gather");
+    bytes_sent_ += sizeof(std::uint64_t) + mine.size();
+  }
+
   void sum_in_rank_order(std::vector<double>& values) override {
     Timer timer(*this);
     const int n = as_count(values.size(), "sum");

@@ -150,7 +150,8 @@ void Simulation::save_graph(io::SnapshotWriter& out) const {
     mine.insert(mine.end(), bytes, bytes + sizeof(rec));
   });
   std::vector<std::uint64_t> offsets;
-  dist_->comm().allgather_bytes(mine, all, offsets);
+  dist_->comm().gather_bytes(mine, all, offsets);  // rank 0 writes the checkpoint
+  if (rank() != 0) return;
   const auto m = static_cast<std::size_t>(dist_->global_edges());
   std::vector<offset_t> out_offsets(g.num_nodes() + 1, 0);
   std::vector<index_t> target(m);

@@ -41,6 +41,10 @@ class Communicator {
   /// gets size()+1 entries (rank r's block is [offsets[r], offsets[r+1])).
   virtual void allgather_bytes(const std::vector<unsigned char>& mine, std::vector<unsigned char>& all,
                                std::vector<std::uint64_t>& offsets) = 0;
+  /// The same, gathered on rank 0 only (checkpoints): `all` and `offsets` are filled
+  /// on rank 0 and left empty elsewhere.
+  virtual void gather_bytes(const std::vector<unsigned char>& mine, std::vector<unsigned char>& all,
+                            std::vector<std::uint64_t>& offsets) = 0;
   /// The sum over ranks of `values` (element-wise), taken in rank order on every rank,
   /// so the result is the same bits on every rank.
   virtual void sum_in_rank_order(std::vector<double>& values) = 0;

@@ -230,7 +230,8 @@ class Simulation {
   /// (docs/file-formats.md). Throws IoError; an existing file at `path` is then
   /// left as it was.
   void save(const std::string& path) const;
-  /// The checkpoint as sections (what save() writes).
+  /// The checkpoint as sections (what save() writes). Collective on several ranks,
+  /// where only rank 0's `out` holds the whole checkpoint.
   void save_to(io::SnapshotWriter& out) const;
   /// Rebuild a simulation from a checkpoint: continuing it gives the spikes of the
   /// uninterrupted run, bit for bit. Throws IoError for a missing, truncated,
