@@ -92,6 +92,20 @@ def test_checkpoint_moves_between_rank_counts(mpi_env: dict[str, str], tmp_path:
     assert sim.ranks == 1 and sim.step == step
 
 
+def test_the_guide_example_runs(mpi_env: dict[str, str], tmp_path: Path) -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "distributed.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.S)
+    assert len(blocks) == 1
+    script = tmp_path / "guide.py"
+    script.write_text(blocks[0], encoding="utf-8")
+    env = dict(mpi_env, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
+    r = subprocess.run(["mpirun", "-n", "2", sys.executable, str(script)], env=env, capture_output=True,
+                       text=True, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "spikes on 2 ranks" in r.stdout
+
+
 def test_an_uncaught_error_on_one_rank_ends_all(mpi_env: dict[str, str]) -> None:
     r = mpirun(3, "raise", env=mpi_env, timeout=120)
     assert r.returncode != 0
