@@ -226,12 +226,21 @@ int identity(const std::shared_ptr<sg::dist::Communicator>& comm) {
                                                       : sg::Simulation::distributed(sg::make_network(cfg), cfg, comm);
     add_recorders(*sim);
     drive(*sim, kSteps, 0);
-    const Fingerprint got = fingerprint(*sim);
     auto ref = one_process(cfg);
     drive(*ref, kSteps, 0);
+    if (cfg.real("energy.conductance") == 0.0) {
+      // energy.conductance is live: a flow switched on during the run.
+      const sg::config::FlatTable on{{"energy.conductance", sg::config::Value::real(0.02)}};
+      for (sg::Simulation* s : {sim.get(), ref.get()}) {
+        s->update_config(on);
+        drive(*s, kSteps / 2, kSteps);
+      }
+    }
+    const Fingerprint got = fingerprint(*sim);
     const int bad = compare(c.name, got, fingerprint(*ref), comm->rank());
     if (bad == 0 && comm->rank() == 0) {
-      std::cout << c.name << ": " << comm->size() << " ranks = one process (" << ref->spikes().size() << " spikes, "
+      std::cout << c.name << ": " << comm->size() << " ranks = one process (" << ref->current_step() << " steps, "
+                << ref->spikes().size() << " spikes, "
                 << sim->graph().num_edges() << " of " << sim->total_edges() << " edges on rank 0)\n";
     }
     failures += bad;

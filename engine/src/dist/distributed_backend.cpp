@@ -36,7 +36,9 @@ std::vector<std::string> unsupported_on_ranks(const config::Config& cfg, int ran
 }
 
 bool needs_source_rows(const config::Config& cfg) {
-  return cfg.boolean("energy.enabled") && cfg.real("energy.conductance") > 0.0;
+  // Not only when energy.conductance > 0: it is live, and a flow switched on during a
+  // run needs the rows as much as one on from the start.
+  return cfg.boolean("energy.enabled");
 }
 
 bool DistributedBackend::owner_only(const std::string& name) {

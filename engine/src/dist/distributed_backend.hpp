@@ -113,7 +113,7 @@ class DistributedBackend final : public Backend {
 };
 
 /// Whether a rank's part needs the whole out-rows of its nodes (graph_part's
-/// source_rows): with the energy flow, whose outflow sums a source's whole row.
+/// source_rows): with energy on, whose flow's outflow sums a source's whole row.
 bool needs_source_rows(const config::Config& cfg);
 
 /// Configuration keys a simulation on `ranks` > 1 ranks cannot run yet, as
