@@ -828,7 +828,8 @@ class Simulation:
         self._subscribers, self._next_subscription = subscribers, next_id
 
     def _adopt(self, core: _core.Simulation) -> None:
-        """Take over an engine simulation (from a checkpoint) with fresh Python-side state."""
+        """Take over an engine simulation (from a checkpoint, or made on several ranks) with
+        fresh Python-side state."""
         self._sim = core
         self.network = Network(core.graph)
         self._config = Config.__new__(Config)

@@ -66,8 +66,6 @@ DistributedBackend::DistributedBackend(const Graph& local_graph, const config::C
   if (partition_.starts.back() != local_graph.num_nodes() || row_base_.size() != local_graph.num_nodes()) {
     throw InputError("distributed backend: the partition or the edge ids do not match the rank's graph");
   }
-  const auto problems = unsupported_on_ranks(cfg, comm_->size());
-  if (!problems.empty()) throw ConfigError("several ranks: not supported yet: " + problems.front());
   CpuOwnership own;
   own.begin = partition_.begin(comm_->rank());
   own.end = partition_.end(comm_->rank());
@@ -79,12 +77,6 @@ DistributedBackend::DistributedBackend(const Graph& local_graph, const config::C
   };
   own.share = [this](void* data, std::size_t width) { share_owned(data, width); };
   inner_ = make_cpu_backend(local_graph, cfg, threads_per_rank(cfg, comm_->size()), own);
-}
-
-void DistributedBackend::configure(const config::Config& cfg) {
-  const auto problems = unsupported_on_ranks(cfg, comm_->size());
-  if (!problems.empty()) throw ConfigError("update_config on several ranks: not supported yet: " + problems.front());
-  inner_->configure(cfg);
 }
 
 void DistributedBackend::replace_graph(const Graph&, const std::vector<index_t>&) {

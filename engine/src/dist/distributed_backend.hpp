@@ -32,7 +32,8 @@ class DistributedBackend final : public Backend {
   /// The backend of rank comm->rank() over `local_graph` (the rank's part of the
   /// whole graph, which must outlive the backend), whose row s starts at edge
   /// row_base[s] of the whole graph of `global_edges` edges (GraphPart). Threads per rank:
-  /// sim.threads, or the hardware threads divided among the ranks when it is 0.
+  /// sim.threads, or the hardware threads divided among the ranks when it is 0. The
+  /// caller has checked `cfg` with unsupported_on_ranks (its keys are not live).
   DistributedBackend(const Graph& local_graph, const config::Config& cfg, std::shared_ptr<Communicator> comm,
                      NodePartition partition, std::vector<std::uint64_t> row_base, std::uint64_t global_edges);
 
@@ -54,7 +55,7 @@ class DistributedBackend final : public Backend {
   void change_drive(const index_t* nodes, std::size_t count, double value, bool add) override {
     inner_->change_drive(nodes, count, value, add);
   }
-  void configure(const config::Config& cfg) override;
+  void configure(const config::Config& cfg) override { inner_->configure(cfg); }
   void set_synaptic_gain(double gain) override { inner_->set_synaptic_gain(gain); }
   void set_neuromodulator(double signal) override { inner_->set_neuromodulator(signal); }
   void replace_graph(const Graph& new_graph, const std::vector<index_t>& order) override;

@@ -8,11 +8,9 @@
 
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/dist/communicator.hpp"
-#include "spikegraph/dist/partition.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/simulation.hpp"
 #include "spikegraph/version.hpp"
-#include "../dist/distributed_backend.hpp"
 #include "../services/checkpoint_sections.hpp"
 
 namespace spikegraph {
@@ -63,8 +61,6 @@ namespace {
 // The checkpoint's graph, through the validating builder: a corrupt index or weight
 // is an error here, not a crash later.
 std::shared_ptr<const Graph> read_graph(const io::SnapshotReader& in) {
-  // The graph, through the validating builder: a corrupt index or weight is an
-  // error here, not a crash later.
   const auto n = in.scalar<std::uint64_t>("graph/num_nodes");
   const auto types8 = in.array<std::uint8_t>("graph/node_type", static_cast<std::size_t>(n));
   const auto offsets = in.array<offset_t>("graph/out_offsets", static_cast<std::size_t>(n) + 1);
@@ -123,32 +119,19 @@ std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, const
 std::unique_ptr<Simulation> Simulation::load(const io::SnapshotReader& in, std::shared_ptr<dist::Communicator> comm) {
   if (!comm) throw InputError("load: communicator is null");
   const config::Config cfg = config::Config::from_toml(in.text("config"), in.source() + " [config]");
-  std::shared_ptr<const Graph> graph = read_graph(in);
-  const int ranks = comm->size(), r = comm->rank();
-  const dist::NodePartition partition =
-      ranks > 1 ? dist::make_partition(*graph, ranks, cfg.string("sim.partition")) : dist::partition_by_nodes(graph->num_nodes(), 1);
-  dist::GraphPart part;
-  if (ranks > 1) {
-    part = dist::graph_part(*graph, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg));
-  } else {
-    part.graph = graph;
-  }
-  const std::uint64_t edges = graph->num_edges();
-  graph.reset();  // each rank keeps its part only
-  std::unique_ptr<Simulation> sim = make_distributed(part, partition, edges, cfg, std::move(comm), false);
+  std::unique_ptr<Simulation> sim = make_distributed(read_graph(in), cfg, std::move(comm), false);
   restore(*sim, in);
   return sim;
 }
 
-void Simulation::restore(Simulation& target, const io::SnapshotReader& in) {
-  Simulation* sim = &target;
-  sim->backend_->load_state(in);
-  sim->step_ = in.scalar<std::int64_t>("sim/step");
-  sim->neuromodulator_ = in.scalar<double>("sim/neuromodulator");
-  if (sim->step_ < 0 || !std::isfinite(sim->neuromodulator_)) corrupt_checkpoint(in, "sim/step or sim/neuromodulator");
-  if (sim->neuromodulator_ != 0.0) sim->backend_->set_neuromodulator(sim->neuromodulator_);
+void Simulation::restore(Simulation& sim, const io::SnapshotReader& in) {
+  sim.backend_->load_state(in);
+  sim.step_ = in.scalar<std::int64_t>("sim/step");
+  sim.neuromodulator_ = in.scalar<double>("sim/neuromodulator");
+  if (sim.step_ < 0 || !std::isfinite(sim.neuromodulator_)) corrupt_checkpoint(in, "sim/step or sim/neuromodulator");
+  if (sim.neuromodulator_ != 0.0) sim.backend_->set_neuromodulator(sim.neuromodulator_);
 
-  for (auto& s : sim->services_) s->load_state(in, "service/" + s->name() + "/");
+  for (auto& s : sim.services_) s->load_state(in, "service/" + s->name() + "/");
 }
 
 }  // namespace spikegraph

@@ -38,17 +38,27 @@ std::unique_ptr<Simulation> Simulation::distributed(std::shared_ptr<const Graph>
                                                     std::shared_ptr<dist::Communicator> comm) {
   if (!comm) throw InputError("Simulation: communicator is null");
   if (!graph) throw InputError("Simulation: graph is null");
+  return make_distributed(std::move(graph), cfg, std::move(comm), true);
+}
+
+std::unique_ptr<Simulation> Simulation::make_distributed(std::shared_ptr<const Graph> whole,
+                                                         const config::Config& cfg,
+                                                         std::shared_ptr<dist::Communicator> comm,
+                                                         bool add_spare_nodes) {
   const int ranks = comm->size();
+  dist::GraphPart part;
+  dist::NodePartition partition = dist::partition_by_nodes(whole->num_nodes(), 1);
   if (ranks == 1) {
-    std::unique_ptr<Simulation> sim(new Simulation(std::move(graph), cfg));
-    sim->comm_ = std::move(comm);
-    return sim;
+    part.graph = whole;
+  } else {
+    check_supported(cfg, ranks);  // before cutting the graph
+    partition = dist::make_partition(*whole, ranks, cfg.string("sim.partition"));
+    const int r = comm->rank();
+    part = dist::graph_part(*whole, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg));
   }
-  check_supported(cfg, ranks);
-  const dist::NodePartition partition = dist::make_partition(*graph, ranks, cfg.string("sim.partition"));
-  const int r = comm->rank();
-  const dist::GraphPart part = dist::graph_part(*graph, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg));
-  return make_distributed(part, partition, graph->num_edges(), cfg, std::move(comm), true);
+  const std::uint64_t edges = whole->num_edges();
+  whole.reset();  // this rank keeps its part only (when the caller lets go of the whole)
+  return make_distributed(part, partition, edges, cfg, std::move(comm), add_spare_nodes);
 }
 
 std::unique_ptr<Simulation> Simulation::distributed(const dist::GraphPart& part, const dist::NodePartition& partition,

@@ -265,6 +265,10 @@ class Simulation {
   // add_spare_nodes = false: `graph` already has them (a checkpoint's graph).
   Simulation(std::shared_ptr<const Graph> graph, const config::Config& cfg, bool add_spare_nodes,
              const BackendFactory& make_backend_for);
+  // A simulation of this rank's part of `whole`, cut by sim.partition (add_spare_nodes
+  // as for the constructor above).
+  static std::unique_ptr<Simulation> make_distributed(std::shared_ptr<const Graph> whole, const config::Config& cfg,
+                                                      std::shared_ptr<dist::Communicator> comm, bool add_spare_nodes);
   // A simulation of this rank's part (add_spare_nodes as for the constructor above).
   static std::unique_ptr<Simulation> make_distributed(const dist::GraphPart& part, const dist::NodePartition& partition,
                                                       std::uint64_t global_edges, const config::Config& cfg,

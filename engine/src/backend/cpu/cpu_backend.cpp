@@ -101,9 +101,8 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
 }
 
 // Nodes of the other models, one kernels::model_step each (not vectorised: these
-// models are not on the benchmarks' hot paths).
+// models are not on the benchmarks' hot paths). `in` and `in_inh` point at node b0's input.
 template <class Real, class View>
-// `in` and `in_inh` point at node b0's input.
 [[gnu::noinline]] void update_model_nodes(const View& x, std::size_t b0, std::size_t len, Real* __restrict in,
                                           Real* __restrict in_inh, const std::uint32_t* __restrict counts,
                                           std::uint8_t* __restrict spiked, const kernels::NeuronParams<Real>& p,
@@ -137,9 +136,7 @@ class CpuBackend final : public Backend {
     initialise_node_state(nodes_, graph, params_, cfg);
     spiked_.assign(n, 0);
     // The delay ring holds the input of the nodes this backend updates only.
-    ring_first_ = owned_.begin;
-    ring_width_ = owned_.end - owned_.begin;
-    ring_.assign(ring_channels_ * ring_slots_ * ring_width_, Real(0));
+    ring_.assign(ring_channels_ * ring_slots_ * owned_count(), Real(0));
     poisson_key_ = kernels::make_key(params_.seed, static_cast<std::uint64_t>(kernels::RngStream::poisson_input));
     rebuild_poisson_tables();
     const auto& types = graph.node_type();
@@ -195,7 +192,7 @@ class CpuBackend final : public Backend {
     // This rank's graph holds only edges into its own nodes: the targets to split.
     const index_t first = owned_.begin;
     const int parts = last_events_ >= kParallelDeliveryEvents ? threads_ : 1;
-    cpu::parallel_parts(parts, owned_.end - first, [&](int, std::size_t lo, std::size_t hi) {
+    cpu::parallel_parts(parts, owned_count(), [&](int, std::size_t lo, std::size_t hi) {
       const auto b = static_cast<index_t>(first + lo), e = static_cast<index_t>(first + hi);
       if (ring_channels_ == 2) {
         deliver_range<true>(t - 1, b, e);
@@ -208,7 +205,7 @@ class CpuBackend final : public Backend {
   void update_neurons(step_t t) override {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
     const std::size_t first = owned_.begin;
-    const std::size_t count = owned_.end - owned_.begin;
+    const std::size_t count = owned_count();
     for (auto& list : thread_spikes_) list.clear();
     std::exception_ptr failure;
     try {
@@ -250,12 +247,13 @@ class CpuBackend final : public Backend {
       sums[kCost] += cost;
       sums[kMetabolism] += metabolism;
     });
-    if (flow && owned_.share) {
-      flow_owned(blocks);
-      std::copy(energy_next_.begin(), energy_next_.end(), node_.energy);
-    } else if (flow) {
-      flow_pass_out(blocks);
-      flow_pass_in(blocks);
+    if (flow) {
+      if (owned_.share) {
+        flow_owned(blocks);
+      } else {
+        flow_pass_out(blocks);
+        flow_pass_in(blocks);
+      }
       // Copied, not swapped: views of "energy" handed out earlier must stay valid.
       std::copy(energy_next_.begin(), energy_next_.end(), node_.energy);
     } else {
@@ -375,10 +373,10 @@ class CpuBackend final : public Backend {
   void add_input(step_t t, const index_t* nodes, std::size_t count, double value) override {
     const std::size_t slot = static_cast<std::size_t>(t % static_cast<step_t>(ring_slots_));
     const std::size_t channel = ring_channels_ == 2 && value < 0 ? 1 : 0;  // as an edge of that sign
-    Real* input = ring_.data() + (channel * ring_slots_ + slot) * ring_width_;
+    Real* input = ring_.data() + (channel * ring_slots_ + slot) * owned_count();
     for (std::size_t k = 0; k < count; ++k) {
       const index_t i = nodes[k];
-      if (i >= ring_first_ && i - ring_first_ < ring_width_) input[i - ring_first_] += static_cast<Real>(value);
+      if (i >= owned_.begin && i < owned_.end) input[i - owned_.begin] += static_cast<Real>(value);
     }
   }
 
@@ -465,7 +463,7 @@ class CpuBackend final : public Backend {
   void load_state(const io::SnapshotReader& in) override {
     backend_state::State<Real> s = backend_state::read_backend_state<Real>(
         in, {graph_->num_nodes(), ring_slots_, ring_channels_, nodes_.features(), weights_.size(),
-             eligibility_.size(), ring_width_});
+             eligibility_.size(), owned_count()});
     nodes_.assign(s.nodes);
     spiked_.swap(s.spiked);
     spikes_.swap(s.spikes);
@@ -593,7 +591,7 @@ class CpuBackend final : public Backend {
   // out-rows and in-rows are here), each pass's results shared with every rank, then
   // the ledger's sums over every node in the one-process order (flow_pass_out/in).
   void flow_owned(std::size_t blocks) {
-    const std::size_t first = owned_.begin, count = owned_.end - owned_.begin;
+    const std::size_t first = owned_.begin, count = owned_count();
     cpu::parallel_parts(cpu::parts_for(threads_, count, 2 * kLedgerBlock), count,
                         [&](int, std::size_t lo, std::size_t hi) {
       for (std::size_t s = first + lo; s < first + hi; ++s) flow_out_node(static_cast<index_t>(s));
@@ -680,6 +678,9 @@ class CpuBackend final : public Backend {
     }
   }
 
+  // Nodes this backend updates (all of them in one process).
+  std::size_t owned_count() const { return owned_.end - owned_.begin; }
+
   // On one rank of several: every rank's spikes of step t replace this rank's, and the
   // spike flags of other ranks' nodes follow them (the per-node phases read them).
   void merge_remote_spikes(step_t t, const std::exception_ptr& failure) {
@@ -717,8 +718,8 @@ class CpuBackend final : public Backend {
     const auto slots = static_cast<step_t>(ring_slots_);
     const std::size_t base_slot = static_cast<std::size_t>(t_emit % slots);
     Real* ring = ring_.data();
-    const std::size_t width = ring_width_;
-    const index_t first = ring_first_;
+    const std::size_t width = owned_count();
+    const index_t first = owned_.begin;
     const std::size_t channel_offset[kEdgeKindCount] = {0, kSplit ? ring_slots_ : 0, 0, 0};
     static_assert(static_cast<int>(EdgeKind::inhibitory) == 1 && kEdgeKindCount == 4, "channel_offset order");
     for (index_t s : delivering_) {
@@ -746,9 +747,9 @@ class CpuBackend final : public Backend {
 
   void update_segment(step_t t, std::size_t slot, std::uint8_t type, std::size_t begin, std::size_t end) {
     const kernels::NeuronParams<Real>& p = params_.neuron[type];
-    // Row `slot` of the ring; node i's input is at i - ring_first_.
-    Real* input = ring_.data() + slot * ring_width_;
-    Real* input_inh = ring_channels_ == 2 ? input + ring_slots_ * ring_width_ : nullptr;
+    // Row `slot` of the ring; node i's input is at i - owned_.begin.
+    Real* input = ring_.data() + slot * owned_count();
+    Real* input_inh = ring_channels_ == 2 ? input + ring_slots_ * owned_count() : nullptr;
     if (params_.oscillator_period[type] > 0) {
       update_oscillators(type, begin, end, input, input_inh);
       return;
@@ -806,22 +807,21 @@ class CpuBackend final : public Backend {
                     Real* input_inh, const std::uint32_t* counts) {
     const kernels::NeuronParams<Real>& p = params_.neuron[type];
     const NodeView<Real>& x = node_;
+    // The block's input in the ring (which starts at the first owned node).
+    Real* in = input + (b0 - owned_.begin);
+    Real* in_inh = input_inh ? input_inh + (b0 - owned_.begin) : nullptr;
     if (p.model != kernels::NeuronModel::lif) {
-      update_model_nodes(x, b0, len, input + (b0 - ring_first_), input_inh ? input_inh + (b0 - ring_first_) : nullptr,
-                         counts, spiked_.data() + b0, p, params_.model_constants[type], ignores, gain_);
+      update_model_nodes(x, b0, len, in, in_inh, counts, spiked_.data() + b0, p, params_.model_constants[type], ignores,
+                         gain_);
       return;
     }
-    Real* inh = kSplit ? input_inh + (b0 - ring_first_) : nullptr;
+    Real* inh = kSplit ? in_inh : nullptr;
     if (coupled) {
       update_nodes<Real, true, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
-                                       input + (b0 - ring_first_), inh, counts, x.alive + b0, spiked_.data() + b0, len,
-                                       p, ignores,
-                                       gain_);
+                                       in, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores, gain_);
     } else {
       update_nodes<Real, false, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
-                                        input + (b0 - ring_first_), inh, counts, x.alive + b0, spiked_.data() + b0, len,
-                                       p, ignores,
-                                        gain_);
+                                        in, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores, gain_);
     }
   }
 
@@ -829,8 +829,8 @@ class CpuBackend final : public Backend {
     const auto& p = params_.neuron[type];
     const std::int32_t period = params_.oscillator_period[type];
     for (std::size_t i = begin; i < end; ++i) {
-      input[i - ring_first_] = Real(0);  // oscillators ignore input
-      if (input_inh) input_inh[i - ring_first_] = Real(0);
+      input[i - owned_.begin] = Real(0);  // oscillators ignore input
+      if (input_inh) input_inh[i - owned_.begin] = Real(0);
       bool fired = false;
       if (node_.alive[i]) {
         if (node_.phase[i] > 0) {
@@ -876,9 +876,7 @@ class CpuBackend final : public Backend {
   NodeArrays<Real, HostAlloc> nodes_;
   const NodeView<Real> node_ = nodes_.view();  // typed pointers, fixed for the backend's life
   std::vector<std::uint8_t> spiked_;
-  std::vector<Real> ring_;  // channels x ring_slots_ x ring_width_ (the nodes from ring_first_ on)
-  index_t ring_first_ = 0;
-  std::size_t ring_width_ = 0;
+  std::vector<Real> ring_;  // channels x ring_slots_ x owned_count() (the nodes from owned_.begin on)
   std::vector<Segment> segments_;
   std::vector<index_t> spikes_;      // spiked at the current step
   std::vector<index_t> delivering_;  // spiked at the previous step, sent by deliver()
