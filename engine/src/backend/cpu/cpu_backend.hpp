@@ -17,7 +17,7 @@ std::unique_ptr<Backend> make_cpu_backend(const Graph& graph, const config::Conf
 /// the backend updates the nodes [begin, end) only, then `exchange` replaces the
 /// ascending spikes of those nodes with every rank's spikes (ascending global ids).
 /// A rank whose update threw still calls `exchange`, with its exception, so that no
-/// rank waits for it; `exchange` then throws on every rank. With the energy flow, the
+/// rank waits for it; `exchange` then throws on every rank. With energy on, the
 /// graph must hold the whole out-rows of the owned nodes too (dist::graph_part), and
 /// `share` fills a per-node array (`width` bytes per node) from each node's owner.
 struct CpuOwnership {
