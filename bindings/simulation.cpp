@@ -2,6 +2,7 @@
 // performance counters, the spike file reader/writer.
 #include <algorithm>
 #include <map>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -59,6 +60,8 @@ void register_simulation(nb::module_& m) {
       .def_prop_ro("rank", &Simulation::rank, "This process's rank (0 in one process).")
       .def_prop_ro("ranks", &Simulation::ranks, "The number of ranks (1 in one process).")
       .def_prop_ro("total_edges", &Simulation::total_edges, "Edges of the whole network (graph holds this rank's).")
+      .def_prop_ro("owned_nodes", &Simulation::owned_nodes,
+                   "The node ids this rank updates, [first, second) (every node in one process).")
       .def_prop_ro("graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.graph_ptr()); })
       .def("spikes", [](const Simulation& s, std::int64_t since) {
         // The record is sorted by step: copy only its tail from `since` on (the live

@@ -847,6 +847,19 @@ class Simulation:
         """The number of processes the simulation runs on (1 without ``comm``)."""
         return int(self._sim.ranks)
 
+    @property
+    def owned_nodes(self) -> range:
+        """The node ids this rank updates (every node in one process). Its edges are
+        those into these nodes and, with energy on, out of them."""
+        first, end = self._sim.owned_nodes
+        return range(int(first), int(end))
+
+    @property
+    def total_edges(self) -> int:
+        """Edges of the whole network (``network`` and ``current_network`` hold this
+        rank's part on several ranks)."""
+        return int(self._sim.total_edges)
+
     def __repr__(self) -> str:
         return (
             f"Simulation(nodes={self.network.num_nodes}, edges={self._sim.total_edges}, "

@@ -42,10 +42,10 @@ struct Case {
   std::string toml;
 };
 
-// Every feature several ranks run: the default network (sensory grating, every node
-// type, oscillators), Poisson input, STDP, homeostasis, energy with its flow along
-// edges, stimuli, recorders, metrics; Brunel with lif_exp / izhikevich nodes, the
-// eligibility rule, energy without flow.
+// Every feature: the default network (sensory grating, every node type, oscillators),
+// Poisson input, STDP, homeostasis, energy with its flow along edges, structural
+// plasticity (births, deaths, pruning every 20 steps), stimuli, recorders, metrics;
+// Brunel with lif_exp / izhikevich nodes, the eligibility rule, energy without flow.
 std::vector<Case> cases() {
   const auto common = [](const char* conductance) {
     return std::string("\n[energy]\nenabled = true\nconductance = ") + conductance + R"(
@@ -79,6 +79,13 @@ poisson_rate = 3000.0
 poisson_weight = 0.6
 [learning]
 enabled = true
+[structure]
+enabled = true
+interval = 20
+spare_nodes = 10
+death_energy = 0.1
+birth_energy = 0.7
+birth_cost = 0.5
 )" + common("0.02")},
       {"brunel_lif_exp_eligibility", R"([sim]
 seed = 3
@@ -153,6 +160,23 @@ void drive(sg::Simulation& sim, std::int64_t steps, std::int64_t from) {
   }
 }
 
+// Structure events as numbers: step, then the counts and ids of each.
+std::vector<double> structure_events(const std::vector<sg::EventBatch>& batches) {
+  std::vector<double> out;
+  for (const auto& b : batches) {
+    for (const auto& e : b.structure) {
+      out.insert(out.end(), {static_cast<double>(e.step), static_cast<double>(e.pruned_edges),
+                             static_cast<double>(e.removed_edges), static_cast<double>(e.added_edges),
+                             static_cast<double>(e.births_refused)});
+      for (const auto* ids : {&e.deaths, &e.parents, &e.children}) {
+        out.push_back(static_cast<double>(ids->size()));
+        out.insert(out.end(), ids->begin(), ids->end());
+      }
+    }
+  }
+  return out;
+}
+
 void add_recorders(sg::Simulation& sim) {
   const auto n = static_cast<sg::index_t>(sim.graph().num_nodes());
   sg::RecorderSpec v;
@@ -225,8 +249,11 @@ int identity(const std::shared_ptr<sg::dist::Communicator>& comm) {
     auto sim = cfg.string("network.kind") == "brunel" ? sg::Simulation::distributed(cfg, comm)
                                                       : sg::Simulation::distributed(sg::make_network(cfg), cfg, comm);
     add_recorders(*sim);
-    drive(*sim, kSteps, 0);
     auto ref = one_process(cfg);
+    std::vector<sg::EventBatch> events, ref_events;
+    sim->subscribe([&](const sg::EventBatch& b) { events.push_back(b); });
+    ref->subscribe([&](const sg::EventBatch& b) { ref_events.push_back(b); });
+    drive(*sim, kSteps, 0);
     drive(*ref, kSteps, 0);
     if (cfg.real("energy.conductance") == 0.0) {
       // energy.conductance is live: a flow switched on during the run.
@@ -236,11 +263,22 @@ int identity(const std::shared_ptr<sg::dist::Communicator>& comm) {
         drive(*s, kSteps / 2, kSteps);
       }
     }
-    const Fingerprint got = fingerprint(*sim);
-    const int bad = compare(c.name, got, fingerprint(*ref), comm->rank());
+    Fingerprint got = fingerprint(*sim), want = fingerprint(*ref);
+    got.add("structure events", structure_events(events));
+    want.add("structure events", structure_events(ref_events));
+    const int bad = compare(c.name, got, want, comm->rank());
     if (bad == 0 && comm->rank() == 0) {
+      std::size_t births = 0, deaths = 0, pruned = 0;
+      for (const auto& b : ref_events) {
+        for (const auto& e : b.structure) {
+          births += e.children.size();
+          deaths += e.deaths.size();
+          pruned += e.pruned_edges;
+        }
+      }
       std::cout << c.name << ": " << comm->size() << " ranks = one process (" << ref->current_step() << " steps, "
-                << ref->spikes().size() << " spikes, "
+                << ref->spikes().size() << " spikes, " << births << " births, " << deaths << " deaths, " << pruned
+                << " pruned, "
                 << sim->graph().num_edges() << " of " << sim->total_edges() << " edges on rank 0)\n";
     }
     failures += bad;

@@ -25,6 +25,15 @@ CONFIG: dict[str, Any] = {
     "homeostasis": {"enabled": True, "interval": 10},
     "energy": {"enabled": True, "conductance": 0.0},
     "node": {"dynamic": {"poisson_rate": 9000.0, "poisson_weight": 0.12}},
+    # Births, deaths and pruning every 5 steps (1 ms), rebirths into freed slots included.
+    "structure": {
+        "enabled": True,
+        "interval": 5,
+        "spare_nodes": 8,
+        "death_energy": 1.2,
+        "birth_energy": 1.32,
+        "birth_cost": 0.5,
+    },
 }
 
 
@@ -38,10 +47,10 @@ def same(a: sg.Simulation, b: sg.Simulation) -> list[str]:
     sa, sb = a.spikes, b.spikes
     if not (np.array_equal(sa.steps, sb.steps) and np.array_equal(sa.nodes, sb.nodes)):
         bad.append("spikes")
-    for name in ("v", "energy", "threshold", "rate", "trace_pre"):
+    for name in ("v", "energy", "threshold", "rate", "trace_pre", "alive"):
         if not np.array_equal(a.state(name), b.state(name)):
             bad.append(name)
-    if not np.array_equal(a.weights, b.weights):
+    if not np.array_equal(a.weights, b.weights) or a.total_edges != b.total_edges:
         bad.append("weights")
     return bad
 
@@ -84,7 +93,12 @@ def main() -> int:
         raise SystemExit(f"unknown mode {mode}")
     bad = same(sim, ref)
     status = "ok" if not bad else "differs: " + ", ".join(bad)
-    print(f"rank {sim.rank} of {sim.ranks}: {status} ({sim.spikes.num_spikes} spikes)", flush=True)
+    own = sim.owned_nodes
+    print(
+        f"rank {sim.rank} of {sim.ranks}: {status} ({sim.spikes.num_spikes} spikes, nodes "
+        f"{own.start}-{own.stop - 1}, {sim.total_edges} edges, {int(sim.state('alive').sum())} alive)",
+        flush=True,
+    )
     return 0 if not bad else 1
 
 

@@ -29,9 +29,6 @@ std::vector<std::string> unsupported_on_ranks(const config::Config& cfg, int ran
   if (ranks <= 1) return out;
   const std::string backend = cfg.string("sim.backend");
   if (backend == "cuda") out.push_back("sim.backend = cuda (several ranks run the CPU backend)");
-  if (cfg.boolean("structure.enabled")) {
-    out.push_back("structure.enabled = true (structural plasticity is not distributed yet)");
-  }
   return out;
 }
 
@@ -57,7 +54,8 @@ DistributedBackend::DistributedBackend(const Graph& local_graph, const config::C
       comm_(std::move(comm)),
       partition_(std::move(partition)),
       row_base_(std::move(row_base)),
-      global_edges_(global_edges) {
+      global_edges_(global_edges),
+      source_rows_(needs_source_rows(cfg)) {
   if (!comm_) throw InputError("distributed backend: communicator is null");
   if (partition_.ranks() != comm_->size()) {
     throw InputError("distributed backend: the partition has " + std::to_string(partition_.ranks()) +
@@ -79,8 +77,43 @@ DistributedBackend::DistributedBackend(const Graph& local_graph, const config::C
   inner_ = make_cpu_backend(local_graph, cfg, threads_per_rank(cfg, comm_->size()), own);
 }
 
-void DistributedBackend::replace_graph(const Graph&, const std::vector<index_t>&) {
-  throw BackendError("replace_graph: structural plasticity is not distributed yet");
+void DistributedBackend::replace_graph(const Graph& new_graph, const std::vector<index_t>& order) {
+  inner_->replace_graph(new_graph, order);
+  graph_ = &new_graph;
+  // Where each row now lies in the whole graph. Rows are sorted by target and ranks own
+  // ascending ranges, so whole row s is rank 0's edges into its nodes, then rank 1's, and
+  // so on: every rank's count per row gives each row's start and each rank's run in it.
+  const index_t n = new_graph.num_nodes();
+  const auto& off = new_graph.out_offsets();
+  std::vector<index_t> mine(n, 0);
+  for (index_t s = 0; s < n; ++s) {
+    for (offset_t k = off[s]; k < off[s + 1]; ++k) mine[s] += owns_edge(k) ? 1 : 0;
+  }
+  std::vector<unsigned char> bytes(n * sizeof(index_t)), all;
+  if (n > 0) std::memcpy(bytes.data(), mine.data(), bytes.size());
+  std::vector<std::uint64_t> offsets;
+  comm_->allgather_bytes(bytes, all, offsets);
+  const int me = comm_->rank();
+  const index_t b = partition_.begin(me), e = partition_.end(me);
+  std::uint64_t total = 0;
+  for (index_t s = 0; s < n; ++s) {
+    std::uint64_t before = 0;  // edges of row s into the nodes of lower ranks
+    const std::uint64_t row_start = total;
+    for (int r = 0; r < comm_->size(); ++r) {
+      index_t count = 0;
+      std::memcpy(&count, all.data() + offsets[static_cast<std::size_t>(r)] + s * sizeof(index_t), sizeof(count));
+      if (r < me) before += count;
+      total += count;
+    }
+    // A row stored whole (an own node's, with source rows) starts where the whole row does.
+    row_base_[s] = row_start + (source_rows_ && s >= b && s < e ? 0 : before);
+  }
+  global_edges_ = total;
+}
+
+bool DistributedBackend::stores_edge(index_t source, index_t target) const {
+  const index_t b = partition_.begin(comm_->rank()), e = partition_.end(comm_->rank());
+  return (target >= b && target < e) || (source_rows_ && source >= b && source < e);
 }
 
 void DistributedBackend::gather_owned(const ArrayRef& a) const { share_owned(a.data, dtype_size(a.dtype)); }

@@ -58,6 +58,9 @@ class DistributedBackend final : public Backend {
   void configure(const config::Config& cfg) override { inner_->configure(cfg); }
   void set_synaptic_gain(double gain) override { inner_->set_synaptic_gain(gain); }
   void set_neuromodulator(double signal) override { inner_->set_neuromodulator(signal); }
+  /// A structure step's new part of this rank (the edges it stores: stores_edge), in
+  /// whole-graph order. Collective: the ranks' edge counts per row give the new
+  /// whole-graph edge ids.
   void replace_graph(const Graph& new_graph, const std::vector<index_t>& order) override;
   /// This rank's edges (local edge order).
   void set_weights(const float* weights, std::size_t count) override { inner_->set_weights(weights, count); }
@@ -98,6 +101,9 @@ class DistributedBackend final : public Backend {
   /// Whether local edge k goes into one of this rank's nodes (its copy is the one
   /// gathered; an edge out of this rank's nodes into another's is stored twice).
   bool owns_edge(std::size_t k) const;
+  /// Whether this rank stores the edge source -> target: it owns the target, or the
+  /// source when it keeps its nodes' whole out-rows (needs_source_rows).
+  bool stores_edge(index_t source, index_t target) const;
 
  private:
   // Every rank's owned slice of the node array `a` (n elements), into `a`.
@@ -110,6 +116,7 @@ class DistributedBackend final : public Backend {
   NodePartition partition_;
   std::vector<std::uint64_t> row_base_;
   std::uint64_t global_edges_ = 0;
+  bool source_rows_ = false;  // the part holds its nodes' whole out-rows
   std::unique_ptr<Backend> inner_;
 };
 

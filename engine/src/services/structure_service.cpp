@@ -10,6 +10,7 @@
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
+#include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/graph/graph.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/kernels/rng.hpp"
@@ -17,6 +18,7 @@
 #include "spikegraph/sim/events.hpp"
 #include "spikegraph/sim/metrics.hpp"
 #include "spikegraph/sim/records.hpp"
+#include "spikegraph/sim/simulation.hpp"
 #include "spikegraph/state/node_state.hpp"
 
 namespace spikegraph {
@@ -106,7 +108,6 @@ class StructureService final : public Service {
       write_element(energy, i, read_element(energy, i) - birth_cost_);
       write_element(energy, child, child_frac_ * birth_cost_);
       birth_loss += (1.0 - child_frac_) * birth_cost_;
-      reset_node(ctx.backend, child);
       alive[child] = 1;
       starving_[child] = 1;
       ev.parents.push_back(i);
@@ -130,7 +131,8 @@ class StructureService final : public Service {
       }
     }
 
-    // The newborns' Poisson rates (reset_node) reach the backend's tables.
+    reset_newborns(ctx.backend, ev.children);
+    // The newborns' Poisson rates reach the backend's tables.
     if (!ev.children.empty()) ctx.backend.state_written("poisson_rate");
     compact(ctx, g, alive, new_src, new_tgt, ev);
 #ifndef NDEBUG
@@ -154,26 +156,37 @@ class StructureService final : public Service {
  private:
   // A newborn starts at rest with its type's threshold and no history: each state
   // variable as the state table's newborn column says (energy and alive are set by
-  // the birth itself; variables no node type uses are not allocated).
-  void reset_node(Backend& b, index_t c) const {
+  // the birth itself; variables no node type uses are not allocated). One state()
+  // call per variable: on several ranks it is collective for the membrane variables.
+  void reset_newborns(Backend& b, const std::vector<index_t>& children) const {
+    if (children.empty()) return;
     const std::vector<std::string> allocated = b.state_names();
     for (const NodeVarInfo& row : kNodeVars) {
+      if (row.newborn == NewbornValue::keep) continue;
       if (std::find(allocated.begin(), allocated.end(), row.name) == allocated.end()) continue;
+      double value = 0.0;
       switch (row.newborn) {
-        case NewbornValue::keep: break;
-        case NewbornValue::zero: write_element(b.state(row.name), c, 0.0); break;
-        case NewbornValue::minus_one: write_element(b.state(row.name), c, -1.0); break;
-        case NewbornValue::rest: write_element(b.state(row.name), c, v_rest_); break;
-        case NewbornValue::base_threshold: write_element(b.state(row.name), c, threshold_); break;
-        case NewbornValue::type_poisson_rate: write_element(b.state(row.name), c, poisson_rate_); break;
+        case NewbornValue::keep:
+        case NewbornValue::zero: break;
+        case NewbornValue::minus_one: value = -1.0; break;
+        case NewbornValue::rest: value = v_rest_; break;
+        case NewbornValue::base_threshold: value = threshold_; break;
+        case NewbornValue::type_poisson_rate: value = poisson_rate_; break;
       }
+      const ArrayRef a = b.state(row.name);
+      for (index_t c : children) write_element(a, c, value);
     }
   }
 
   // Rebuild the graph without pruned edges and edges of dead nodes, with the new
-  // edges appended; per-edge state follows its edge (Backend::replace_graph).
+  // edges appended; per-edge state follows its edge (Backend::replace_graph). On
+  // several ranks every rank makes the same decisions (alive, energy and the stored
+  // copies of an edge agree everywhere) on the edges it stores; each edge is counted
+  // by the rank that owns its target, and the counts are summed.
   void compact(StepContext& ctx, const Graph& g, const std::uint8_t* alive, const std::vector<index_t>& add_src,
                const std::vector<index_t>& add_tgt, StructureEvent& ev) {
+    const auto [own_begin, own_end] = ctx.sim.owned_nodes();
+    const auto counted = [&](index_t t) { return t >= own_begin && t < own_end; };
     const float* w = static_cast<const float*>(ctx.backend.edge_state("weight").data);
     const auto& off = g.out_offsets();
     const auto& tgt = g.edge_target();
@@ -188,11 +201,11 @@ class StructureService final : public Service {
       for (offset_t e = off[s]; e < off[s + 1]; ++e) {
         const bool is_plastic = !plastic.empty() && plastic[e];
         if (!alive[s] || !alive[tgt[e]]) {
-          ++ev.removed_edges;
+          ev.removed_edges += counted(tgt[e]) ? 1 : 0;
           continue;
         }
         if (is_plastic && w[e] < prune_weight_) {
-          ++ev.pruned_edges;
+          ev.pruned_edges += counted(tgt[e]) ? 1 : 0;
           continue;
         }
         src_out.push_back(s);
@@ -204,16 +217,26 @@ class StructureService final : public Service {
         old_id.push_back(static_cast<index_t>(e));
       }
     }
+    std::size_t added_here = 0;
     for (std::size_t k = 0; k < add_src.size(); ++k) {
+      if (!ctx.sim.stores_edge(add_src[k], add_tgt[k])) continue;
+      ++added_here;
       src_out.push_back(add_src[k]);
       tgt_out.push_back(add_tgt[k]);
       w_out.push_back(child_weight_);
       d_out.push_back(child_delay_);
       k_out.push_back(static_cast<std::uint8_t>(EdgeKind::excitatory));
       p_out.push_back(1);
-      old_id.push_back(static_cast<index_t>(m + k));  // >= m: a new edge
+      old_id.push_back(static_cast<index_t>(m + added_here - 1));  // >= m: a new edge
     }
     ev.added_edges = add_src.size();
+    if (ctx.sim.ranks() > 1) {
+      std::vector<double> counts{static_cast<double>(ev.removed_edges), static_cast<double>(ev.pruned_edges)};
+      ctx.sim.communicator()->sum_in_rank_order(counts);  // exact: counts < 2^53
+      ev.removed_edges = static_cast<std::size_t>(counts[0]);
+      ev.pruned_edges = static_cast<std::size_t>(counts[1]);
+    }
+    // The same answer on every rank (replace_graph is collective there).
     if (ev.removed_edges == 0 && ev.pruned_edges == 0 && add_src.empty()) return;
     std::vector<index_t> order;
     auto next = GraphBuilder::from_validated(g.node_type(), src_out, tgt_out, w_out, d_out, k_out, p_out, &order);

@@ -82,10 +82,25 @@ std::unique_ptr<Simulation> Simulation::make_distributed(const dist::GraphPart& 
     return sim;
   }
   check_supported(cfg, ranks);
+  // Spare slots for births (structure.spare_nodes) follow the network's nodes, owned
+  // by the last rank; they have no edges yet.
+  const std::size_t spare = add_spare_nodes && cfg.boolean("structure.enabled")
+                                ? static_cast<std::size_t>(cfg.integer("structure.spare_nodes"))
+                                : 0;
+  dist::GraphPart grown;
+  dist::NodePartition owned = partition;
+  if (spare > 0) {
+    grown.graph = with_spare_nodes(*part.graph, spare);
+    grown.row_base = part.row_base;
+    grown.row_base.resize(grown.graph->num_nodes(), global_edges);
+    owned.starts.back() = static_cast<index_t>(grown.graph->num_nodes());
+  }
+  const dist::GraphPart& mine = spare > 0 ? grown : part;
   BackendFactory factory = [&](const Graph& g, const config::Config& c) -> std::unique_ptr<Backend> {
-    return std::make_unique<dist::DistributedBackend>(g, c, comm, partition, part.row_base, global_edges);
+    return std::make_unique<dist::DistributedBackend>(g, c, comm, owned, mine.row_base, global_edges);
   };
-  std::unique_ptr<Simulation> sim(new Simulation(part.graph, cfg, add_spare_nodes, factory));
+  std::unique_ptr<Simulation> sim(new Simulation(mine.graph, cfg, false, factory));
+  sim->mark_spare_slots(spare);
   sim->comm_ = std::move(comm);
   sim->dist_ = static_cast<dist::DistributedBackend*>(sim->backend_.get());
   return sim;
@@ -120,6 +135,15 @@ std::unique_ptr<Simulation> Simulation::distributed(const config::Config& cfg,
 int Simulation::rank() const { return comm_ ? comm_->rank() : 0; }
 int Simulation::ranks() const { return comm_ ? comm_->size() : 1; }
 std::uint64_t Simulation::total_edges() const { return dist_ ? dist_->global_edges() : graph_->num_edges(); }
+
+std::pair<index_t, index_t> Simulation::owned_nodes() const {
+  if (!dist_) return {0, graph_->num_nodes()};
+  return {dist_->partition().begin(rank()), dist_->partition().end(rank())};
+}
+
+bool Simulation::stores_edge(index_t source, index_t target) const {
+  return !dist_ || dist_->stores_edge(source, target);
+}
 
 ArrayRef Simulation::edge_state(const std::string& name) {
   if (!dist_) return backend_->edge_state(name);

@@ -85,13 +85,15 @@ Simulation::Simulation(std::shared_ptr<const Graph> graph, const config::Config&
     s->configure(config_);
     s->initialize(ctx);
   }
-  if (spare > 0) {
-    // Spare slots exist but are not alive until a birth fills them.
-    ArrayRef alive = backend_->state("alive");
-    auto* flags = static_cast<std::uint8_t*>(alive.data);
-    for (std::size_t i = alive.size - static_cast<std::size_t>(spare); i < alive.size; ++i) flags[i] = 0;
-  }
+  mark_spare_slots(static_cast<std::size_t>(spare));
   if (performance_) performance_->reset(*backend_);  // perf counts the traffic of steps, not of the upload
+}
+
+void Simulation::mark_spare_slots(std::size_t count) {
+  if (count == 0) return;
+  ArrayRef alive = backend_->state("alive");
+  auto* flags = static_cast<std::uint8_t*>(alive.data);
+  for (std::size_t i = alive.size - count; i < alive.size; ++i) flags[i] = 0;
 }
 
 Simulation::~Simulation() = default;

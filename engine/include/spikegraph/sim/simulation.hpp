@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "spikegraph/backend/backend.hpp"
@@ -59,7 +60,7 @@ class Simulation {
   /// makes it, in the same order. One rank's error in a step ends the step with an
   /// error on every rank (same class, naming the rank). With one rank this is the
   /// plain constructor. Throws ConfigError for what several ranks cannot run yet
-  /// (energy flow, structural plasticity, the CUDA backend).
+  /// (the CUDA backend).
   static std::unique_ptr<Simulation> distributed(std::shared_ptr<const Graph> graph, const config::Config& cfg,
                                                  std::shared_ptr<dist::Communicator> comm);
   /// The same from this rank's part only (dist::GraphPart: every node, the edges into
@@ -81,6 +82,13 @@ class Simulation {
   std::shared_ptr<dist::Communicator> communicator() const { return comm_; }
   /// Edges of the whole network (graph() holds this rank's part on several ranks).
   std::uint64_t total_edges() const;
+  /// The node ids this rank updates, [first, second) (every node in one process).
+  std::pair<index_t, index_t> owned_nodes() const;
+  /// Whether this rank stores the edge source -> target: the edges into its own nodes
+  /// and, with energy on, the out-edges of its own nodes (every edge in one process).
+  /// A service that adds edges keeps those; one that counts edges counts those into
+  /// owned_nodes() and sums over the communicator's ranks.
+  bool stores_edge(index_t source, index_t target) const;
 
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
@@ -273,6 +281,8 @@ class Simulation {
   static std::unique_ptr<Simulation> make_distributed(const dist::GraphPart& part, const dist::NodePartition& partition,
                                                       std::uint64_t global_edges, const config::Config& cfg,
                                                       std::shared_ptr<dist::Communicator> comm, bool add_spare_nodes);
+  // Spare slots (structure.spare_nodes) are the last `count` nodes: not alive until born.
+  void mark_spare_slots(std::size_t count);
   // The whole network's weights (checked), to the backend (this rank's part of them).
   void set_whole_weights(const std::vector<float>& weights);
   // The whole graph's sections of a checkpoint (gathered on several ranks).
