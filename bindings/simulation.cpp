@@ -63,6 +63,8 @@ void register_simulation(nb::module_& m) {
       .def_prop_ro("owned_nodes", &Simulation::owned_nodes,
                    "The node ids this rank updates, [first, second) (every node in one process).")
       .def_prop_ro("graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.graph_ptr()); })
+      .def("whole_graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.whole_graph()); },
+           "The whole network with its current weights (collective on several ranks).")
       .def("spikes", [](const Simulation& s, std::int64_t since) {
         // The record is sorted by step: copy only its tail from `since` on (the live
         // view and windowed readouts ask for the last moments of a long record).

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import spikegraph as sg
 
@@ -124,6 +125,20 @@ def test_local_communicator_is_one_process(small_net: sg.Network) -> None:
     assert (a.rank, a.ranks) == (0, 1)
     assert a.spikes.nodes.tolist() == b.spikes.nodes.tolist()
     assert "edges=" in repr(a)
+
+
+def test_one_process_owns_every_node_and_its_whole_network_has_learned_weights() -> None:
+    net = sg.networks.brunel(300, k_in=20, seed=4, plastic_exc_exc=True)
+    cfg = {"sim": {"seed": 2, "threads": 1}, "learning": {"enabled": True},
+           "node": {"dynamic": {"poisson_rate": 9000.0, "poisson_weight": 0.12}}}
+    sim = sg.Simulation(net, cfg)
+    sim.run(30.0)
+    assert sim.owned_nodes == range(0, 300)
+    assert sim.total_edges == net.num_edges
+    whole = sim.whole_network()
+    assert np.array_equal(whole.targets, net.targets)
+    assert np.array_equal(whole.weights, sim.weights)
+    assert not np.array_equal(whole.weights, net.weights)  # learning moved them
 
 
 def test_bad_comm_is_a_clear_error(small_net: sg.Network) -> None:

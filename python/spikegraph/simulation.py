@@ -676,6 +676,12 @@ class Simulation:
         structural plasticity and after its births, deaths and pruning."""
         return Network(self._sim.graph)
 
+    def whole_network(self) -> Network:
+        """The whole network now, with its learned weights as the edge weights: on several
+        ranks every rank's edges, gathered to every rank (collective: call it on every
+        rank); in one process :attr:`current_network` with the current weights."""
+        return Network(self._sim.whole_graph())
+
     def service_names(self) -> list[str]:
         return list(self._sim.service_names())
 

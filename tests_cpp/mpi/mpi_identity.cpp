@@ -54,6 +54,7 @@ enabled = true
 interval = 10
 [metrics]
 interval = 50
+structure = true
 )";
   };
   return {
@@ -212,6 +213,13 @@ Fingerprint fingerprint(sg::Simulation& sim, bool with_metrics = true) {
   std::vector<double> metrics;
   for (const auto& m : sim.metrics_history()) {
     metrics.insert(metrics.end(), {m.activity.rate_mean, m.activity.rate_std, m.activity.branching_ratio});
+    // The structure metrics are the whole graph's (gathered on several ranks).
+    const sg::GraphMetrics& g = m.graph;
+    metrics.insert(metrics.end(), {static_cast<double>(g.degrees.edges), g.degrees.mean_in,
+                                   static_cast<double>(g.degrees.max_out), g.weights[0].mean, g.weights[0].max,
+                                   static_cast<double>(g.weak.count), static_cast<double>(g.strong.largest),
+                                   g.clustering.average, g.paths.mean_length, g.spectral.spectral_radius,
+                                   static_cast<double>(m.validation.ok)});
   }
   if (with_metrics) f.add("metrics", metrics);
   f.add("step", std::vector<std::int64_t>{sim.current_step()});

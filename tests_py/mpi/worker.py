@@ -52,6 +52,14 @@ def same(a: sg.Simulation, b: sg.Simulation) -> list[str]:
             bad.append(name)
     if not np.array_equal(a.weights, b.weights) or a.total_edges != b.total_edges:
         bad.append("weights")
+    ga, gb = a.graph_metrics(), b.graph_metrics()  # the whole graph's, gathered on ranks
+    ga.pop("seconds")
+    gb.pop("seconds")
+    if repr(ga) != repr(gb):
+        bad.append("graph_metrics")
+    wa, wb = a.whole_network(), b.whole_network()
+    if not (np.array_equal(wa.targets, wb.targets) and np.array_equal(wa.weights, wb.weights)):
+        bad.append("whole_network")
     return bad
 
 

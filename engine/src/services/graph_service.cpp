@@ -26,9 +26,15 @@ ValidationReport GraphService::validate(Backend& backend, const Graph& graph, co
   return validate_simulation(backend, graph, cfg, static_cast<int>(cfg.integer("sim.threads")));
 }
 
-GraphMetrics GraphService::metrics(Backend& backend, const Graph& graph, const config::Config& cfg,
-                                   const AnalysisOptions& options) const {
-  return graph_metrics(simulation_view(backend, graph, cfg), options);
+GraphMetrics GraphService::metrics(const Simulation& sim, Backend& backend, const Graph& graph,
+                                   const config::Config& cfg, const AnalysisOptions& options) const {
+  if (sim.ranks() <= 1) return graph_metrics(simulation_view(backend, graph, cfg), options);
+  // Several ranks: each holds part of the edges; the metrics are the whole graph's, so
+  // every rank gathers it (collective) and computes them (the alive flags are everywhere).
+  const std::shared_ptr<const Graph> whole = sim.whole_graph();
+  GraphView view = simulation_view(backend, *whole, cfg);
+  view.weights = nullptr;  // the gathered graph's weights are the current ones
+  return graph_metrics(view, options);
 }
 
 ActivityMetrics GraphService::activity(Backend& backend, const Graph& graph, const config::Config& cfg,
@@ -44,7 +50,7 @@ void GraphService::run(Phase, StepContext& ctx) {
   if (structure_) {
     s.has_structure = true;
     s.validation = validate_simulation(ctx.backend, *ctx.graph_owner, ctx.config, options_.threads);
-    s.graph = graph_metrics(simulation_view(ctx.backend, *ctx.graph_owner, ctx.config), options_);
+    s.graph = metrics(ctx.sim, ctx.backend, *ctx.graph_owner, ctx.config, options_);
     s.graph.weak.labels.clear();
     s.graph.weak.labels.shrink_to_fit();
     s.graph.strong.labels.clear();

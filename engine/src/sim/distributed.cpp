@@ -1,6 +1,7 @@
 // Simulation on several ranks (spikegraph/dist): construction from the whole graph or
 // a rank's part, and the calls whose answer is the whole network's (edge state,
 // weights, a checkpoint's graph), gathered from the ranks' parts.
+#include <algorithm>
 #include <cstring>
 
 #include "spikegraph/core/error.hpp"
@@ -160,38 +161,58 @@ void Simulation::set_whole_weights(const std::vector<float>& weights) {
 }
 
 void Simulation::save_graph(io::SnapshotWriter& out) const {
-  const Graph& g = *graph_;
+  const std::shared_ptr<const Graph> whole = dist_ ? gather_graph(true, false) : graph_;  // rank 0 writes
+  if (!whole) return;
+  const Graph& g = *whole;
   out.add_scalar("graph/num_nodes", static_cast<std::uint64_t>(g.num_nodes()));
   out.add("graph/node_type", g.node_type());
-  if (!dist_) {
-    out.add("graph/out_offsets", g.out_offsets());
-    out.add("graph/edge_target", g.edge_target());
-    out.add("graph/edge_weight", g.edge_weight());
-    out.add("graph/edge_delay", g.edge_delay());
-    out.add("graph/edge_kind", g.edge_kind());
-    out.add("graph/edge_plastic", g.edge_plastic());
-    return;
-  }
+  out.add("graph/out_offsets", g.out_offsets());
+  out.add("graph/edge_target", g.edge_target());
+  out.add("graph/edge_weight", g.edge_weight());
+  out.add("graph/edge_delay", g.edge_delay());
+  out.add("graph/edge_kind", g.edge_kind());
+  out.add("graph/edge_plastic", g.edge_plastic());
+}
+
+std::shared_ptr<const Graph> Simulation::whole_graph() const {
+  if (dist_) return gather_graph(false, true);
+  const ArrayRef w = backend_->edge_state("weight");
+  const auto* live = static_cast<const float*>(w.data);
+  const Graph& g = *graph_;
+  return GraphBuilder::from_csr(g.node_type(), g.out_offsets(), g.edge_target(),
+                                std::vector<float>(live, live + g.num_edges()), g.edge_delay(), g.edge_kind(),
+                                g.edge_plastic(), g.max_delay());
+}
+
+std::shared_ptr<const Graph> Simulation::gather_graph(bool root_only, bool live_weights) const {
   // Every rank's edges, placed by their ids: the whole graph in its CSR order.
+  const Graph& g = *graph_;
   const bool plastic = !g.edge_plastic().empty();
+  const float* weights = live_weights ? static_cast<const float*>(backend_->edge_state("weight").data)
+                                      : g.edge_weight().data();
   std::vector<unsigned char> mine, all;
   mine.reserve(g.num_edges() * sizeof(EdgeRecord));
   dist_->for_each_edge([&](index_t s, offset_t e, std::uint64_t id) {
     if (!dist_->owns_edge(e)) return;  // the target's rank sends it
-    const EdgeRecord rec{id, s, g.edge_target()[e], g.edge_weight()[e], g.edge_delay()[e], g.edge_kind()[e],
+    const EdgeRecord rec{id, s, g.edge_target()[e], weights[e], g.edge_delay()[e], g.edge_kind()[e],
                          static_cast<std::uint8_t>(plastic ? g.edge_plastic()[e] : 0)};
     const auto* bytes = reinterpret_cast<const unsigned char*>(&rec);
     mine.insert(mine.end(), bytes, bytes + sizeof(rec));
   });
   std::vector<std::uint64_t> offsets;
-  dist_->comm().gather_bytes(mine, all, offsets);  // rank 0 writes the checkpoint
-  if (rank() != 0) return;
+  if (root_only) {
+    dist_->comm().gather_bytes(mine, all, offsets);
+    if (rank() != 0) return nullptr;
+  } else {
+    dist_->comm().allgather_bytes(mine, all, offsets);
+  }
   const auto m = static_cast<std::size_t>(dist_->global_edges());
   std::vector<offset_t> out_offsets(g.num_nodes() + 1, 0);
   std::vector<index_t> target(m);
   std::vector<float> weight(m);
   std::vector<std::uint16_t> delay(m);
-  std::vector<std::uint8_t> kind(m), plastic_flag(plastic ? m : 0);
+  std::vector<std::uint8_t> kind(m), plastic_flag(m, 0);
+  bool any_plastic = false;
   for (std::size_t at = 0; at + sizeof(EdgeRecord) <= all.size(); at += sizeof(EdgeRecord)) {
     EdgeRecord rec;
     std::memcpy(&rec, all.data() + at, sizeof(rec));
@@ -200,16 +221,18 @@ void Simulation::save_graph(io::SnapshotWriter& out) const {
     weight[k] = rec.weight;
     delay[k] = rec.delay;
     kind[k] = rec.kind;
-    if (plastic) plastic_flag[k] = rec.plastic;
+    plastic_flag[k] = rec.plastic;
+    any_plastic = any_plastic || rec.plastic != 0;
     ++out_offsets[rec.source + 1];
   }
   for (std::size_t s = 0; s < g.num_nodes(); ++s) out_offsets[s + 1] += out_offsets[s];
-  out.add("graph/out_offsets", out_offsets);
-  out.add("graph/edge_target", target);
-  out.add("graph/edge_weight", weight);
-  out.add("graph/edge_delay", delay);
-  out.add("graph/edge_kind", kind);
-  out.add("graph/edge_plastic", plastic_flag);
+  // One process keeps no plastic flags when no edge is plastic (a rank's part may have
+  // none while the whole has some, so this follows the whole).
+  if (!any_plastic) plastic_flag.clear();
+  std::uint16_t max_delay = 0;
+  for (std::uint16_t d : delay) max_delay = std::max(max_delay, d);
+  return GraphBuilder::from_csr(g.node_type(), std::move(out_offsets), std::move(target), std::move(weight),
+                                std::move(delay), std::move(kind), std::move(plastic_flag), max_delay);
 }
 
 }  // namespace spikegraph

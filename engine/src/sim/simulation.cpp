@@ -346,9 +346,8 @@ ValidationReport Simulation::validate() {
 }
 
 GraphMetrics Simulation::graph_metrics(const AnalysisOptions& options) {
-  if (ranks() > 1) throw BackendError("graph_metrics: not available on several ranks yet (each holds part of the edges)");
   GraphService fallback;
-  return (graph_service_ ? *graph_service_ : fallback).metrics(*backend_, *graph_, config_, options);
+  return (graph_service_ ? *graph_service_ : fallback).metrics(*this, *backend_, *graph_, config_, options);
 }
 
 ActivityMetrics Simulation::activity_metrics() {

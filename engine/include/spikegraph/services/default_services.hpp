@@ -277,7 +277,9 @@ class GraphService : public Service {
   std::size_t memory_bytes() const override { return history_.capacity() * sizeof(MetricsSample); }
 
   ValidationReport validate(Backend& backend, const Graph& graph, const config::Config& cfg) const;
-  GraphMetrics metrics(Backend& backend, const Graph& graph, const config::Config& cfg,
+  /// The structure metrics of the whole network (collective on several ranks: the
+  /// ranks' parts are gathered).
+  GraphMetrics metrics(const Simulation& sim, Backend& backend, const Graph& graph, const config::Config& cfg,
                        const AnalysisOptions& options) const;
   /// Activity after `end_step` steps, from the simulation's published records.
   ActivityMetrics activity(Backend& backend, const Graph& graph, const config::Config& cfg, const Simulation& sim,

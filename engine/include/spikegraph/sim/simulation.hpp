@@ -89,6 +89,11 @@ class Simulation {
   /// A service that adds edges keeps those; one that counts edges counts those into
   /// owned_nodes() and sums over the communicator's ranks.
   bool stores_edge(index_t source, index_t target) const;
+  /// The whole network with its weights now (learned weights, after structure steps),
+  /// in the graph's edge order: a new graph the caller shares. Collective on several
+  /// ranks, where every rank receives every edge (mind the memory); in one process a
+  /// copy of graph() with the current weights.
+  std::shared_ptr<const Graph> whole_graph() const;
 
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
@@ -222,7 +227,8 @@ class Simulation {
   /// graph, the by-target index, dead-node edges and every state array for NaN/inf;
   /// it reports and never throws.
   ValidationReport validate();
-  /// Structure metrics; analysis_options(config()) gives the configured options.
+  /// Structure metrics of the whole network; analysis_options(config()) gives the
+  /// configured options. Collective on several ranks (each gathers the whole graph).
   GraphMetrics graph_metrics(const AnalysisOptions& options);
   /// Rates, branching ratio, energy distribution and ledger totals now.
   ActivityMetrics activity_metrics();
@@ -287,6 +293,9 @@ class Simulation {
   void set_whole_weights(const std::vector<float>& weights);
   // The whole graph's sections of a checkpoint (gathered on several ranks).
   void save_graph(io::SnapshotWriter& out) const;
+  // On several ranks: every rank's edges as one graph, on every rank or on rank 0 only
+  // (root_only; nullptr elsewhere), with the graph's stored weights or the current ones.
+  std::shared_ptr<const Graph> gather_graph(bool root_only, bool live_weights) const;
   // Reads a checkpoint's sections after the graph into a freshly built `sim`.
   static void restore(Simulation& sim, const io::SnapshotReader& in);
   // The pipeline per phase, and the default services it has (nullptr when absent or
