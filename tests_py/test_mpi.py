@@ -80,8 +80,8 @@ def test_from_config_in_one_process() -> None:
 
 
 def test_checkpoint_moves_between_rank_counts(mpi_env: dict[str, str], tmp_path: Path) -> None:
-    path = str(tmp_path / "three.sgckpt")
-    saved = mpirun(3, "save", path, env=mpi_env)
+    path = str(tmp_path / "four.sgckpt")
+    saved = mpirun(4, "save", path, env=mpi_env)
     assert saved.returncode == 0, saved.stdout + saved.stderr
     step = sg.checkpoint_info(path)["step"]
     assert step > 0

@@ -38,7 +38,9 @@ CONFIG: dict[str, Any] = {
 
 
 def network() -> sg.Network:
-    return sg.networks.brunel(600, k_in=25, seed=2)
+    # Plastic excitatory-to-excitatory edges; nodes 420-599 are inhibitory, so on 4
+    # ranks the last rank (450-599) stores no plastic edge while the others do.
+    return sg.networks.brunel(600, k_in=25, seed=2, exc_fraction=0.7, plastic_exc_exc=True)
 
 
 def same(a: sg.Simulation, b: sg.Simulation) -> list[str]:

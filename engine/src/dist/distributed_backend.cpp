@@ -75,11 +75,30 @@ DistributedBackend::DistributedBackend(const Graph& local_graph, const config::C
   };
   own.share = [this](void* data, std::size_t width) { share_owned(data, width); };
   inner_ = make_cpu_backend(local_graph, cfg, threads_per_rank(cfg, comm_->size()), own);
+  count_edge_state_names();
+}
+
+void DistributedBackend::count_edge_state_names() {
+  // A part without plastic edges has no eligibility while other parts have it; the
+  // whole network has it when any part does.
+  const auto names = inner_->edge_state_names();
+  std::vector<double> has{std::find(names.begin(), names.end(), "eligibility") != names.end() ? 1.0 : 0.0};
+  comm_->sum_in_rank_order(has);
+  any_eligibility_ = has[0] > 0.0;
+}
+
+std::vector<std::string> DistributedBackend::edge_state_names() const {
+  std::vector<std::string> names = inner_->edge_state_names();
+  if (any_eligibility_ && std::find(names.begin(), names.end(), "eligibility") == names.end()) {
+    names.push_back("eligibility");
+  }
+  return names;
 }
 
 void DistributedBackend::replace_graph(const Graph& new_graph, const std::vector<index_t>& order) {
   inner_->replace_graph(new_graph, order);
   graph_ = &new_graph;
+  count_edge_state_names();
   // Where each row now lies in the whole graph. Rows are sorted by target and ranks own
   // ascending ranges, so whole row s is rank 0's edges into its nodes, then rank 1's, and
   // so on: every rank's count per row gives each row's start and each rank's run in it.
@@ -140,14 +159,18 @@ ArrayRef DistributedBackend::state(const std::string& name) {
 }
 
 std::vector<float> DistributedBackend::gather_edge_state(const std::string& name, bool root_only) const {
-  const ArrayRef a = inner_->edge_state(name);
+  // Eligibility exists on plastic edges only: a part without any has none to send
+  // (its edges' entries are 0, as in one process).
+  const auto names = inner_->edge_state_names();
+  const bool held = name != "eligibility" || std::find(names.begin(), names.end(), name) != names.end();
+  const ArrayRef a = held ? inner_->edge_state(name) : ArrayRef{nullptr, 0, DType::f32};
   const auto* values = static_cast<const float*>(a.data);
   // Each rank sends (global id, value) of the edges into its nodes (an edge out of
   // its nodes into another rank's is that rank's to send); every rank places them.
   std::vector<unsigned char> mine, all;
   mine.reserve(a.size * (sizeof(std::uint64_t) + sizeof(float)));
   for_each_edge([&](index_t, offset_t k, std::uint64_t id) {
-    if (!owns_edge(k)) return;
+    if (!held || !owns_edge(k)) return;
     const auto* id_bytes = reinterpret_cast<const unsigned char*>(&id);
     const auto* value = reinterpret_cast<const unsigned char*>(&values[k]);
     mine.insert(mine.end(), id_bytes, id_bytes + sizeof(std::uint64_t));
@@ -210,7 +233,15 @@ void DistributedBackend::save_state(io::SnapshotWriter& out) const {
       out.add(s.name, s.dtype, whole.data(), rows * n);
       continue;
     }
-    if ((s.name == "backend/weights" || s.name == "backend/eligibility") && s.count > 0) {
+    if (s.name == "backend/weights" || s.name == "backend/eligibility") {
+      // A rank whose part has no plastic edge (left so by a structure step) keeps no
+      // copy of these while others do: whether to gather is every rank's decision.
+      std::vector<double> stored{static_cast<double>(s.count)};
+      comm_->sum_in_rank_order(stored);
+      if (stored[0] == 0.0) {
+        if (root) out.add(s.name, std::vector<float>{});
+        continue;
+      }
       const std::vector<float> whole =
           gather_edge_state(s.name == "backend/weights" ? "weight" : "eligibility", true);
       if (root) out.add(s.name, whole);

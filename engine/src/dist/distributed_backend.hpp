@@ -64,7 +64,8 @@ class DistributedBackend final : public Backend {
   void replace_graph(const Graph& new_graph, const std::vector<index_t>& order) override;
   /// This rank's edges (local edge order).
   void set_weights(const float* weights, std::size_t count) override { inner_->set_weights(weights, count); }
-  std::vector<std::string> edge_state_names() const override { return inner_->edge_state_names(); }
+  /// The whole network's (a part without plastic edges may lack eligibility).
+  std::vector<std::string> edge_state_names() const override;
   /// This rank's edges (local edge order); gather_edge_state gives the whole graph's.
   ArrayRef edge_state(const std::string& name) override { return inner_->edge_state(name); }
   std::vector<std::string> state_names() const override { return inner_->state_names(); }
@@ -106,6 +107,8 @@ class DistributedBackend final : public Backend {
   bool stores_edge(index_t source, index_t target) const;
 
  private:
+  // Collective: whether any rank's part has eligibility (edge_state_names).
+  void count_edge_state_names();
   // Every rank's owned slice of the node array `a` (n elements), into `a`.
   void gather_owned(const ArrayRef& a) const;
   // The same for raw per-node data of `width` bytes per node.
@@ -117,6 +120,7 @@ class DistributedBackend final : public Backend {
   std::vector<std::uint64_t> row_base_;
   std::uint64_t global_edges_ = 0;
   bool source_rows_ = false;  // the part holds its nodes' whole out-rows
+  bool any_eligibility_ = false;
   std::unique_ptr<Backend> inner_;
 };
 
