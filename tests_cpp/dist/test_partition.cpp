@@ -9,6 +9,7 @@
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/dist/partition.hpp"
+#include "spikegraph/graph/builder.hpp"
 #include "spikegraph/graph/generators.hpp"
 #include "spikegraph/graph/graph.hpp"
 
@@ -97,6 +98,69 @@ TEST_CASE("graph parts: the edges into (and out of) a range, with their whole-gr
   CHECK(sg::brunel_edges(p) == whole->num_edges());
   std::vector<std::uint64_t> ids;
   CHECK_THROWS_AS(sg::make_brunel_part(p, 400, 600, false, ids), sg::GraphError);
+}
+
+TEST_CASE("a NetworkBuilder draws one rank's part as cut from its whole graph", "[dist]") {
+  sg::NetworkBuilder b(5, 0.1);
+  b.add_population("E", sg::NodeType::dynamic, 120);
+  b.add_population("I", sg::NodeType::dynamic, 40);
+  b.add_population("X", sg::NodeType::relay, 30);
+  using Rule = sg::ConnectionRule;
+  const sg::Distribution w{sg::Distribution::Kind::uniform, 0.1, 1.0};
+  const sg::Distribution d{sg::Distribution::Kind::uniform, 0.1, 2.5};  // 1..25 steps
+  Rule total;
+  total.kind = Rule::Kind::fixed_total_number;
+  total.n = 900;
+  total.autapses = false;
+  Rule unique = total;
+  unique.multapses = false;
+  unique.n = 300;
+  Rule in;
+  in.kind = Rule::Kind::fixed_indegree;
+  in.n = 7;
+  Rule bern;
+  bern.kind = Rule::Kind::pairwise_bernoulli;
+  bern.p = 0.1;
+  b.connect("E", "E", total, w, d, sg::EdgeKind::excitatory, true);
+  b.connect("E", "I", in, w, d, sg::EdgeKind::excitatory);
+  b.connect("I", "E", unique, w, d, sg::EdgeKind::inhibitory);
+  b.connect("X", "I", bern, w, d, sg::EdgeKind::excitatory);
+  b.connect("I", "X", total, w, d, sg::EdgeKind::inhibitory);
+  const auto whole = b.build(2);
+  CHECK(b.num_nodes() == 190);
+  std::vector<std::uint64_t> degree(whole->num_nodes(), 0);
+  for (sg::index_t t : whole->edge_target()) ++degree[t];
+  CHECK(b.in_degrees(2) == degree);
+  for (const bool rows : {false, true}) {
+    for (const int ranks : {1, 2, 3, 4}) {
+      const dist::NodePartition part = dist::partition_by_in_edges(degree, ranks);
+      for (int r = 0; r < ranks; ++r) {
+        INFO("ranks " << ranks << " rank " << r << " source rows " << rows);
+        const dist::GraphPart cut = dist::graph_part(*whole, part.begin(r), part.end(r), rows);
+        std::vector<std::uint64_t> row_base;
+        std::uint64_t edges = 0;
+        const auto drawn = b.build_part(part.begin(r), part.end(r), rows, row_base, edges, 1 + r % 2);
+        const sg::Graph& g = *cut.graph;
+        CHECK(edges == whole->num_edges());
+        CHECK(drawn->node_type() == g.node_type());
+        CHECK(drawn->out_offsets() == g.out_offsets());
+        CHECK(drawn->edge_target() == g.edge_target());
+        CHECK(drawn->edge_weight() == g.edge_weight());
+        CHECK(drawn->edge_delay() == g.edge_delay());
+        CHECK(drawn->edge_kind() == g.edge_kind());
+        CHECK(drawn->edge_plastic() == g.edge_plastic());
+        CHECK(drawn->max_delay() == whole->max_delay());
+        bool bases = true;
+        for (sg::index_t s = 0; s < g.num_nodes(); ++s) {
+          if (g.out_offsets()[s + 1] > g.out_offsets()[s]) bases = bases && row_base[s] == cut.row_base[s];
+        }
+        CHECK(bases);
+      }
+    }
+  }
+  std::vector<std::uint64_t> row_base;
+  std::uint64_t edges = 0;
+  CHECK_THROWS_AS(b.build_part(100, 200, false, row_base, edges), sg::GraphError);
 }
 
 TEST_CASE("the local communicator: one rank, collectives are copies, errors rethrown", "[dist]") {

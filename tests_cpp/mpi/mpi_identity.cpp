@@ -23,6 +23,7 @@
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/graph/generators.hpp"
+#include "spikegraph/graph/microcircuit.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/simulation.hpp"
 
@@ -363,6 +364,33 @@ prune_weight = 0.05
   return bad;
 }
 
+// The microcircuit drawn per rank (no rank builds the whole), partitioned by in-edges,
+// with energy flow: against the whole circuit in one process.
+int microcircuit_per_rank(const std::shared_ptr<sg::dist::Communicator>& comm) {
+  const double scale = 0.02, k_scale = 0.1;
+  auto cfg = config_of(R"([sim]
+seed = 4
+threads = 1
+partition = "edges"
+[energy]
+enabled = true
+conductance = 0.01
+)");
+  cfg.update(sg::microcircuit_config(sg::microcircuit_design(scale, k_scale, true), scale, k_scale));
+  auto sim = sg::Simulation::distributed(cfg, comm);
+  const sg::BuiltNetwork net = sg::build_network(cfg);
+  sg::Simulation ref(net.graph, cfg);
+  ref.set_initial_state(net.initial_state);
+  sim->run_steps(kSteps / 2);
+  ref.run_steps(kSteps / 2);
+  const int bad = compare("microcircuit drawn per rank", fingerprint(*sim), fingerprint(ref), comm->rank());
+  if (bad == 0 && comm->rank() == 0) {
+    std::cout << "microcircuit drawn per rank: " << comm->size() << " ranks = one process (" << ref.spikes().size()
+              << " spikes, " << sim->graph().num_edges() << " of " << sim->total_edges() << " edges on rank 0)\n";
+  }
+  return bad;
+}
+
 constexpr std::int64_t kBefore = kSteps * 3 / 5 - 10, kAfter = kSteps - kBefore;  // 230 + 170
 
 int save(const std::shared_ptr<sg::dist::Communicator>& comm, const std::string& path) {
@@ -453,7 +481,7 @@ int main(int argc, char** argv) {
   int failures = 0;
   try {
     if (mode == "identity") {
-      failures = identity(comm) + part_without_plastic_edges(comm);
+      failures = identity(comm) + part_without_plastic_edges(comm) + microcircuit_per_rank(comm);
     } else if (mode == "save" && argc > 2) {
       failures = save(comm, argv[2]);
     } else if (mode == "resume" && argc > 2) {

@@ -87,6 +87,15 @@ void DistributedBackend::count_edge_state_names() {
   any_eligibility_ = has[0] > 0.0;
 }
 
+ArrayRef DistributedBackend::edge_state(const std::string& name) {
+  const auto names = inner_->edge_state_names();
+  if (name == "eligibility" && any_eligibility_ && std::find(names.begin(), names.end(), name) == names.end()) {
+    no_eligibility_.assign(graph_->num_edges(), 0.0f);
+    return ArrayRef{no_eligibility_.data(), no_eligibility_.size(), DType::f32};
+  }
+  return inner_->edge_state(name);
+}
+
 std::vector<std::string> DistributedBackend::edge_state_names() const {
   std::vector<std::string> names = inner_->edge_state_names();
   if (any_eligibility_ && std::find(names.begin(), names.end(), "eligibility") == names.end()) {

@@ -67,7 +67,7 @@ class DistributedBackend final : public Backend {
   /// The whole network's (a part without plastic edges may lack eligibility).
   std::vector<std::string> edge_state_names() const override;
   /// This rank's edges (local edge order); gather_edge_state gives the whole graph's.
-  ArrayRef edge_state(const std::string& name) override { return inner_->edge_state(name); }
+  ArrayRef edge_state(const std::string& name) override;
   std::vector<std::string> state_names() const override { return inner_->state_names(); }
   /// Collective for the variables the neuron update writes: every node's current value.
   ArrayRef state(const std::string& name) override;
@@ -121,6 +121,7 @@ class DistributedBackend final : public Backend {
   std::uint64_t global_edges_ = 0;
   bool source_rows_ = false;  // the part holds its nodes' whole out-rows
   bool any_eligibility_ = false;
+  std::vector<float> no_eligibility_;  // zeros: a part without plastic edges, in a network with them
   std::unique_ptr<Backend> inner_;
 };
 

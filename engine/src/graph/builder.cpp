@@ -261,35 +261,38 @@ void NetworkBuilder::connect(const std::string& pre, const std::string& post, co
   projections_.push_back(Projection{a, b, rule, weight, delay_ms, kind, plastic});
 }
 
-std::shared_ptr<const Graph> NetworkBuilder::build(int threads) const {
-  if (threads <= 0) threads = std::max(1, cpu::hardware_threads());
-  // Loops over independent draws run in parallel parts when they are long enough to
-  // pay for waking the threads; each element lands at its own index.
-  auto each = [threads](std::size_t n, auto&& fn) {
-    cpu::parallel_parts(cpu::parts_for(threads, n, 1u << 16), n,
-                        [&](int, std::size_t b, std::size_t e) { fn(b, e); });
+namespace {
+
+// Runs fn(first, last) over [0, n) in parallel parts on `threads` threads when n is long
+// enough to pay for waking them; each element lands at its own index.
+template <class F>
+void each_part(int threads, std::size_t n, F&& fn) {
+  cpu::parallel_parts(cpu::parts_for(threads, n, 1u << 16), n, [&](int, std::size_t b, std::size_t e) { fn(b, e); });
+}
+
+}  // namespace
+
+std::string NetworkBuilder::projection_name(std::size_t q) const {
+  const Projection& pr = projections_[q];
+  return "build: projection " + std::to_string(q) + " ('" + populations_[pr.pre].name + "' -> '" +
+         populations_[pr.post].name + "', " + rule_name(pr.rule.kind) + ")";
+}
+
+void NetworkBuilder::draw_pairs(std::size_t q, int threads, std::vector<index_t>& src,
+                                std::vector<index_t>& tgt) const {
+  auto each = [threads](std::size_t n, auto&& fn) { each_part(threads, n, fn); };
+  const Projection& pr = projections_[q];
+  const Population& A = populations_[pr.pre];
+  const Population& B = populations_[pr.post];
+  const ConnectionRule& r = pr.rule;
+  const std::string what = projection_name(q);
+  const bool same = pr.pre == pr.post;
+  const RngKey key = projection_key(seed_, q, kernels::RngStream::projection_pairs);
+  const std::size_t begin = src.size();
+  auto add = [&](index_t s, index_t t) {
+    src.push_back(A.first + s);
+    tgt.push_back(B.first + t);
   };
-  std::vector<std::uint8_t> types;
-  for (const auto& p : populations_) types.insert(types.end(), p.size, static_cast<std::uint8_t>(p.type));
-  std::vector<index_t> src, tgt;
-  std::vector<float> w;
-  std::vector<std::uint16_t> delay;
-  std::vector<std::uint8_t> kinds, plastic;
-  bool any_plastic = false;
-  for (std::size_t q = 0; q < projections_.size(); ++q) {
-    const Projection& pr = projections_[q];
-    const Population& A = populations_[pr.pre];
-    const Population& B = populations_[pr.post];
-    const ConnectionRule& r = pr.rule;
-    const std::string what = "build: projection " + std::to_string(q) + " ('" + A.name + "' -> '" + B.name + "', " +
-                             rule_name(r.kind) + ")";
-    const bool same = pr.pre == pr.post;
-    const RngKey key = projection_key(seed_, q, kernels::RngStream::projection_pairs);
-    const std::size_t begin = src.size();
-    auto add = [&](index_t s, index_t t) {
-      src.push_back(A.first + s);
-      tgt.push_back(B.first + t);
-    };
     switch (r.kind) {
       case Rule::all_to_all:
         for (index_t t = 0; t < B.size; ++t) {
@@ -380,28 +383,138 @@ std::shared_ptr<const Graph> NetworkBuilder::build(int threads) const {
         }
         break;
     }
+  if (src.size() > 0xffffffffull) throw GraphError(what + ": the network would exceed 2^32 - 1 edges");
+}
+
+void NetworkBuilder::draw_values(std::size_t q, int threads, std::size_t count, float* weights,
+                                 std::uint16_t* delays) const {
+  const Projection& pr = projections_[q];
+  const RngKey wkey = projection_key(seed_, q, kernels::RngStream::projection_weights);
+  const RngKey dkey = projection_key(seed_, q, kernels::RngStream::projection_delays);
+  const std::string what = projection_name(q);
+  const std::string weight_what = what + ": weight", delay_what = what + ": delay";
+  each_part(threads, count, [&](std::size_t first, std::size_t last) {
+    for (std::size_t e = first; e < last; ++e) {
+      const auto idx = static_cast<std::uint32_t>(e);
+      weights[e] = static_cast<float>(sample(pr.weight, wkey, idx, weight_what));
+      const double steps = std::llround(sample(pr.delay, dkey, idx, delay_what) / dt_);
+      if (steps > 65535) throw GraphError(what + ": a delay exceeds 65535 steps of dt");
+      delays[e] = static_cast<std::uint16_t>(std::max(1.0, steps));
+    }
+  });
+}
+
+std::size_t NetworkBuilder::num_nodes() const {
+  std::size_t n = 0;
+  for (const auto& p : populations_) n += p.size;
+  return n;
+}
+
+std::vector<std::uint8_t> NetworkBuilder::node_types() const {
+  std::vector<std::uint8_t> types;
+  for (const auto& p : populations_) types.insert(types.end(), p.size, static_cast<std::uint8_t>(p.type));
+  return types;
+}
+
+std::shared_ptr<const Graph> NetworkBuilder::build(int threads) const {
+  if (threads <= 0) threads = std::max(1, cpu::hardware_threads());
+  std::vector<index_t> src, tgt;
+  std::vector<float> w;
+  std::vector<std::uint16_t> delay;
+  std::vector<std::uint8_t> kinds, plastic;
+  bool any_plastic = false;
+  for (std::size_t q = 0; q < projections_.size(); ++q) {
+    const Projection& pr = projections_[q];
+    const std::size_t begin = src.size();
+    draw_pairs(q, threads, src, tgt);
     const std::size_t count = src.size() - begin;
-    if (src.size() > 0xffffffffull) throw GraphError(what + ": the network would exceed 2^32 - 1 edges");
-    const RngKey wkey = projection_key(seed_, q, kernels::RngStream::projection_weights);
-    const RngKey dkey = projection_key(seed_, q, kernels::RngStream::projection_delays);
     w.resize(begin + count);
     delay.resize(begin + count);
-    const std::string weight_what = what + ": weight", delay_what = what + ": delay";
-    each(count, [&](std::size_t first, std::size_t last) {
-      for (std::size_t e = first; e < last; ++e) {
-        const auto idx = static_cast<std::uint32_t>(e);
-        w[begin + e] = static_cast<float>(sample(pr.weight, wkey, idx, weight_what));
-        const double steps = std::llround(sample(pr.delay, dkey, idx, delay_what) / dt_);
-        if (steps > 65535) throw GraphError(what + ": a delay exceeds 65535 steps of dt");
-        delay[begin + e] = static_cast<std::uint16_t>(std::max(1.0, steps));
-      }
-    });
+    draw_values(q, threads, count, w.data() + begin, delay.data() + begin);
     kinds.insert(kinds.end(), count, static_cast<std::uint8_t>(pr.kind));
     plastic.insert(plastic.end(), count, pr.plastic ? 1 : 0);
     any_plastic = any_plastic || (pr.plastic && count > 0);
   }
   if (!any_plastic) plastic.clear();
-  return GraphBuilder::from_validated(std::move(types), src, tgt, w, delay, kinds, plastic);
+  return GraphBuilder::from_validated(node_types(), src, tgt, w, delay, kinds, plastic);
+}
+
+std::vector<std::uint64_t> NetworkBuilder::in_degrees(int threads) const {
+  if (threads <= 0) threads = std::max(1, cpu::hardware_threads());
+  std::vector<std::uint64_t> degree(node_types().size(), 0);
+  std::vector<index_t> ps, pt;
+  for (std::size_t q = 0; q < projections_.size(); ++q) {
+    ps.clear();
+    pt.clear();
+    draw_pairs(q, threads, ps, pt);
+    for (index_t t : pt) ++degree[t];
+  }
+  return degree;
+}
+
+std::shared_ptr<const Graph> NetworkBuilder::build_part(index_t begin, index_t end, bool source_rows,
+                                                        std::vector<std::uint64_t>& row_base,
+                                                        std::uint64_t& total_edges, int threads) const {
+  if (threads <= 0) threads = std::max(1, cpu::hardware_threads());
+  std::vector<std::uint8_t> types = node_types();
+  const std::size_t n = types.size();
+  if (begin > end || end > n) throw GraphError("build_part: the range [begin, end) is not within the nodes");
+  const auto stored = [&](index_t s, index_t t) {
+    return (t >= begin && t < end) || (source_rows && s >= begin && s < end);
+  };
+  // Each whole row's length, and its edges into nodes before `begin` (rows are sorted by
+  // target, so a row's edges into [begin, end) follow those).
+  std::vector<std::uint64_t> row_length(n, 0), before(n, 0);
+  std::vector<index_t> src, tgt;
+  std::vector<float> w;
+  std::vector<std::uint16_t> delay;
+  std::vector<std::uint8_t> kinds, plastic;
+  bool any_plastic = false;
+  std::uint16_t max_delay = 0;
+  std::vector<index_t> ps, pt;  // one projection's pairs at a time
+  std::vector<std::uint32_t> kept;
+  std::vector<float> pw;
+  std::vector<std::uint16_t> pd;
+  for (std::size_t q = 0; q < projections_.size(); ++q) {
+    const Projection& pr = projections_[q];
+    ps.clear();
+    pt.clear();
+    draw_pairs(q, threads, ps, pt);
+    kept.clear();
+    for (std::size_t e = 0; e < ps.size(); ++e) {
+      ++row_length[ps[e]];
+      before[ps[e]] += pt[e] < begin ? 1 : 0;
+      if (stored(ps[e], pt[e])) kept.push_back(static_cast<std::uint32_t>(e));
+    }
+    // Every edge's delay: the graph's maximum sizes every rank's delay ring alike.
+    pw.resize(ps.size());
+    pd.resize(ps.size());
+    draw_values(q, threads, ps.size(), pw.data(), pd.data());
+    for (std::uint16_t d : pd) max_delay = std::max(max_delay, d);
+    for (std::uint32_t e : kept) {
+      src.push_back(ps[e]);
+      tgt.push_back(pt[e]);
+      w.push_back(pw[e]);
+      delay.push_back(pd[e]);
+    }
+    kinds.insert(kinds.end(), kept.size(), static_cast<std::uint8_t>(pr.kind));
+    plastic.insert(plastic.end(), kept.size(), pr.plastic ? 1 : 0);
+    any_plastic = any_plastic || (pr.plastic && !ps.empty());
+  }
+  // One process keeps plastic flags when any edge of the whole graph is plastic.
+  if (!any_plastic) plastic.clear();
+  row_base.assign(n, 0);
+  total_edges = 0;
+  for (std::size_t s = 0; s < n; ++s) {
+    const bool whole_row = source_rows && s >= begin && s < end;
+    row_base[s] = total_edges + (whole_row ? 0 : before[s]);
+    total_edges += row_length[s];
+  }
+  const auto part = GraphBuilder::from_validated(types, src, tgt, w, delay, kinds, plastic);
+  std::vector<std::uint8_t> flags = part->edge_plastic();
+  if (any_plastic && flags.empty()) flags.assign(part->num_edges(), 0);  // as GraphBuilder::part keeps them
+  return GraphBuilder::from_csr(std::move(types), part->out_offsets(), part->edge_target(), part->edge_weight(),
+                                part->edge_delay(), part->edge_kind(), std::move(flags), max_delay);
 }
 
 }  // namespace spikegraph

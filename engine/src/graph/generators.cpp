@@ -246,9 +246,7 @@ std::shared_ptr<const Graph> make_default_network(const config::Config& cfg) {
   return GraphBuilder::from_validated(std::move(types), src, tgt, w, d, kind, plastic);
 }
 
-namespace {
-
-BuiltNetwork build_microcircuit(const config::Config& cfg) {
+NetworkBuilder microcircuit_builder_of(const config::Config& cfg) {
   const double scale = cfg.real("network.scale"), k_scale = cfg.real("network.k_scale");
   const MicrocircuitDesign d = microcircuit_design(scale, k_scale, cfg.string("network.background") == "poisson");
   // The circuit's numbers assume its neurons: the configuration must describe them.
@@ -266,8 +264,13 @@ BuiltNetwork build_microcircuit(const config::Config& cfg) {
   if (!differ.empty()) {
     throw ConfigError("network.kind = 'microcircuit' needs the circuit's neurons and Poisson weight: " + differ);
   }
-  const NetworkBuilder b = microcircuit_builder(d, static_cast<std::uint64_t>(cfg.integer("sim.seed")),
-                                                cfg.real("sim.dt"));
+  return microcircuit_builder(d, static_cast<std::uint64_t>(cfg.integer("sim.seed")), cfg.real("sim.dt"));
+}
+
+namespace {
+
+BuiltNetwork build_microcircuit(const config::Config& cfg) {
+  const NetworkBuilder b = microcircuit_builder_of(cfg);
   return BuiltNetwork{b.build(static_cast<int>(cfg.integer("sim.threads"))), b.initial_state()};
 }
 

@@ -111,13 +111,31 @@ std::unique_ptr<Simulation> Simulation::distributed(const config::Config& cfg,
                                                     std::shared_ptr<dist::Communicator> comm) {
   if (!comm) throw InputError("Simulation: communicator is null");
   const int ranks = comm->size();
-  if (ranks == 1 || cfg.string("network.kind") != "brunel") {
+  const std::string kind = cfg.string("network.kind");
+  if (ranks == 1 || (kind != "brunel" && kind != "microcircuit")) {
     const BuiltNetwork net = build_network(cfg);
     auto sim = distributed(net.graph, cfg, std::move(comm));
     sim->set_initial_state(net.initial_state);
     return sim;
   }
   check_supported(cfg, ranks);
+  const int r = comm->rank();
+  if (kind == "microcircuit") {
+    // Drawn projection by projection; this rank keeps its part.
+    const NetworkBuilder builder = microcircuit_builder_of(cfg);
+    const int threads = static_cast<int>(cfg.integer("sim.threads"));
+    const auto n = static_cast<index_t>(builder.num_nodes());
+    const dist::NodePartition partition = cfg.string("sim.partition") == "edges"
+                                              ? dist::partition_by_in_edges(builder.in_degrees(threads), ranks)
+                                              : dist::partition_by_nodes(n, ranks);
+    dist::GraphPart part;
+    std::uint64_t edges = 0;
+    part.graph = builder.build_part(partition.begin(r), partition.end(r), dist::needs_source_rows(cfg), part.row_base,
+                                    edges, threads);
+    auto sim = make_distributed(part, partition, edges, cfg, std::move(comm), true);
+    sim->set_initial_state(builder.initial_state());
+    return sim;
+  }
   const BrunelParams p = brunel_params(cfg);
   const std::uint64_t edges = brunel_edges(p);  // also checks the parameters
   const auto n = static_cast<index_t>(p.n);
@@ -126,7 +144,6 @@ std::unique_ptr<Simulation> Simulation::distributed(const config::Config& cfg,
   if (cfg.string("sim.partition") == "edges") {
     partition = dist::partition_by_in_edges(std::vector<std::uint64_t>(n, static_cast<std::uint64_t>(p.k_in)), ranks);
   }
-  const int r = comm->rank();
   dist::GraphPart part;
   part.graph = make_brunel_part(p, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg),
                                 part.row_base);

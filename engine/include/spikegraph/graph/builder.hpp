@@ -103,6 +103,8 @@ class NetworkBuilder {
   /// The population named `name`; GraphError if there is none.
   const Population& population(const std::string& name) const;
   std::size_t num_projections() const { return projections_.size(); }
+  /// Nodes of the network: the populations' sizes added up.
+  std::size_t num_nodes() const;
 
   /// Draw every projection and build the graph on `threads` threads (0: all the
   /// hardware has). The graph is the same on any thread count: every pair, weight and
@@ -111,6 +113,18 @@ class NetworkBuilder {
   /// there are), a redrawn normal finds no value in its bounds, or a delay exceeds 65535
   /// steps.
   std::shared_ptr<const Graph> build(int threads = 0) const;
+  /// One rank's part of the graph build() makes (dist::GraphPart), without ever holding
+  /// the whole: the edges into nodes [begin, end) and, with `source_rows`, out of them,
+  /// in the whole graph's order; `row_base[s]` gets the whole graph's index of the first
+  /// of them in row s and `total_edges` the whole graph's edge count. Every projection is
+  /// drawn in turn (the memory of the largest one, not of the graph). Errors as build(),
+  /// and GraphError when [begin, end) is not a range of the nodes.
+  /// Each node's number of incoming edges in build()'s graph, drawn projection by
+  /// projection (for dist::partition_by_in_edges).
+  std::vector<std::uint64_t> in_degrees(int threads = 0) const;
+  std::shared_ptr<const Graph> build_part(index_t begin, index_t end, bool source_rows,
+                                          std::vector<std::uint64_t>& row_base, std::uint64_t& total_edges,
+                                          int threads = 0) const;
 
  private:
   struct Projection {
@@ -130,6 +144,13 @@ class NetworkBuilder {
     Distribution value;
     std::vector<double> values;  // given per node (then `value` is unused)
   };
+  // "build: projection q (...)", for errors.
+  std::string projection_name(std::size_t q) const;
+  // Appends projection q's pairs (whole-graph ids, in the projection's order).
+  void draw_pairs(std::size_t q, int threads, std::vector<index_t>& src, std::vector<index_t>& tgt) const;
+  // Weights and delays (steps) of projection q's first `count` edges.
+  void draw_values(std::size_t q, int threads, std::size_t count, float* weights, std::uint16_t* delays) const;
+  std::vector<std::uint8_t> node_types() const;
   void put_initial(Initial initial);  // replaces the one for the same population and variable
   std::vector<Initial> initial_;
 };

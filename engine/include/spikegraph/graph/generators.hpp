@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "spikegraph/graph/builder.hpp"
 #include "spikegraph/graph/graph.hpp"
 
 namespace spikegraph {
@@ -64,6 +65,9 @@ struct BuiltNetwork {
 /// node.dynamic keys of microcircuit_config (ConfigError naming those that differ).
 /// Only the microcircuit has initial values.
 BuiltNetwork build_network(const config::Config& cfg);
+/// The NetworkBuilder of network.kind "microcircuit" for `cfg` (its checks as
+/// build_network's): for building one rank's part (NetworkBuilder::build_part).
+NetworkBuilder microcircuit_builder_of(const config::Config& cfg);
 /// build_network(cfg).graph.
 std::shared_ptr<const Graph> make_network(const config::Config& cfg);
 /// The Brunel parameters of a configuration (network.n ... plastic, delay in steps of
