@@ -36,7 +36,7 @@ void register_dist(nb::module_& m) {
           return Simulation::distributed(cfg, std::move(comm));
         },
         nb::arg("config"), nb::arg("comm"), nb::call_guard<nb::gil_scoped_release>(),
-        "The configured network on the ranks of `comm`; Brunel networks are drawn per rank.");
+        "The configured network on the ranks of `comm`; Brunel networks and the microcircuit are drawn per rank.");
   m.def("load_checkpoint_distributed",
         [](const std::string& path, std::shared_ptr<dist::Communicator> comm) {
           return Simulation::load(io::SnapshotReader::open(path), std::move(comm));

@@ -64,6 +64,7 @@ void register_simulation(nb::module_& m) {
                    "The node ids this rank updates, [first, second) (every node in one process).")
       .def_prop_ro("graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.graph_ptr()); })
       .def("whole_graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.whole_graph()); },
+           nb::call_guard<nb::gil_scoped_release>(),
            "The whole network with its current weights (collective on several ranks).")
       .def("spikes", [](const Simulation& s, std::int64_t since) {
         // The record is sorted by step: copy only its tail from `since` on (the live

@@ -96,10 +96,10 @@ class Simulation:
     @classmethod
     def from_config(cls, config: ConfigLike = None, *, comm: Any = None) -> Simulation:
         """The network of the configuration's ``[network]`` section, simulated. With
-        ``comm`` on several ranks, a Brunel network (``network.kind = "brunel"``) is drawn
-        by each rank for its own nodes only, so no process ever holds the whole graph
-        (networks larger than one process's memory); other kinds are built whole on
-        every rank and cut."""
+        ``comm`` on several ranks, a Brunel network or the microcircuit (``network.kind``
+        ``"brunel"`` or ``"microcircuit"``) is drawn by each rank for its own nodes only,
+        so no process ever holds the whole graph (networks larger than one process's
+        memory); the default network is built whole on every rank and cut."""
         cfg = Config.coerce(config)
         if comm is None:
             return cls(networks.from_config(cfg), cfg)
@@ -575,7 +575,8 @@ class Simulation:
         seed: int | None = None,
     ) -> dict[str, Any]:
         """Structure metrics of the current graph (alive nodes, learned weights); see
-        :func:`spikegraph.analysis.graph_metrics` for the keys. ``None`` takes
+        :func:`spikegraph.analysis.graph_metrics` for the keys. On several ranks they
+        are the whole network's, gathered (collective: call it on every rank). ``None`` takes
         ``metrics.samples``, ``metrics.power_iterations`` and ``sim.seed``."""
         op = "graph_metrics"
         return dict(_core.simulation_graph_metrics(

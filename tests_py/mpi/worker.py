@@ -60,7 +60,8 @@ def same(a: sg.Simulation, b: sg.Simulation) -> list[str]:
     if repr(ga) != repr(gb):
         bad.append("graph_metrics")
     wa, wb = a.whole_network(), b.whole_network()
-    if not (np.array_equal(wa.targets, wb.targets) and np.array_equal(wa.weights, wb.weights)):
+    fields = ("out_offsets", "targets", "weights", "delays", "kinds")
+    if not all(np.array_equal(getattr(wa, f), getattr(wb, f)) for f in fields):
         bad.append("whole_network")
     return bad
 

@@ -14,15 +14,11 @@
 
 namespace spikegraph::dist {
 
-namespace {
-
 int threads_per_rank(const config::Config& cfg, int ranks) {
   const std::int64_t threads = cfg.integer("sim.threads");
   if (threads > 0) return static_cast<int>(threads);
   return std::max(1, cpu::hardware_threads() / std::max(1, ranks));
 }
-
-}  // namespace
 
 std::vector<std::string> unsupported_on_ranks(const config::Config& cfg, int ranks) {
   std::vector<std::string> out;
@@ -82,9 +78,9 @@ void DistributedBackend::count_edge_state_names() {
   // A part without plastic edges has no eligibility while other parts have it; the
   // whole network has it when any part does.
   const auto names = inner_->edge_state_names();
-  std::vector<double> has{std::find(names.begin(), names.end(), "eligibility") != names.end() ? 1.0 : 0.0};
-  comm_->sum_in_rank_order(has);
-  any_eligibility_ = has[0] > 0.0;
+  std::vector<std::uint64_t> has{std::find(names.begin(), names.end(), "eligibility") != names.end() ? 1u : 0u};
+  comm_->sum_counts(has);
+  any_eligibility_ = has[0] > 0;
 }
 
 ArrayRef DistributedBackend::edge_state(const std::string& name) {
@@ -110,31 +106,21 @@ void DistributedBackend::replace_graph(const Graph& new_graph, const std::vector
   count_edge_state_names();
   // Where each row now lies in the whole graph. Rows are sorted by target and ranks own
   // ascending ranges, so whole row s is rank 0's edges into its nodes, then rank 1's, and
-  // so on: every rank's count per row gives each row's start and each rank's run in it.
+  // so on: the sum of the ranks' counts per row gives each row's length, and the sum
+  // over the ranks below this one where this rank's run starts in it.
   const index_t n = new_graph.num_nodes();
   const auto& off = new_graph.out_offsets();
-  std::vector<index_t> mine(n, 0);
+  std::vector<std::uint64_t> length(n, 0), before;
   for (index_t s = 0; s < n; ++s) {
-    for (offset_t k = off[s]; k < off[s + 1]; ++k) mine[s] += owns_edge(k) ? 1 : 0;
+    for (offset_t k = off[s]; k < off[s + 1]; ++k) length[s] += owns_edge(k) ? 1 : 0;
   }
-  std::vector<unsigned char> bytes(n * sizeof(index_t)), all;
-  if (n > 0) std::memcpy(bytes.data(), mine.data(), bytes.size());
-  std::vector<std::uint64_t> offsets;
-  comm_->allgather_bytes(bytes, all, offsets);
-  const int me = comm_->rank();
-  const index_t b = partition_.begin(me), e = partition_.end(me);
+  comm_->sum_counts(length, &before);
+  const index_t b = partition_.begin(comm_->rank()), e = partition_.end(comm_->rank());
   std::uint64_t total = 0;
   for (index_t s = 0; s < n; ++s) {
-    std::uint64_t before = 0;  // edges of row s into the nodes of lower ranks
-    const std::uint64_t row_start = total;
-    for (int r = 0; r < comm_->size(); ++r) {
-      index_t count = 0;
-      std::memcpy(&count, all.data() + offsets[static_cast<std::size_t>(r)] + s * sizeof(index_t), sizeof(count));
-      if (r < me) before += count;
-      total += count;
-    }
     // A row stored whole (an own node's, with source rows) starts where the whole row does.
-    row_base_[s] = row_start + (source_rows_ && s >= b && s < e ? 0 : before);
+    row_base_[s] = total + (source_rows_ && s >= b && s < e ? 0 : before[s]);
+    total += length[s];
   }
   global_edges_ = total;
 }
@@ -245,9 +231,9 @@ void DistributedBackend::save_state(io::SnapshotWriter& out) const {
     if (s.name == "backend/weights" || s.name == "backend/eligibility") {
       // A rank whose part has no plastic edge (left so by a structure step) keeps no
       // copy of these while others do: whether to gather is every rank's decision.
-      std::vector<double> stored{static_cast<double>(s.count)};
-      comm_->sum_in_rank_order(stored);
-      if (stored[0] == 0.0) {
+      std::vector<std::uint64_t> stored{s.count};
+      comm_->sum_counts(stored);
+      if (stored[0] == 0) {
         if (root) out.add(s.name, std::vector<float>{});
         continue;
       }

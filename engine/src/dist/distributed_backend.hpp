@@ -125,6 +125,10 @@ class DistributedBackend final : public Backend {
   std::unique_ptr<Backend> inner_;
 };
 
+/// Threads of each rank: sim.threads, or the hardware threads divided among the ranks
+/// when it is 0.
+int threads_per_rank(const config::Config& cfg, int ranks);
+
 /// Whether a rank's part needs the whole out-rows of its nodes (graph_part's
 /// source_rows): with energy on, whose flow's outflow sums a source's whole row.
 bool needs_source_rows(const config::Config& cfg);

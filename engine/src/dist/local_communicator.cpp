@@ -29,6 +29,9 @@ class LocalCommunicator final : public Communicator {
     allgather_bytes(mine, all, offsets);
   }
   void sum_in_rank_order(std::vector<double>&) override {}
+  void sum_counts(std::vector<std::uint64_t>& values, std::vector<std::uint64_t>* before) override {
+    if (before) before->assign(values.size(), 0);
+  }
   void agree(const std::exception_ptr& failure) override {
     if (failure) std::rethrow_exception(failure);
   }

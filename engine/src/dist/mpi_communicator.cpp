@@ -4,6 +4,7 @@
 // so an all-to-all by target rank would send the same ids once per rank anyway.
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -128,6 +129,23 @@ class MpiCommunicator final : public Communicator {
       values[k] = s;
     }
     bytes_sent_ += values.size() * sizeof(double);
+  }
+
+  void sum_counts(std::vector<std::uint64_t>& values, std::vector<std::uint64_t>* before) override {
+    Timer timer(*this);
+    // In blocks that fit MPI's int counts.
+    constexpr std::size_t kBlock = std::size_t{1} << 28;
+    if (before) before->assign(values.size(), 0);
+    for (std::size_t at = 0; at < values.size(); at += kBlock) {
+      const int n = static_cast<int>(std::min(kBlock, values.size() - at));
+      if (before) {
+        check(MPI_Exscan(values.data() + at, before->data() + at, n, MPI_UINT64_T, MPI_SUM, comm_), "sum counts");
+        if (rank_ == 0) std::fill(before->begin() + static_cast<std::ptrdiff_t>(at),
+                                  before->begin() + static_cast<std::ptrdiff_t>(at) + n, 0);  // undefined there
+      }
+      check(MPI_Allreduce(MPI_IN_PLACE, values.data() + at, n, MPI_UINT64_T, MPI_SUM, comm_), "sum counts");
+    }
+    bytes_sent_ += values.size() * sizeof(std::uint64_t) * (before ? 2 : 1);
   }
 
   void agree(const std::exception_ptr& failure) override {

@@ -501,6 +501,9 @@ std::shared_ptr<const Graph> NetworkBuilder::build_part(index_t begin, index_t e
     plastic.insert(plastic.end(), kept.size(), pr.plastic ? 1 : 0);
     any_plastic = any_plastic || (pr.plastic && !ps.empty());
   }
+  std::uint64_t whole = 0;
+  for (std::uint64_t len : row_length) whole += len;
+  if (whole > 0xffffffffull) throw GraphError("build_part: the network would exceed 2^32 - 1 edges");
   // One process keeps plastic flags when any edge of the whole graph is plastic.
   if (!any_plastic) plastic.clear();
   row_base.assign(n, 0);

@@ -197,9 +197,12 @@ std::shared_ptr<const Graph> with_spare_nodes(const Graph& graph, std::size_t sp
   }
   std::vector<std::uint8_t> types = graph.node_type();
   types.resize(types.size() + spare, static_cast<std::uint8_t>(NodeType::dynamic));
-  return GraphBuilder::from_validated(std::move(types), graph.edge_sources(), graph.edge_target(),
-                                      graph.edge_weight(), graph.edge_delay(), graph.edge_kind(),
-                                      graph.edge_plastic());
+  // Empty rows after the others; the edges, their order and the graph's max delay (a
+  // rank's part keeps the whole graph's, which sizes every rank's delay ring) as they are.
+  std::vector<offset_t> offsets = graph.out_offsets();
+  offsets.resize(offsets.size() + spare, offsets.back());
+  return GraphBuilder::from_csr(std::move(types), std::move(offsets), graph.edge_target(), graph.edge_weight(),
+                                graph.edge_delay(), graph.edge_kind(), graph.edge_plastic(), graph.max_delay());
 }
 
 std::shared_ptr<const Graph> GraphBuilder::from_csr(std::vector<std::uint8_t> node_types,

@@ -231,8 +231,8 @@ class StructureService final : public Service {
     }
     ev.added_edges = add_src.size();
     if (ctx.sim.ranks() > 1) {
-      std::vector<double> counts{static_cast<double>(ev.removed_edges), static_cast<double>(ev.pruned_edges)};
-      ctx.sim.communicator()->sum_in_rank_order(counts);  // exact: counts < 2^53
+      std::vector<std::uint64_t> counts{ev.removed_edges, ev.pruned_edges};
+      ctx.sim.communicator()->sum_counts(counts);
       ev.removed_edges = static_cast<std::size_t>(counts[0]);
       ev.pruned_edges = static_cast<std::size_t>(counts[1]);
     }

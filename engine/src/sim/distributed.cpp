@@ -123,7 +123,7 @@ std::unique_ptr<Simulation> Simulation::distributed(const config::Config& cfg,
   if (kind == "microcircuit") {
     // Drawn projection by projection; this rank keeps its part.
     const NetworkBuilder builder = microcircuit_builder_of(cfg);
-    const int threads = static_cast<int>(cfg.integer("sim.threads"));
+    const int threads = dist::threads_per_rank(cfg, ranks);
     const auto n = static_cast<index_t>(builder.num_nodes());
     const dist::NodePartition partition = cfg.string("sim.partition") == "edges"
                                               ? dist::partition_by_in_edges(builder.in_degrees(threads), ranks)

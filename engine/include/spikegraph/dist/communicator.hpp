@@ -48,6 +48,11 @@ class Communicator {
   /// The sum over ranks of `values` (element-wise), taken in rank order on every rank,
   /// so the result is the same bits on every rank.
   virtual void sum_in_rank_order(std::vector<double>& values) = 0;
+  /// Counts, element-wise: `values` becomes the sum over ranks and, when `before` is
+  /// given, *before the sum over the ranks below this one (zeros on rank 0). Integer
+  /// sums are exact in any order, so the reduction needs no gathering: each rank sends
+  /// and receives about the array's size, whatever the number of ranks.
+  virtual void sum_counts(std::vector<std::uint64_t>& values, std::vector<std::uint64_t>* before = nullptr) = 0;
   /// Returns normally when no rank failed; otherwise throws on every rank (see above).
   virtual void agree(const std::exception_ptr& failure) = 0;
   /// Ends every rank of the communicator (MPI_Abort) with exit code `code`: for an

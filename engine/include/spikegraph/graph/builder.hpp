@@ -119,12 +119,12 @@ class NetworkBuilder {
   /// of them in row s and `total_edges` the whole graph's edge count. Every projection is
   /// drawn in turn (the memory of the largest one, not of the graph). Errors as build(),
   /// and GraphError when [begin, end) is not a range of the nodes.
-  /// Each node's number of incoming edges in build()'s graph, drawn projection by
-  /// projection (for dist::partition_by_in_edges).
-  std::vector<std::uint64_t> in_degrees(int threads = 0) const;
   std::shared_ptr<const Graph> build_part(index_t begin, index_t end, bool source_rows,
                                           std::vector<std::uint64_t>& row_base, std::uint64_t& total_edges,
                                           int threads = 0) const;
+  /// Each node's number of incoming edges in build()'s graph, drawn projection by
+  /// projection (for dist::partition_by_in_edges).
+  std::vector<std::uint64_t> in_degrees(int threads = 0) const;
 
  private:
   struct Projection {

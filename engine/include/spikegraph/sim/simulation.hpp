@@ -71,9 +71,9 @@ class Simulation {
                                                  std::uint64_t global_edges, const config::Config& cfg,
                                                  std::shared_ptr<dist::Communicator> comm);
   /// The network of the configuration's [network] section (build_network, with its
-  /// initial values) on the ranks of `comm`: for network.kind "brunel" each rank
-  /// draws only its part (no rank holds the whole graph), other kinds are built whole
-  /// on every rank and cut.
+  /// initial values) on the ranks of `comm`: for network.kind "brunel" and
+  /// "microcircuit" each rank draws only its part (no rank holds the whole graph); the
+  /// default network is built whole on every rank and cut.
   static std::unique_ptr<Simulation> distributed(const config::Config& cfg, std::shared_ptr<dist::Communicator> comm);
   /// This process's rank and the number of ranks (0 and 1 in one process).
   int rank() const;
