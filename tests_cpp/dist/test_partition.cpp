@@ -181,6 +181,10 @@ TEST_CASE("the local communicator: one rank, collectives are copies, errors reth
   std::vector<double> sum{1.5};
   c->sum_in_rank_order(sum);
   CHECK(sum[0] == 1.5);
+  std::vector<std::uint64_t> counts{7, 0, 9}, before{1};
+  c->sum_counts(counts, &before);
+  CHECK(counts == std::vector<std::uint64_t>{7, 0, 9});
+  CHECK(before == std::vector<std::uint64_t>{0, 0, 0});
   c->agree(nullptr);
   CHECK_THROWS_AS(c->agree(std::make_exception_ptr(sg::InputError("x"))), sg::InputError);
   CHECK_THROWS_AS(c->allgather({1}, all, false, std::make_exception_ptr(sg::IoError("y"))), sg::IoError);
