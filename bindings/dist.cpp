@@ -37,6 +37,12 @@ void register_dist(nb::module_& m) {
         },
         nb::arg("config"), nb::arg("comm"), nb::call_guard<nb::gil_scoped_release>(),
         "The configured network on the ranks of `comm`; Brunel networks and the microcircuit are drawn per rank.");
+  m.def("distributed_simulation_from_builder",
+        [](const NetworkBuilder& builder, const config::Config& cfg, std::shared_ptr<dist::Communicator> comm) {
+          return Simulation::distributed(builder, cfg, std::move(comm));
+        },
+        nb::arg("builder"), nb::arg("config"), nb::arg("comm"), nb::call_guard<nb::gil_scoped_release>(),
+        "The builder's network on the ranks of `comm`, each rank drawing only its part.");
   m.def("load_checkpoint_distributed",
         [](const std::string& path, std::shared_ptr<dist::Communicator> comm) {
           return Simulation::load(io::SnapshotReader::open(path), std::move(comm));

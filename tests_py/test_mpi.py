@@ -69,6 +69,23 @@ def test_networks_drawn_per_rank_give_one_process_results(mpi_env: dict[str, str
     assert sorted(re.findall(r"rank (\d+) of \d+: ok", r.stdout)) == [str(k) for k in range(ranks)], r.stdout
 
 
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_builder_networks_drawn_per_rank_match_one_process(mpi_env: dict[str, str], ranks: int) -> None:
+    r = mpirun(ranks, "builder", env=mpi_env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(re.findall(r"rank (\d+) of \d+: ok", r.stdout)) == [str(k) for k in range(ranks)], r.stdout
+
+
+def test_from_builder_in_one_process() -> None:
+    b = sg.NetworkBuilder(seed=2)
+    b.population("E", 50)
+    b.connect("E", "E", "fixed_indegree", n=5, weight=0.2)
+    sim = sg.Simulation.from_builder(b, {"sim": {"seed": 1}})
+    assert sim.network.num_edges == 250 and sim.ranks == 1
+    with pytest.raises(TypeError, match="NetworkBuilder"):
+        sg.Simulation.from_builder(sim.network, {})  # type: ignore[arg-type]
+
+
 def test_from_config_in_one_process() -> None:
     cfg = {"sim": {"seed": 2, "threads": 1}, "network": {"kind": "brunel", "n": 200, "k_in": 10}}
     a = sg.Simulation.from_config(cfg)

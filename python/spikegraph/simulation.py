@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from . import _core, analysis, networks
 from .audio import Audio, to_mono
+from .builder import NetworkBuilder
 from .checkpoint import SUFFIX as CHECKPOINT_SUFFIX
 from .config import Config, ConfigLike, flatten, live_keys, to_steps
 from .errors import ConfigError, InputError
@@ -104,6 +105,27 @@ class Simulation:
         if comm is None:
             return cls(networks.from_config(cfg), cfg)
         core = _core.distributed_simulation_from_config(cfg._core, communicator(comm))
+        sim = cls.__new__(cls)
+        sim._adopt(core)
+        return sim
+
+    @classmethod
+    def from_builder(
+        cls, builder: NetworkBuilder, config: ConfigLike = None, *, comm: Any = None
+    ) -> Simulation:
+        """The network ``builder`` describes, simulated. Without ``comm`` this is
+        ``Simulation(builder.build(), config)``. With ``comm`` on several ranks each rank
+        draws only its own part (the edges into its nodes, and with energy on out of them),
+        one projection at a time, so no process ever holds the whole graph; ``network`` is
+        then this rank's part. Every rank passes the same builder and configuration."""
+        if not isinstance(builder, NetworkBuilder):
+            raise TypeError(
+                f"from_builder: builder must be a spikegraph.NetworkBuilder, got {type(builder).__name__}"
+            )
+        cfg = Config.coerce(config)
+        if comm is None:
+            return cls(builder.build(), cfg)
+        core = _core.distributed_simulation_from_builder(builder._b, cfg._core, communicator(comm))
         sim = cls.__new__(cls)
         sim._adopt(core)
         return sim

@@ -3,6 +3,7 @@ MPI.COMM_WORLD (mpi4py) against one process, and checkpoints across rank counts.
 
     python worker.py identity
     python worker.py generated      (each rank draws its part of a Brunel network)
+    python worker.py builder        (each rank draws its part of a NetworkBuilder network)
     python worker.py save FILE
     python worker.py resume FILE
     python worker.py raise          (rank 1 raises: every rank must end)
@@ -41,6 +42,18 @@ def network() -> sg.Network:
     # Plastic excitatory-to-excitatory edges; nodes 420-599 are inhibitory, so on 4
     # ranks the last rank (450-599) stores no plastic edge while the others do.
     return sg.networks.brunel(600, k_in=25, seed=2, exc_fraction=0.7, plastic_exc_exc=True)
+
+
+def builder() -> sg.NetworkBuilder:
+    b = sg.NetworkBuilder(seed=4, dt=0.1)
+    b.population("E", 400)
+    b.population("I", 100)
+    b.initial("E", "v", sg.builder.uniform(0.0, 0.9))
+    b.connect("E", ["E", "I"], "fixed_indegree", n=20, weight=sg.builder.normal(0.12, 0.02, low=0.0),
+              delay=sg.builder.uniform(0.5, 2.5), plastic=True)
+    b.connect("I", ["E", "I"], "pairwise_bernoulli", p=0.05, weight=0.4, kind="inhibitory")
+    b.connect("E", "I", "fixed_total_number", n=800, weight=0.1, delay=1.0)
+    return b
 
 
 def same(a: sg.Simulation, b: sg.Simulation) -> list[str]:
@@ -87,6 +100,15 @@ def main() -> int:
         cfg = dict(CONFIG, network={"kind": "brunel", "n": 600, "k_in": 25})
         sim = sg.Simulation.from_config(cfg, comm=comm)
         ref = sg.Simulation.from_config(cfg)
+        assert sim.network.num_edges < ref.network.num_edges or comm.size == 1
+        sim.run(40.0)
+        ref.run(40.0)
+    elif mode == "builder":
+        # Each rank draws its part of a builder network (several rules, plastic edges,
+        # initial values), one projection at a time.
+        b = builder()
+        sim = sg.Simulation.from_builder(b, CONFIG, comm=comm)
+        ref = sg.Simulation.from_builder(b, CONFIG)
         assert sim.network.num_edges < ref.network.num_edges or comm.size == 1
         sim.run(40.0)
         ref.run(40.0)

@@ -3,10 +3,12 @@
 // weights, a checkpoint's graph), gathered from the ranks' parts.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/dist/partition.hpp"
+#include "spikegraph/graph/builder.hpp"
 #include "spikegraph/graph/generators.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/simulation.hpp"
@@ -120,22 +122,7 @@ std::unique_ptr<Simulation> Simulation::distributed(const config::Config& cfg,
   }
   check_supported(cfg, ranks);
   const int r = comm->rank();
-  if (kind == "microcircuit") {
-    // Drawn projection by projection; this rank keeps its part.
-    const NetworkBuilder builder = microcircuit_builder_of(cfg);
-    const int threads = dist::threads_per_rank(cfg, ranks);
-    const auto n = static_cast<index_t>(builder.num_nodes());
-    const dist::NodePartition partition = cfg.string("sim.partition") == "edges"
-                                              ? dist::partition_by_in_edges(builder.in_degrees(threads), ranks)
-                                              : dist::partition_by_nodes(n, ranks);
-    dist::GraphPart part;
-    std::uint64_t edges = 0;
-    part.graph = builder.build_part(partition.begin(r), partition.end(r), dist::needs_source_rows(cfg), part.row_base,
-                                    edges, threads);
-    auto sim = make_distributed(part, partition, edges, cfg, std::move(comm), true);
-    sim->set_initial_state(builder.initial_state());
-    return sim;
-  }
+  if (kind == "microcircuit") return distributed(microcircuit_builder_of(cfg), cfg, std::move(comm));
   const BrunelParams p = brunel_params(cfg);
   const std::uint64_t edges = brunel_edges(p);  // also checks the parameters
   const auto n = static_cast<index_t>(p.n);
@@ -148,6 +135,34 @@ std::unique_ptr<Simulation> Simulation::distributed(const config::Config& cfg,
   part.graph = make_brunel_part(p, partition.begin(r), partition.end(r), dist::needs_source_rows(cfg),
                                 part.row_base);
   return make_distributed(part, partition, edges, cfg, std::move(comm), true);
+}
+
+std::unique_ptr<Simulation> Simulation::distributed(const NetworkBuilder& builder, const config::Config& cfg,
+                                                    std::shared_ptr<dist::Communicator> comm) {
+  if (!comm) throw InputError("Simulation: communicator is null");
+  const int ranks = comm->size();
+  const int threads = dist::threads_per_rank(cfg, ranks);
+  std::unique_ptr<Simulation> sim;
+  if (ranks == 1) {
+    sim = distributed(builder.build(threads), cfg, std::move(comm));
+  } else {
+    check_supported(cfg, ranks);
+    // Drawn projection by projection; this rank keeps its part.
+    const std::size_t n = builder.num_nodes();
+    if (n > std::numeric_limits<index_t>::max() - 1) throw GraphError("build: too many nodes for one graph");
+    const dist::NodePartition partition =
+        cfg.string("sim.partition") == "edges"
+            ? dist::partition_by_in_edges(builder.in_degrees(threads), ranks)
+            : dist::partition_by_nodes(static_cast<index_t>(n), ranks);
+    const int r = comm->rank();
+    dist::GraphPart part;
+    std::uint64_t edges = 0;
+    part.graph = builder.build_part(partition.begin(r), partition.end(r), dist::needs_source_rows(cfg), part.row_base,
+                                    edges, threads);
+    sim = make_distributed(part, partition, edges, cfg, std::move(comm), true);
+  }
+  sim->set_initial_state(builder.initial_state());
+  return sim;
 }
 
 int Simulation::rank() const { return comm_ ? comm_->rank() : 0; }

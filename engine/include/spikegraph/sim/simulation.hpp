@@ -21,6 +21,7 @@
 
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/config/schema.hpp"
+#include "spikegraph/graph/builder.hpp"
 #include "spikegraph/graph/graph.hpp"
 #include "spikegraph/services/default_services.hpp"
 #include "spikegraph/services/service.hpp"
@@ -75,6 +76,11 @@ class Simulation {
   /// "microcircuit" each rank draws only its part (no rank holds the whole graph); the
   /// default network is built whole on every rank and cut.
   static std::unique_ptr<Simulation> distributed(const config::Config& cfg, std::shared_ptr<dist::Communicator> comm);
+  /// The network `builder` describes (with its initial values) on the ranks of `comm`,
+  /// each rank drawing only its part (NetworkBuilder::build_part; sim.partition "edges"
+  /// draws the in-degrees first). In one process: builder.build().
+  static std::unique_ptr<Simulation> distributed(const NetworkBuilder& builder, const config::Config& cfg,
+                                                 std::shared_ptr<dist::Communicator> comm);
   /// This process's rank and the number of ranks (0 and 1 in one process).
   int rank() const;
   int ranks() const;
