@@ -101,7 +101,15 @@ std::vector<std::string> DistributedBackend::edge_state_names() const {
 }
 
 void DistributedBackend::replace_graph(const Graph& new_graph, const std::vector<index_t>& order) {
-  inner_->replace_graph(new_graph, order);
+  // A local error (memory for the new part's state) reaches every rank before the
+  // collective calls below.
+  std::exception_ptr failure;
+  try {
+    inner_->replace_graph(new_graph, order);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  comm_->agree(failure);
   graph_ = &new_graph;
   count_edge_state_names();
   // Where each row now lies in the whole graph. Rows are sorted by target and ranks own

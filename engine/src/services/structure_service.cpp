@@ -5,6 +5,7 @@
 // (compacted) only here.
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <string>
 
 #include "spikegraph/backend/backend.hpp"
@@ -196,39 +197,45 @@ class StructureService final : public Service {
     std::vector<float> w_out;
     std::vector<std::uint16_t> d_out;
     std::vector<std::uint8_t> k_out, p_out;
-    src_out.reserve(m + add_src.size());
-    for (index_t s = 0; s < g.num_nodes(); ++s) {
-      for (offset_t e = off[s]; e < off[s + 1]; ++e) {
-        const bool is_plastic = !plastic.empty() && plastic[e];
-        if (!alive[s] || !alive[tgt[e]]) {
-          ev.removed_edges += counted(tgt[e]) ? 1 : 0;
-          continue;
+    std::exception_ptr failure;
+    try {
+      src_out.reserve(m + add_src.size());
+      for (index_t s = 0; s < g.num_nodes(); ++s) {
+        for (offset_t e = off[s]; e < off[s + 1]; ++e) {
+          const bool is_plastic = !plastic.empty() && plastic[e];
+          if (!alive[s] || !alive[tgt[e]]) {
+            ev.removed_edges += counted(tgt[e]) ? 1 : 0;
+            continue;
+          }
+          if (is_plastic && w[e] < prune_weight_) {
+            ev.pruned_edges += counted(tgt[e]) ? 1 : 0;
+            continue;
+          }
+          src_out.push_back(s);
+          tgt_out.push_back(tgt[e]);
+          w_out.push_back(w[e]);
+          d_out.push_back(g.edge_delay()[e]);
+          k_out.push_back(g.edge_kind()[e]);
+          p_out.push_back(is_plastic ? 1 : 0);
+          old_id.push_back(static_cast<index_t>(e));
         }
-        if (is_plastic && w[e] < prune_weight_) {
-          ev.pruned_edges += counted(tgt[e]) ? 1 : 0;
-          continue;
-        }
-        src_out.push_back(s);
-        tgt_out.push_back(tgt[e]);
-        w_out.push_back(w[e]);
-        d_out.push_back(g.edge_delay()[e]);
-        k_out.push_back(g.edge_kind()[e]);
-        p_out.push_back(is_plastic ? 1 : 0);
-        old_id.push_back(static_cast<index_t>(e));
       }
+      std::size_t added_here = 0;
+      for (std::size_t k = 0; k < add_src.size(); ++k) {
+        if (!ctx.sim.stores_edge(add_src[k], add_tgt[k])) continue;
+        ++added_here;
+        src_out.push_back(add_src[k]);
+        tgt_out.push_back(add_tgt[k]);
+        w_out.push_back(child_weight_);
+        d_out.push_back(child_delay_);
+        k_out.push_back(static_cast<std::uint8_t>(EdgeKind::excitatory));
+        p_out.push_back(1);
+        old_id.push_back(static_cast<index_t>(m + added_here - 1));  // >= m: a new edge
+      }
+    } catch (...) {
+      failure = std::current_exception();  // e.g. out of memory for the new lists
     }
-    std::size_t added_here = 0;
-    for (std::size_t k = 0; k < add_src.size(); ++k) {
-      if (!ctx.sim.stores_edge(add_src[k], add_tgt[k])) continue;
-      ++added_here;
-      src_out.push_back(add_src[k]);
-      tgt_out.push_back(add_tgt[k]);
-      w_out.push_back(child_weight_);
-      d_out.push_back(child_delay_);
-      k_out.push_back(static_cast<std::uint8_t>(EdgeKind::excitatory));
-      p_out.push_back(1);
-      old_id.push_back(static_cast<index_t>(m + added_here - 1));  // >= m: a new edge
-    }
+    share_failure(ctx.sim, failure);
     ev.added_edges = add_src.size();
     if (ctx.sim.ranks() > 1) {
       std::vector<std::uint64_t> counts{ev.removed_edges, ev.pruned_edges};
@@ -239,10 +246,27 @@ class StructureService final : public Service {
     // The same answer on every rank (replace_graph is collective there).
     if (ev.removed_edges == 0 && ev.pruned_edges == 0 && add_src.empty()) return;
     std::vector<index_t> order;
-    auto next = GraphBuilder::from_validated(g.node_type(), src_out, tgt_out, w_out, d_out, k_out, p_out, &order);
-    for (auto& o : order) o = old_id[o];
+    std::shared_ptr<const Graph> next;
+    try {
+      next = GraphBuilder::from_validated(g.node_type(), src_out, tgt_out, w_out, d_out, k_out, p_out, &order);
+      for (auto& o : order) o = old_id[o];
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    share_failure(ctx.sim, failure);
     ctx.backend.replace_graph(*next, order);
     ctx.graph_owner = std::move(next);
+  }
+
+  // Before a collective call on several ranks, a local error (this rank's memory, say)
+  // reaches every rank, which all throw (Communicator::agree); in one process it is
+  // rethrown. Otherwise the ranks' calls would go out of step.
+  static void share_failure(const Simulation& sim, const std::exception_ptr& failure) {
+    if (sim.ranks() > 1) {
+      sim.communicator()->agree(failure);
+    } else if (failure) {
+      std::rethrow_exception(failure);
+    }
   }
 
   std::int64_t interval_ = 50;
