@@ -42,6 +42,22 @@ TEST_CASE("partition by in-edges balances incoming edges plus nodes", "[dist]") 
   CHECK_THROWS_AS(dist::make_partition(*g, 3, "diagonal"), sg::InputError);
 }
 
+namespace {
+
+// A part drawn per rank holds the edges of the part cut from the whole graph, and the
+// whole graph's longest delay.
+void check_same_part(const sg::Graph& drawn, const sg::Graph& cut, std::uint16_t max_delay) {
+  CHECK(drawn.out_offsets() == cut.out_offsets());
+  CHECK(drawn.edge_target() == cut.edge_target());
+  CHECK(drawn.edge_weight() == cut.edge_weight());
+  CHECK(drawn.edge_delay() == cut.edge_delay());
+  CHECK(drawn.edge_kind() == cut.edge_kind());
+  CHECK(drawn.edge_plastic() == cut.edge_plastic());
+  CHECK(drawn.max_delay() == max_delay);
+}
+
+}  // namespace
+
 TEST_CASE("graph parts: the edges into (and out of) a range, with their whole-graph ids", "[dist]") {
   sg::BrunelParams p;
   p.n = 500;
@@ -83,13 +99,7 @@ TEST_CASE("graph parts: the edges into (and out of) a range, with their whole-gr
           if (off[s + 1] > off[s]) bases = bases && ids[s] == cut.row_base[s];
         }
         CHECK(bases);
-        CHECK(drawn->out_offsets() == g.out_offsets());
-        CHECK(drawn->edge_target() == g.edge_target());
-        CHECK(drawn->edge_weight() == g.edge_weight());
-        CHECK(drawn->edge_delay() == g.edge_delay());
-        CHECK(drawn->edge_kind() == g.edge_kind());
-        CHECK(drawn->edge_plastic() == g.edge_plastic());
-        CHECK(drawn->max_delay() == g.max_delay());
+        check_same_part(*drawn, g, g.max_delay());
       }
       // Each edge goes into exactly one rank's nodes.
       CHECK(std::all_of(into.begin(), into.end(), [](int c) { return c == 1; }));
@@ -143,13 +153,7 @@ TEST_CASE("a NetworkBuilder draws one rank's part as cut from its whole graph", 
         const sg::Graph& g = *cut.graph;
         CHECK(edges == whole->num_edges());
         CHECK(drawn->node_type() == g.node_type());
-        CHECK(drawn->out_offsets() == g.out_offsets());
-        CHECK(drawn->edge_target() == g.edge_target());
-        CHECK(drawn->edge_weight() == g.edge_weight());
-        CHECK(drawn->edge_delay() == g.edge_delay());
-        CHECK(drawn->edge_kind() == g.edge_kind());
-        CHECK(drawn->edge_plastic() == g.edge_plastic());
-        CHECK(drawn->max_delay() == whole->max_delay());
+        check_same_part(*drawn, g, whole->max_delay());
         bool bases = true;
         for (sg::index_t s = 0; s < g.num_nodes(); ++s) {
           if (g.out_offsets()[s + 1] > g.out_offsets()[s]) bases = bases && row_base[s] == cut.row_base[s];

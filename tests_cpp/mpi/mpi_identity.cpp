@@ -26,6 +26,7 @@
 #include "spikegraph/graph/microcircuit.hpp"
 #include "spikegraph/io/snapshot.hpp"
 #include "spikegraph/sim/simulation.hpp"
+#include "../support/test_util.hpp"
 
 namespace sg = spikegraph;
 
@@ -338,15 +339,11 @@ int identity(const std::shared_ptr<sg::dist::Communicator>& comm) {
 // longest delays differ, and spare slots follow: every rank's delay ring must still
 // be the whole graph's for the checkpoint to be one process's.
 int part_without_plastic_edges(const std::shared_ptr<sg::dist::Communicator>& comm) {
-  std::vector<std::int64_t> src, tgt, delay;
-  std::vector<double> w;
+  std::vector<sgtest::E> edges;
   std::vector<std::uint8_t> plastic;
   const auto edge = [&](std::int64_t s, std::int64_t t, double weight, bool p, std::int64_t d) {
-    src.push_back(s);
-    tgt.push_back(t);
-    w.push_back(weight);
+    edges.push_back(sgtest::E{s, t, weight, d});
     plastic.push_back(p ? 1 : 0);
-    delay.push_back(d);
   };
   for (std::int64_t i = 0; i < 20; ++i) {
     for (std::int64_t j = 1; j <= 4; ++j) {
@@ -356,14 +353,7 @@ int part_without_plastic_edges(const std::shared_ptr<sg::dist::Communicator>& co
       edge(20 + i, (i + j) % 20, 0.3, false, 1);
     }
   }
-  sg::EdgeArrays a;
-  a.num_edges = src.size();
-  a.sources = src.data();
-  a.targets = tgt.data();
-  a.weights = w.data();
-  a.plastic = plastic.data();
-  a.delays = delay.data();
-  const auto graph = sg::GraphBuilder::from_arrays(40, nullptr, a);
+  const auto graph = sgtest::small_graph(40, edges, {}, plastic);
   const auto cfg = config_of(R"([sim]
 seed = 9
 threads = 1
