@@ -7,6 +7,7 @@
 #include <cmath>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/config/schema.hpp"
@@ -186,8 +187,8 @@ class StructureService final : public Service {
   // by the rank that owns its target, and the counts are summed.
   void compact(StepContext& ctx, const Graph& g, const std::uint8_t* alive, const std::vector<index_t>& add_src,
                const std::vector<index_t>& add_tgt, StructureEvent& ev) {
-    const auto [own_begin, own_end] = ctx.sim.owned_nodes();
-    const auto counted = [&](index_t t) { return t >= own_begin && t < own_end; };
+    const std::pair<index_t, index_t> own = ctx.sim.owned_nodes();
+    const auto counted = [&own](index_t t) { return t >= own.first && t < own.second; };
     const float* w = static_cast<const float*>(ctx.backend.edge_state("weight").data);
     const auto& off = g.out_offsets();
     const auto& tgt = g.edge_target();
