@@ -74,18 +74,21 @@ DistributedBackend::DistributedBackend(const Graph& local_graph, const config::C
   count_edge_state_names();
 }
 
+bool DistributedBackend::part_has_eligibility() const {
+  const auto names = inner_->edge_state_names();
+  return std::find(names.begin(), names.end(), "eligibility") != names.end();
+}
+
 void DistributedBackend::count_edge_state_names() {
   // A part without plastic edges has no eligibility while other parts have it; the
   // whole network has it when any part does.
-  const auto names = inner_->edge_state_names();
-  std::vector<std::uint64_t> has{std::find(names.begin(), names.end(), "eligibility") != names.end() ? 1u : 0u};
+  std::vector<std::uint64_t> has{part_has_eligibility() ? 1u : 0u};
   comm_->sum_counts(has);
   any_eligibility_ = has[0] > 0;
 }
 
 ArrayRef DistributedBackend::edge_state(const std::string& name) {
-  const auto names = inner_->edge_state_names();
-  if (name == "eligibility" && any_eligibility_ && std::find(names.begin(), names.end(), name) == names.end()) {
+  if (name == "eligibility" && any_eligibility_ && !part_has_eligibility()) {
     no_eligibility_.assign(graph_->num_edges(), 0.0f);
     return ArrayRef{no_eligibility_.data(), no_eligibility_.size(), DType::f32};
   }
@@ -94,9 +97,7 @@ ArrayRef DistributedBackend::edge_state(const std::string& name) {
 
 std::vector<std::string> DistributedBackend::edge_state_names() const {
   std::vector<std::string> names = inner_->edge_state_names();
-  if (any_eligibility_ && std::find(names.begin(), names.end(), "eligibility") == names.end()) {
-    names.push_back("eligibility");
-  }
+  if (any_eligibility_ && !part_has_eligibility()) names.push_back("eligibility");
   return names;
 }
 
@@ -123,19 +124,21 @@ void DistributedBackend::replace_graph(const Graph& new_graph, const std::vector
     for (offset_t k = off[s]; k < off[s + 1]; ++k) length[s] += owns_edge(k) ? 1 : 0;
   }
   comm_->sum_counts(length, &before);
-  const index_t b = partition_.begin(comm_->rank()), e = partition_.end(comm_->rank());
   std::uint64_t total = 0;
   for (index_t s = 0; s < n; ++s) {
     // A row stored whole (an own node's, with source rows) starts where the whole row does.
-    row_base_[s] = total + (source_rows_ && s >= b && s < e ? 0 : before[s]);
+    row_base_[s] = total + (source_rows_ && owns_node(s) ? 0 : before[s]);
     total += length[s];
   }
   global_edges_ = total;
 }
 
+bool DistributedBackend::owns_node(index_t node) const {
+  return node >= partition_.begin(comm_->rank()) && node < partition_.end(comm_->rank());
+}
+
 bool DistributedBackend::stores_edge(index_t source, index_t target) const {
-  const index_t b = partition_.begin(comm_->rank()), e = partition_.end(comm_->rank());
-  return (target >= b && target < e) || (source_rows_ && source >= b && source < e);
+  return owns_node(target) || (source_rows_ && owns_node(source));
 }
 
 void DistributedBackend::gather_owned(const ArrayRef& a) const { share_owned(a.data, dtype_size(a.dtype)); }
@@ -150,10 +153,7 @@ void DistributedBackend::share_owned(void* data, std::size_t width) const {
   if (!all.empty()) std::memcpy(base, all.data(), all.size());
 }
 
-bool DistributedBackend::owns_edge(std::size_t k) const {
-  const index_t t = graph_->edge_target()[k];
-  return t >= partition_.begin(comm_->rank()) && t < partition_.end(comm_->rank());
-}
+bool DistributedBackend::owns_edge(std::size_t k) const { return owns_node(graph_->edge_target()[k]); }
 
 ArrayRef DistributedBackend::state(const std::string& name) {
   ArrayRef a = inner_->state(name);
@@ -164,8 +164,7 @@ ArrayRef DistributedBackend::state(const std::string& name) {
 std::vector<float> DistributedBackend::gather_edge_state(const std::string& name, bool root_only) const {
   // Eligibility exists on plastic edges only: a part without any has none to send
   // (its edges' entries are 0, as in one process).
-  const auto names = inner_->edge_state_names();
-  const bool held = name != "eligibility" || std::find(names.begin(), names.end(), name) != names.end();
+  const bool held = name != "eligibility" || part_has_eligibility();
   const ArrayRef a = held ? inner_->edge_state(name) : ArrayRef{nullptr, 0, DType::f32};
   const auto* values = static_cast<const float*>(a.data);
   // Each rank sends (global id, value) of the edges into its nodes (an edge out of

@@ -102,11 +102,15 @@ class DistributedBackend final : public Backend {
   /// Whether local edge k goes into one of this rank's nodes (its copy is the one
   /// gathered; an edge out of this rank's nodes into another's is stored twice).
   bool owns_edge(std::size_t k) const;
+  /// Whether `node` is one of this rank's (partition()).
+  bool owns_node(index_t node) const;
   /// Whether this rank stores the edge source -> target: it owns the target, or the
   /// source when it keeps its nodes' whole out-rows (needs_source_rows).
   bool stores_edge(index_t source, index_t target) const;
 
  private:
+  // Whether this rank's part keeps eligibility (it has plastic edges).
+  bool part_has_eligibility() const;
   // Collective: whether any rank's part has eligibility (edge_state_names).
   void count_edge_state_names();
   // Every rank's owned slice of the node array `a` (n elements), into `a`.

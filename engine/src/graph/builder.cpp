@@ -112,7 +112,7 @@ const Population& NetworkBuilder::add_population(const std::string& name, NodeTy
   for (const auto& p : populations_) {
     if (p.name == name) throw GraphError(what + ": a population of that name exists");
   }
-  const std::uint64_t total = populations_.empty() ? 0 : populations_.back().first + populations_.back().size;
+  const std::uint64_t total = num_nodes();
   if (size < 1 || total + static_cast<std::uint64_t>(size) > 0xfffffffeull) {
     throw GraphError(what + ": size must be >= 1 and the network at most 2^32 - 2 nodes, got " +
                      std::to_string(size));
@@ -405,9 +405,8 @@ void NetworkBuilder::draw_values(std::size_t q, int threads, std::size_t count, 
 }
 
 std::size_t NetworkBuilder::num_nodes() const {
-  std::size_t n = 0;
-  for (const auto& p : populations_) n += p.size;
-  return n;
+  // Populations are consecutive id ranges.
+  return populations_.empty() ? 0 : std::size_t{populations_.back().first} + populations_.back().size;
 }
 
 std::vector<std::uint8_t> NetworkBuilder::node_types() const {

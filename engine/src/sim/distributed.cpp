@@ -3,7 +3,6 @@
 // weights, a checkpoint's graph), gathered from the ranks' parts.
 #include <algorithm>
 #include <cstring>
-#include <limits>
 
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/dist/communicator.hpp"
@@ -148,12 +147,11 @@ std::unique_ptr<Simulation> Simulation::distributed(const NetworkBuilder& builde
   } else {
     check_supported(cfg, ranks);
     // Drawn projection by projection; this rank keeps its part.
-    const std::size_t n = builder.num_nodes();
-    if (n > std::numeric_limits<index_t>::max() - 1) throw GraphError("build: too many nodes for one graph");
+    const auto n = static_cast<index_t>(builder.num_nodes());  // add_population keeps it below 2^32 - 1
     const dist::NodePartition partition =
         cfg.string("sim.partition") == "edges"
             ? dist::partition_by_in_edges(builder.in_degrees(threads), ranks)
-            : dist::partition_by_nodes(static_cast<index_t>(n), ranks);
+            : dist::partition_by_nodes(n, ranks);
     const int r = comm->rank();
     dist::GraphPart part;
     std::uint64_t edges = 0;
