@@ -32,10 +32,18 @@ Keys homeostasis_keys() {
 
 // Checks the gain rule on a finished run: each update whose estimate is finite, with a
 // good fit (quality >= min_quality) and a positive amplitude, moves the gain one step
-// toward the target (clamped to [0.1, 10]); other updates keep it. Returns the number
-// of updates that moved it.
+// toward the target unless it lies within the dead band (clamped to the gain bounds); other
+// updates keep it. Returns the number of updates that could move it.
+// The gain rule of docs/model.md step 6, replayed from the history: one step toward the
+// target when the fit can tell and the estimate is outside the dead band, within bounds.
+struct GainRule {
+  double tolerance = 0.0;
+  double gain_min = 0.1;
+  double gain_max = 10.0;
+};
+
 int check_gain_rule(const HomeostasisState& h, std::int64_t interval, std::int64_t steps, double step,
-                    double target = 0.98, double min_quality = 0.5) {
+                    double target = 0.98, double min_quality = 0.5, GainRule rule = {}) {
   const std::size_t updates = static_cast<std::size_t>(steps / interval);
   REQUIRE(h.updates == static_cast<std::int64_t>(updates));
   REQUIRE(h.steps.size() == updates);
@@ -51,9 +59,9 @@ int check_gain_rule(const HomeostasisState& h, std::int64_t interval, std::int64
     const double m = h.branching[w];
     if (std::isfinite(m) && h.qualities[w] >= min_quality && h.amplitudes[w] > 0.0) {
       ++moved;
-      if (m > target) g *= 1.0 - step;
-      if (m < target) g *= 1.0 + step;
-      g = std::min(10.0, std::max(0.1, g));
+      if (m > target + rule.tolerance) g *= 1.0 - step;
+      if (m < target - rule.tolerance) g *= 1.0 + step;
+      g = std::min(rule.gain_max, std::max(rule.gain_min, g));
     }
     CHECK(h.gains[w] == Approx(g).epsilon(1e-12));
   }
@@ -98,17 +106,20 @@ struct BranchingRun {
 // Integrator network with initial potentials uniform in [0, 1) and `seeds` nodes kicked
 // over threshold at step 0; no external input.
 BranchingRun run_branching(std::size_t n, int k, std::int64_t delay, std::int64_t interval, const std::string& step,
-                           std::size_t seeds, std::int64_t steps) {
-  const auto cfg = config_of(homeostasis_keys(), {{"sim.precision", "\"float32\""},
-                                                  {"homeostasis.interval", std::to_string(interval)},
-                                                  {"homeostasis.gain_step", step},
-                                                  {"homeostasis.bin", std::to_string(delay) + ".0"},
-                                                  {"homeostasis.eta", "0.0"},  // thresholds fixed
-                                                  {"homeostasis.max_lag", "4"},
-                                                  {"node.integrator.t_ref", "1.0"},
-                                                  {"node.integrator.energy_coupling", "0.0"},
-                                                  {"init.v_min", "0.0"},
-                                                  {"init.v_max", "1.0"}});
+                           std::size_t seeds, std::int64_t steps,
+                           const Keys& extra = {}) {
+  Keys keys{{"sim.precision", "\"float32\""},
+            {"homeostasis.interval", std::to_string(interval)},
+            {"homeostasis.gain_step", step},
+            {"homeostasis.bin", std::to_string(delay) + ".0"},
+            {"homeostasis.eta", "0.0"},  // thresholds fixed
+            {"homeostasis.max_lag", "4"},
+            {"node.integrator.t_ref", "1.0"},
+            {"node.integrator.energy_coupling", "0.0"},
+            {"init.v_min", "0.0"},
+            {"init.v_max", "1.0"}};
+  for (const auto& [key, value] : extra) keys[key] = value;
+  const auto cfg = config_of(homeostasis_keys(), keys);
   Simulation sim(branching_network(n, k, 0.1, delay, 5), cfg);
   auto v = state_of(sim, "v");
   for (std::size_t i = 0; i < seeds; ++i) v[i] = 1.5;
@@ -253,6 +264,37 @@ TEST_CASE("homeostasis: a sub-critical network sees its gain increase", "[homeos
   CHECK(r.sigma.front() < 0.98);
   CHECK(r.h.synaptic_gain > 1.1);
   CHECK(*std::min_element(r.h.gains.begin(), r.h.gains.end()) >= 1.0);
+}
+
+TEST_CASE("homeostasis: the gain holds inside the dead band and stays within its bounds",
+          "[homeostasis][gain][criticality][sim]") {
+  // The super-critical network above, with a dead band of 0.05 around the target and the
+  // gain kept in [0.95, 1.5]: it falls to its lower bound (about 0.90 without it), and estimates
+  // within the band do not move it.
+  const std::int64_t steps = 1500, interval = 5;
+  const GainRule rule{0.05, 0.95, 1.5};
+  const BranchingRun r = run_branching(20000, 11, 5, interval, "0.02", 50, steps,
+                                       {{"homeostasis.branching_tolerance", "0.05"},
+                                        {"homeostasis.gain_min", "0.95"},
+                                        {"homeostasis.gain_max", "1.5"}});
+  check_gain_rule(r.h, interval, steps, 0.02, 0.98, 0.5, rule);
+  REQUIRE(r.sigma.size() >= 50);
+  CHECK(*std::min_element(r.h.gains.begin(), r.h.gains.end()) == 0.95);
+  CHECK(*std::max_element(r.h.gains.begin(), r.h.gains.end()) <= 1.5);
+  std::size_t held = 0;
+  for (std::size_t w = 1; w < r.h.gains.size(); ++w) {
+    const double m = r.h.branching[w];
+    if (std::isfinite(m) && std::abs(m - 0.98) <= 0.05 && r.h.qualities[w] >= 0.5) {
+      CHECK(r.h.gains[w] == r.h.gains[w - 1]);
+      ++held;
+    }
+  }
+  CHECK(held > 0);
+}
+
+TEST_CASE("homeostasis: the gain bounds are checked", "[homeostasis][config]") {
+  CHECK_THROWS_WITH(config_of(homeostasis_keys(), {{"homeostasis.gain_min", "2.0"}, {"homeostasis.gain_max", "1.0"}}),
+                    Catch::Matchers::Contains("homeostasis.gain_min = 2 exceeds homeostasis.gain_max = 1"));
 }
 
 TEST_CASE("homeostasis disabled: no service, gain 1, no history, thresholds fixed", "[homeostasis][sim]") {

@@ -98,6 +98,7 @@ constexpr const char* kLiveKeys[] = {
     "learning.energy_modulation", "learning.tau_eligibility", "learning.rate", "learning.w_min", "learning.w_max",
     "homeostasis.interval", "homeostasis.tau_rate", "homeostasis.eta", "homeostasis.target_branching",
     "homeostasis.window", "homeostasis.max_lag", "homeostasis.min_fit_quality", "homeostasis.gain_step",
+    "homeostasis.branching_tolerance", "homeostasis.gain_min", "homeostasis.gain_max",
     "edge.modulatory_gain", "edge.gate_energy",
     "node.*.v_rest", "node.*.v_reset", "node.*.tau_m", "node.*.t_ref", "node.*.resistance",
     "node.*.energy_coupling", "node.*.tau_syn_ex", "node.*.tau_syn_in", "node.*.izhikevich_a",
@@ -194,6 +195,10 @@ std::vector<ParamSpec> build_schema() {
   s.push_back(real_param("homeostasis.min_fit_quality", 0.5, -kInf, 1.0, "",
                          "the gain follows the estimate only when its fit's R^2 is at least this"));
   s.push_back(real_param("homeostasis.gain_step", 0.01, 0.0, 0.5, "", "relative change of the synaptic gain per update"));
+  s.push_back(real_param("homeostasis.branching_tolerance", 0.0, 0.0, kInf, "",
+                         "the gain stays while the estimate is within this of target_branching"));
+  s.push_back(real_param("homeostasis.gain_min", 0.1, 0.0, kInf, "", "lower bound of the synaptic gain", true));
+  s.push_back(real_param("homeostasis.gain_max", 10.0, 0.0, kInf, "", "upper bound of the synaptic gain", true));
   // --- edges
   s.push_back(real_param("edge.modulatory_gain", 0.5, 0.0, kInf, "", "factor of modulatory edges"));
   s.push_back(real_param("edge.gate_energy", 0.5, 0.0, kInf, "",
@@ -480,6 +485,10 @@ void cross_checks(const FlatTable& v, std::vector<std::string>& errors) {
     errors.push_back("learning.w_min = " + fmt(real("learning.w_min")) + " exceeds learning.w_max = " +
                      fmt(real("learning.w_max")));
   }
+  if (real("homeostasis.gain_min") > real("homeostasis.gain_max")) {
+    errors.push_back("homeostasis.gain_min = " + fmt(real("homeostasis.gain_min")) + " exceeds homeostasis.gain_max = " +
+                     fmt(real("homeostasis.gain_max")));
+  }
   if (real("init.v_min") > real("init.v_max")) {
     errors.push_back("init.v_min = " + fmt(real("init.v_min")) + " exceeds init.v_max = " +
                      fmt(real("init.v_max")));
@@ -632,7 +641,8 @@ const char* default_run_toml() {
 # sensory grid driven by the built-in moving grating, 4,096 dynamic nodes, a 16 x 16
 # workspace, oscillators, relays and highways) with energy, learning and homeostasis
 # on, for one second of model time. Tuned so that activity stays alive and not
-# saturated (tests_py/test_default_network.py checks 10 s of it).
+# saturated (tests_py/test_default_network.py checks 10 s of it, and 10 s with
+# structural plasticity on as well). docs/model.md gives the reason for each value.
 [network]
 kind = "default"
 
@@ -649,6 +659,8 @@ source = "grating"
 
 [energy]
 enabled = true
+# The dynamic nodes' energies settle between 1.5 and 2.3 (0.3-0.46 cap): start there.
+initial = 1.5
 
 [learning]
 enabled = true
@@ -660,6 +672,43 @@ w_max = 1.0
 
 [homeostasis]
 enabled = true
+# Thresholds follow their rate estimate (1-s time constant) slowly enough not to
+# overshoot; faster adaptation swings the whole network between 17 Hz and silence.
+eta = 0.002
+# Threshold homeostasis undoes what the gain does to the branching ratio, so the control
+# cannot reach its target here (docs/model.md, "Living defaults"): the gain holds while
+# the estimate is within 0.02 of the target, moves slowly otherwise, and stays within
+# [0.5, 2] (unbounded, it climbs to 10 in two minutes and every type fires at 20-150 Hz).
+gain_step = 0.002
+branching_tolerance = 0.02
+gain_min = 0.5
+gain_max = 2.0
+
+# Initial thresholds near where homeostasis settles them.
+[node.dynamic]
+threshold = 1.5
+
+[node.relay]
+threshold = 0.5
+
+[node.highway]
+threshold = 0.5
+
+[node.workspace]
+threshold = 1.5
+# The workspace is the readout: at 5 Hz a node fires about twice in the readout's
+# 400-ms window, too few spikes to tell the inputs apart reliably.
+target_rate = 20.0
+
+[structure]
+# Off by default (--set structure.enabled=true turns it on; without sensory input
+# there is no energy inflow and the nodes starve). Tuned to the energies this network
+# reaches: the best-fed dynamic nodes give birth, newborns that find no energy supply
+# die, and both keep happening.
+spare_nodes = 400
+birth_energy = 2.28
+death_energy = 0.5
+child_energy_frac = 0.3
 
 [run]
 duration = 1000.0

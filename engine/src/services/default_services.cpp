@@ -170,6 +170,9 @@ void HomeostasisService::configure(const config::Config& cfg) {
   interval_ = cfg.integer("homeostasis.interval");
   target_ = cfg.real("homeostasis.target_branching");
   step_ = cfg.real("homeostasis.gain_step");
+  tolerance_ = cfg.real("homeostasis.branching_tolerance");
+  gain_min_ = cfg.real("homeostasis.gain_min");
+  gain_max_ = cfg.real("homeostasis.gain_max");
   bin_steps_ = cfg.steps("homeostasis.bin", 1);
   window_bins_ = static_cast<std::size_t>(std::max<std::int64_t>(1, cfg.steps("homeostasis.window", 1) / bin_steps_));
   max_lag_ = static_cast<int>(cfg.integer("homeostasis.max_lag"));
@@ -200,12 +203,12 @@ void HomeostasisService::run(Phase, StepContext& ctx) {
   h.branching_amplitude = e.amplitude;
   h.branching_quality = e.quality;
   if (std::isfinite(e.m) && e.quality >= min_quality_ && e.amplitude > 0.0) {
-    if (e.m > target_) {
+    if (e.m > target_ + tolerance_) {
       h.synaptic_gain *= 1.0 - step_;
-    } else if (e.m < target_) {
+    } else if (e.m < target_ - tolerance_) {
       h.synaptic_gain *= 1.0 + step_;
     }
-    h.synaptic_gain = std::min(10.0, std::max(0.1, h.synaptic_gain));
+    h.synaptic_gain = std::min(gain_max_, std::max(gain_min_, h.synaptic_gain));
     ctx.backend.set_synaptic_gain(h.synaptic_gain);
   }
   ++h.updates;

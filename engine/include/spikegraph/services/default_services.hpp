@@ -165,6 +165,9 @@ class HomeostasisService : public Service {
   std::int64_t interval_ = 10;
   double target_ = 0.98;
   double step_ = 0.01;
+  double tolerance_ = 0.0;  // dead band around target_: noise in the estimate does not move the gain
+  double gain_min_ = 0.1;
+  double gain_max_ = 10.0;
   std::int64_t bin_steps_ = 4;
   std::size_t window_bins_ = 500;
   int max_lag_ = 10;
