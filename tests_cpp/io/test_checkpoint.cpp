@@ -144,11 +144,12 @@ TEST_CASE("checkpoint: damaged files are refused with a clear IoError", "[io][ch
     }
   }
   SECTION("a flipped byte anywhere") {
-    // Every byte of the header and table, then bytes spread over the whole file
-    // (section data and the zero padding between sections).
+    // Every other byte of the header and table, then bytes spread over the whole file
+    // (section data and the zero padding between sections). The fuzz stage of CI
+    // (tests_cpp/fuzz) tries many more.
     std::vector<std::size_t> positions;
-    for (std::size_t at = 8; at < 400; ++at) positions.push_back(at);
-    for (std::size_t k = 0; k < 200; ++k) positions.push_back(400 + (k * 7919) % (bytes.size() - 400));
+    for (std::size_t at = 8; at < 400; at += 2) positions.push_back(at);
+    for (std::size_t k = 0; k < 100; ++k) positions.push_back(400 + (k * 7919) % (bytes.size() - 400));
     for (std::size_t at : positions) {
       std::vector<unsigned char> b = bytes;
       b[at] ^= 0x5A;
