@@ -78,7 +78,6 @@ struct NodeUpdate {
   const std::uint16_t* poisson_table;
   kernels::RngKey key;
   std::int64_t step;
-  Real gain;
   const std::uint8_t* type;
   NodeView<Real> node;  ///< the node state table's arrays
   Real* input;      ///< the ring slot of this step
@@ -109,7 +108,7 @@ struct NodeUpdate {
       }
       fired = static_cast<std::uint8_t>(kernels::model_step(p, tp.model[ty], node, i, input[i],
                                                             input_inh ? input_inh[i] : Real(0),
-                                                            input_inh != nullptr, count, gain,
+                                                            input_inh != nullptr, count,
                                                             ignores ? Real(0) : Real(1)));
     }
     input[i] = Real(0);  // consumed (oscillators ignore input)
@@ -154,6 +153,7 @@ template <class Real>
 struct DeliverExpand {
   kernels::SynapseParams<Real> syn;
   TypeParams<Real> tp;
+  Real synaptic_gain;  ///< the homeostatic gain (kernels::source_gain)
   const index_t* spikes;
   const std::uint32_t* row_start;
   const offset_t* out_offsets;
@@ -178,7 +178,8 @@ struct DeliverExpand {
     const offset_t begin = out_offsets[s];
     const offset_t end = out_offsets[s + 1];
     const Real e_s = energy[s];
-    const Real gain = tp.out_gain[type[s]];
+    const std::uint8_t ty = type[s];
+    const Real gain = kernels::source_gain(tp.out_gain[ty], tp.ignores_input[ty] != 0, synaptic_gain);
     for (offset_t e = begin + lane; e < end; e += kRowThreads) {
       const std::uint32_t q = row_start[k] + static_cast<std::uint32_t>(e - begin);
       const std::size_t slot = ring_slot(base_slot, delay[e], slots, kind[e], inh_rows);
@@ -220,6 +221,7 @@ template <class Real>
 struct DeliverDense {
   kernels::SynapseParams<Real> syn;
   TypeParams<Real> tp;
+  Real synaptic_gain;  ///< the homeostatic gain (kernels::source_gain)
   const std::uint8_t* flags;
   const offset_t* in_offsets;
   const index_t* in_edges;
@@ -242,7 +244,8 @@ struct DeliverDense {
       if (!flags[s]) continue;
       const index_t e = in_edges[p];
       const std::size_t slot = ring_slot(base_slot, delay[e], slots, kind[e], inh_rows);
-      ring[slot * nodes + j] += contribution(syn, energy[s], tp.out_gain[type[s]], kind[e], weight[e]);
+      const Real gain = kernels::source_gain(tp.out_gain[type[s]], tp.ignores_input[type[s]] != 0, synaptic_gain);
+      ring[slot * nodes + j] += contribution(syn, energy[s], gain, kind[e], weight[e]);
     }
   }
 };

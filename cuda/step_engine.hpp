@@ -141,6 +141,7 @@ class StepEngine final : public Backend {
       DeliverDense<Real> b{};
       b.syn = params_.synapse;
       b.tp = tp_;
+      b.synaptic_gain = gain_;
       b.flags = flags_.data();
       b.in_offsets = in_offsets_.data();
       b.in_edges = in_edges_.data();
@@ -169,6 +170,7 @@ class StepEngine final : public Backend {
       DeliverExpand<Real> x{};
       x.syn = params_.synapse;
       x.tp = tp_;
+      x.synaptic_gain = gain_;
       x.spikes = spikes;
       x.row_start = row_start_.data();
       x.out_offsets = out_offsets_.data();
@@ -212,7 +214,6 @@ class StepEngine final : public Backend {
     b.poisson_table = poisson_table_.data();
     b.key = poisson_key_;
     b.step = t;
-    b.gain = gain_;
     b.type = node_type_.data();
     b.node = node_;
     b.input = ring_.data() + slot * n_;

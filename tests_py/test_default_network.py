@@ -63,18 +63,23 @@ def test_ten_seconds_of_the_default_network_stay_alive() -> None:
     branching = np.asarray(sim.homeostasis["branching"])
     late = branching[len(branching) // 2:]
     late = late[np.isfinite(late)]
-    assert late.size > 100 and 0.8 <= late.mean() <= 1.2, f"branching ratio {late.mean():.3f}"
+    # Sub-critical and rising: the criticality control is still raising the gain here (it
+    # reaches its target within about 20 s, which the structure test below checks).
+    assert late.size > 100 and 0.5 <= late.mean() <= 1.2, f"branching ratio {late.mean():.3f}"
+    assert sim.homeostasis["synaptic_gain"] > 1.0
     ledger = sim.ledger
     assert np.max(np.abs(ledger["error"])) <= 1e-4 * np.max(ledger["total_after"])
     assert ledger["inflow"].sum() != 0.0  # the grating feeds the sensory nodes
     assert sim.frames_applied() == 10_000 // cfg["sensory.interval"]
 
 
-def test_ten_seconds_with_structure_on_stay_alive() -> None:
+def test_twenty_seconds_with_structure_on_stay_alive() -> None:
     """The living defaults: with structural plasticity on, births and deaths keep
-    happening without filling the spare slots, every input-driven type fires near its
-    target with few silent nodes, the branching-ratio estimate stays near its target and
-    the ledger closes."""
+    happening (in the second 10 s: the first newborns come once the best-fed nodes have
+    gathered energy) without filling the spare slots, every input-driven type fires near
+    its target with few silent nodes, the branching-ratio estimate is near its target
+    and the gain within its bounds, and the ledger closes."""
+    seconds = 20
     cfg = sg.default_run_config()
     cfg.update({"sim.threads": 1, "structure.enabled": True})
     net = sg.networks.from_config(cfg)
@@ -83,14 +88,14 @@ def test_ten_seconds_with_structure_on_stay_alive() -> None:
 
     def count(events: dict) -> None:
         for step in events["structure"]:
-            half = int(step["step"] >= 5000)
+            half = int(step["step"] >= seconds * 500)
             births[half] += step["children"].size
             deaths[half] += step["deaths"].size
             refused[0] += step["births_refused"]
 
     sim.subscribe(count)
-    sim.run(10_000.0)
-    assert min(births) > 0 and min(deaths) > 0, f"births {births}, deaths {deaths} per 5 s"
+    sim.run(seconds * 1000.0)
+    assert births[0] > 0 and births[1] > 0 and deaths[1] > 0, f"births {births}, deaths {deaths} per 10 s"
     assert refused[0] == 0, "the spare slots ran out"
     types = np.asarray(sim.current_network.node_types)
     alive = np.asarray(sim.state("alive")).astype(bool)
@@ -99,16 +104,15 @@ def test_ten_seconds_with_structure_on_stay_alive() -> None:
     for t, name in ((1, "dynamic"), (4, "relay"), (5, "highway"), (6, "workspace")):
         members = (types == t) & alive
         members[net.num_nodes:] = False  # newborns have not lived the whole run
-        rate = counts[members].mean() / 10.0
+        rate = counts[members].mean() / seconds
         target = cfg[f"node.{name}.target_rate"]
         assert 0.5 * target <= rate <= 2.0 * target and 0.5 <= rate <= 50.0, f"{name}: {rate:.2f} Hz"
         assert np.mean(counts[members] == 0) <= 0.2, f"{name}: {np.mean(counts[members] == 0):.0%} silent"
-    # Over these 10 s the estimate stays within 0.05 of the target (docs/model.md says
-    # what the gain does over longer runs).
     h = sim.homeostasis
     late = np.asarray(h["branching"])[len(h["branching"]) // 2:]
     assert np.all(np.isfinite(late)) and abs(late.mean() - cfg["homeostasis.target_branching"]) <= 0.05
     assert cfg["homeostasis.gain_min"] <= h["synaptic_gain"] <= cfg["homeostasis.gain_max"]
+    assert h["synaptic_gain"] > 1.5, "the control raised the gain toward criticality"
     ledger = sim.ledger
     assert np.max(np.abs(ledger["error"])) <= 1e-4 * np.max(ledger["total_after"])
 

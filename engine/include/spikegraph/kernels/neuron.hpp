@@ -63,12 +63,12 @@ SG_HD inline bool neuron_step(Real& v, std::uint16_t& refractory, Real threshold
   return fire_and_reset(v, refractory, integrated, threshold, energy, p);
 }
 
-/// What a node integrates this step: its delayed synaptic input scaled by the
-/// homeostatic gain (which leaves the external Poisson input alone) plus `poisson`
-/// Poisson spikes of weight `poisson_weight`; `keep` is 0 for types that ignore input.
+/// What a node integrates this step: its delayed synaptic input (already scaled by the
+/// homeostatic gain at delivery, see synapse.hpp source_gain) plus `poisson` Poisson
+/// spikes of weight `poisson_weight`; `keep` is 0 for types that ignore input.
 template <class Real>
-SG_HD inline Real node_input(Real synaptic, Real gain, std::uint32_t poisson, Real poisson_weight, Real keep) {
-  return (synaptic * gain + static_cast<Real>(poisson) * poisson_weight) * keep;
+SG_HD inline Real node_input(Real synaptic, std::uint32_t poisson, Real poisson_weight, Real keep) {
+  return (synaptic + static_cast<Real>(poisson) * poisson_weight) * keep;
 }
 
 /// neuron_step for a node that may be dead (`live` false): a dead node keeps its
@@ -146,18 +146,18 @@ SG_HD inline bool live_izhikevich_step(Real& v, Real& u, Real threshold, Real dr
   return fired & live;
 }
 
-/// The two inputs of a lif_exp node: the excitatory and inhibitory synaptic channels
-/// scaled by the homeostatic gain, plus the Poisson input in the channel of its sign.
+/// The two inputs of a lif_exp node: the excitatory and inhibitory synaptic channels,
+/// plus the Poisson input in the channel of its sign.
 template <class Real>
 struct ChannelInput {
   Real ex, in;
 };
 template <class Real>
-SG_HD inline ChannelInput<Real> channel_input(Real synaptic_ex, Real synaptic_in, Real gain, std::uint32_t poisson,
+SG_HD inline ChannelInput<Real> channel_input(Real synaptic_ex, Real synaptic_in, std::uint32_t poisson,
                                               Real poisson_weight, Real keep) {
   const bool excitatory = poisson_weight >= Real(0);
-  return ChannelInput<Real>{node_input(synaptic_ex, gain, excitatory ? poisson : 0u, poisson_weight, keep),
-                            node_input(synaptic_in, gain, excitatory ? 0u : poisson, poisson_weight, keep)};
+  return ChannelInput<Real>{node_input(synaptic_ex, excitatory ? poisson : 0u, poisson_weight, keep),
+                            node_input(synaptic_in, excitatory ? 0u : poisson, poisson_weight, keep)};
 }
 
 /// One step of node `i` under its type's neuron model (`p`, and `c` for the models
@@ -170,14 +170,14 @@ SG_HD inline ChannelInput<Real> channel_input(Real synaptic_ex, Real synaptic_in
 /// whether the node fired. The CPU's vectorised lif loop computes the same values.
 template <class Real, class View>
 SG_HD inline bool model_step(const NeuronParams<Real>& p, const ModelConstants<Real>& c, const View& x, std::size_t i,
-                             Real syn_ex, Real syn_in, bool split, std::uint32_t poisson, Real gain, Real keep) {
+                             Real syn_ex, Real syn_in, bool split, std::uint32_t poisson, Real keep) {
   const bool live = x.alive[i] != 0;
   if (p.model == NeuronModel::lif_exp) {
-    const ChannelInput<Real> in = channel_input(syn_ex, syn_in, gain, poisson, p.poisson_weight, keep);
+    const ChannelInput<Real> in = channel_input(syn_ex, syn_in, poisson, p.poisson_weight, keep);
     return live_exp_synapse_step(x.v[i], x.i_syn_ex[i], x.i_syn_in[i], x.refractory[i], x.threshold[i], x.drive[i],
                                  in.ex, in.in, x.energy[i], p, c, live);
   }
-  const Real input = node_input(split ? syn_ex + syn_in : syn_ex, gain, poisson, p.poisson_weight, keep);
+  const Real input = node_input(split ? syn_ex + syn_in : syn_ex, poisson, p.poisson_weight, keep);
   if (p.model == NeuronModel::izhikevich) {
     return live_izhikevich_step(x.v[i], x.u[i], x.threshold[i], x.drive[i], input, x.energy[i], p, c, live);
   }

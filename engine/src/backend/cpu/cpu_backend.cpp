@@ -82,7 +82,7 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
                   const Real* __restrict drive, const Real* __restrict energy, Real* __restrict in,
                   Real* __restrict in_inh, const std::uint32_t* __restrict counts, const std::uint8_t* __restrict alive,
                   std::uint8_t* __restrict spiked, std::size_t len, const kernels::NeuronParams<Real>& params,
-                  bool ignores, Real gain) {
+                  bool ignores) {
   const kernels::NeuronParams<Real> p = params;  // a local copy: GCC then keeps it in registers
   const Real pw = p.poisson_weight;
   const Real keep_input = ignores ? Real(0) : Real(1);
@@ -90,7 +90,7 @@ void update_nodes(Real* __restrict v, std::uint16_t* __restrict refr, const Real
   for (std::size_t j = 0; j < len; ++j) {
     Real synaptic = in[j];
     if constexpr (kSplit) synaptic += in_inh[j];
-    const Real x = kernels::node_input(synaptic, gain, counts[j], pw, keep_input);
+    const Real x = kernels::node_input(synaptic, counts[j], pw, keep_input);
     in[j] = Real(0);
     if constexpr (kSplit) in_inh[j] = Real(0);
     kernels::Decay<Real> d = fixed;
@@ -106,12 +106,12 @@ template <class Real, class View>
 [[gnu::noinline]] void update_model_nodes(const View& x, std::size_t b0, std::size_t len, Real* __restrict in,
                                           Real* __restrict in_inh, const std::uint32_t* __restrict counts,
                                           std::uint8_t* __restrict spiked, const kernels::NeuronParams<Real>& p,
-                                          const kernels::ModelConstants<Real>& c, bool ignores, Real gain) {
+                                          const kernels::ModelConstants<Real>& c, bool ignores) {
   const Real keep_input = ignores ? Real(0) : Real(1);
   for (std::size_t j = 0; j < len; ++j) {
     const std::size_t i = b0 + j;
     spiked[j] = static_cast<std::uint8_t>(kernels::model_step(p, c, x, i, in[j], in_inh ? in_inh[j] : Real(0),
-                                                              in_inh != nullptr, counts[j], gain, keep_input));
+                                                              in_inh != nullptr, counts[j], keep_input));
     in[j] = Real(0);
     if (in_inh) in_inh[j] = Real(0);
   }
@@ -724,7 +724,9 @@ class CpuBackend final : public Backend {
     static_assert(static_cast<int>(EdgeKind::inhibitory) == 1 && kEdgeKindCount == 4, "channel_offset order");
     for (index_t s : delivering_) {
       Real factor[kEdgeKindCount];
-      kernels::spike_factors(params_.synapse, node_.energy[s], params_.out_gain[types[s]], factor);
+      const std::uint8_t ty = types[s];
+      kernels::spike_factors(params_.synapse, node_.energy[s],
+                             kernels::source_gain(params_.out_gain[ty], params_.ignores_input[ty] != 0, gain_), factor);
       offset_t e = off[s];
       offset_t end = off[s + 1];
       if (!whole) {
@@ -811,17 +813,16 @@ class CpuBackend final : public Backend {
     Real* in = input + (b0 - owned_.begin);
     Real* in_inh = input_inh ? input_inh + (b0 - owned_.begin) : nullptr;
     if (p.model != kernels::NeuronModel::lif) {
-      update_model_nodes(x, b0, len, in, in_inh, counts, spiked_.data() + b0, p, params_.model_constants[type], ignores,
-                         gain_);
+      update_model_nodes(x, b0, len, in, in_inh, counts, spiked_.data() + b0, p, params_.model_constants[type], ignores);
       return;
     }
     Real* inh = kSplit ? in_inh : nullptr;
     if (coupled) {
       update_nodes<Real, true, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
-                                       in, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores, gain_);
+                                       in, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores);
     } else {
       update_nodes<Real, false, kSplit>(x.v + b0, x.refractory + b0, x.threshold + b0, x.drive + b0, x.energy + b0,
-                                        in, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores, gain_);
+                                        in, inh, counts, x.alive + b0, spiked_.data() + b0, len, p, ignores);
     }
   }
 
