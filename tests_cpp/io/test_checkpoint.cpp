@@ -76,31 +76,33 @@ std::string load_error(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("checkpoint: 1000 + save + load + 1000 steps equals 2000 steps, bit for bit", "[io][checkpoint]") {
+TEST_CASE("checkpoint: a run interrupted by save + load equals the uninterrupted run, bit for bit", "[io][checkpoint]") {
   const std::string rule = GENERATE(as<std::string>{}, "eligibility", "stdp");
   const auto cfg = full_config(rule);
   const auto graph = spikegraph::make_network(cfg);
   sgtest::TempDir dir;
   const std::string path = dir.file("run.sgckpt");
+  const int half = sgtest::kSlowBuild ? 300 : 1000;  // steps before and after the checkpoint
+  const spikegraph::Stimulus stimulus{half + half / 2, spikegraph::Stimulus::Kind::add_drive, 0.2, {10, 11, 12}};
 
   Simulation straight(graph, cfg);
   straight.set_neuromodulator(0.3);
-  straight.schedule_stimulus({1500, spikegraph::Stimulus::Kind::add_drive, 0.2, {10, 11, 12}});
-  straight.run_steps(2000);
+  straight.schedule_stimulus(stimulus);
+  straight.run_steps(2 * half);
 
   Simulation first(graph, cfg);
   first.set_neuromodulator(0.3);
-  first.schedule_stimulus({1500, spikegraph::Stimulus::Kind::add_drive, 0.2, {10, 11, 12}});
-  first.run_steps(1000);
+  first.schedule_stimulus(stimulus);
+  first.run_steps(half);
   first.save(path);
   CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
   auto resumed = Simulation::load(path);
-  REQUIRE(resumed->current_step() == 1000);
+  REQUIRE(resumed->current_step() == half);
   CHECK(resumed->pending_stimuli() == 1);
-  resumed->run_steps(1000);
+  resumed->run_steps(half);
 
   INFO("rule " << rule);
-  REQUIRE(straight.spikes().size() > 1000);
+  REQUIRE(straight.spikes().size() > static_cast<std::size_t>(half));
   CHECK(resumed->spikes().steps == straight.spikes().steps);
   CHECK(resumed->spikes().nodes == straight.spikes().nodes);
   for (const auto& name : straight.state_names()) {
@@ -144,12 +146,14 @@ TEST_CASE("checkpoint: damaged files are refused with a clear IoError", "[io][ch
     }
   }
   SECTION("a flipped byte anywhere") {
-    // Every other byte of the header and table, then bytes spread over the whole file
+    // Every other byte of the header and table (every sixth in slow builds), then bytes
+    // spread over the whole file
     // (section data and the zero padding between sections). The fuzz stage of CI
     // (tests_cpp/fuzz) tries many more.
     std::vector<std::size_t> positions;
-    for (std::size_t at = 8; at < 400; at += 2) positions.push_back(at);
-    for (std::size_t k = 0; k < 100; ++k) positions.push_back(400 + (k * 7919) % (bytes.size() - 400));
+    const std::size_t stride = sgtest::kSlowBuild ? 6 : 2, spread = sgtest::kSlowBuild ? 30 : 100;
+    for (std::size_t at = 8; at < 400; at += stride) positions.push_back(at);
+    for (std::size_t k = 0; k < spread; ++k) positions.push_back(400 + (k * 7919) % (bytes.size() - 400));
     for (std::size_t at : positions) {
       std::vector<unsigned char> b = bytes;
       b[at] ^= 0x5A;

@@ -18,6 +18,15 @@
 
 namespace sgtest {
 
+// Sanitizer and coverage builds run the tests several times slower: there the heaviest
+// tests draw fewer cases (fewer damaged bytes, shorter runs, smaller graphs); the
+// release build runs them whole.
+#ifdef SPIKEGRAPH_TEST_SLOW_BUILD
+inline constexpr bool kSlowBuild = true;
+#else
+inline constexpr bool kSlowBuild = false;
+#endif
+
 /// A fresh, empty directory under the system temp dir, removed on destruction.
 class TempDir {
  public:
