@@ -2,7 +2,10 @@
 strong scaling (the same network) and weak scaling (nodes in proportion to the ranks),
 with each step's share of time in collectives and the bytes a rank sends per step; then
 a model of the step time and traffic at 10^7 and 10^8 nodes on 16-1,024 ranks from the
-measured costs (docs/performance.md, "Several ranks").
+measured costs (docs/performance.md, "Several ranks"); and the spike exchange alone at
+B1's spike counts (benchmarks/exchange_bench.cpp, built with -DSPIKEGRAPH_BENCHMARKS=ON):
+all-gather per step (what spikegraph does), all-to-all by target rank per step, and one
+all-gather per minimum delay.
 
 Each run is ``mpirun -n R python -m benchmarks.mpi --worker ...``; the worker measures
 on every rank and rank 0 reports the slowest rank's time (a step ends when every rank
@@ -165,6 +168,49 @@ def cost_model(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return model
 
 
+# ---------------------------------------------------------------- the exchange itself
+# B1's minimum delay (1.5 ms) in steps of 0.1 ms: the window of an exchange per minimum delay.
+B1_WINDOW_STEPS = 15
+
+
+def exchange_bench_path(given: str | None) -> Path | None:
+    """The spikegraph_bench_exchange program: `given`, or the first under build/."""
+    if given:
+        return Path(given)
+    found = sorted(ROOT.glob("build/*/spikegraph_bench_exchange"))
+    return found[0] if found else None
+
+
+def exchange_rows(program: Path, ranks_list: list[int], spikes_per_step: float, args: argparse.Namespace
+                  ) -> list[dict[str, Any]]:
+    """The exchange strategies of benchmarks/exchange_bench.cpp at B1's spike count: every
+    id to every rank (`hit` 1, as B1's K = 100 targets on a few ranks are), and each id to
+    the 9.3% of ranks that K = 100 random targets reach among 1,024."""
+    out = []
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    for ranks in (r for r in ranks_list if r > 1):
+        per_rank = max(1, round(spikes_per_step / ranks))
+        for hit in (1.0, 1 - (1 - 1 / 1024) ** 100):
+            cmd = [*mpirun_command(ranks), str(program), str(per_rank), f"{hit:.4f}", str(B1_WINDOW_STEPS),
+                   str(args.exchange_steps), str(args.repeats)]
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
+            out += [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    return out
+
+
+def print_exchange(rows: list[dict[str, Any]]) -> None:
+    print("\nSpike exchange alone (B1's spikes per step; us per step, slowest rank; bytes sent per rank):")
+    for key in sorted({(r["ranks"], r["hit"]) for r in rows}):
+        mine = [r for r in rows if (r["ranks"], r["hit"]) == key]
+        base = next(r for r in mine if r["strategy"] == "allgather")["us_per_step"]
+        print(f"  {key[0]} ranks, {mine[0]['spikes_per_rank_step']} ids/rank/step, each to "
+              f"{100 * key[1]:.0f}% of the other ranks: "
+              + ", ".join(f"{r['strategy']} {r['us_per_step']:.2f} us ({r['us_per_step'] / base:.2f}x) "
+                          f"{r['bytes_sent_per_step']:.0f} B" for r in mine))
+
+
 # A cluster interconnect for the projection (stated, not measured here): per-collective
 # latency and the bandwidth each rank receives with.
 LATENCY_US = 5.0
@@ -226,6 +272,16 @@ def run(args: argparse.Namespace) -> int:
                       "    per phase (ms/step, slowest rank): "
                       + ", ".join(f"{k} {v:.3f}" for k, v in row["phase_ms_per_step"].items() if v >= 0.0005),
                       flush=True)
+    exchange: list[dict[str, Any]] = []
+    b1_one = next((r for r in rows if (r["workload"], r["ranks"], r["mode"]) == ("b1", 1, "strong")), None)
+    program = exchange_bench_path(args.exchange_bench)
+    if b1_one is not None and not args.rows:
+        if program is None or not program.exists():
+            print("\n(no spikegraph_bench_exchange under build/: to time the exchange strategies, configure "
+                  "with -DSPIKEGRAPH_BENCHMARKS=ON and MPI, or pass --exchange-bench)")
+        else:
+            exchange = exchange_rows(program, ranks_list, float(b1_one["spikes_per_step"]), args)
+            print_exchange(exchange)
     models = {}
     projections: list[dict[str, Any]] = []
     for workload in args.workloads.split(","):
@@ -251,8 +307,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{p['received_mb_per_step']:8.2f} MB in/rank/step, "
                   f"{p['memory_gb_per_rank']:.1f} GB/rank")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "models": models, "projections": projections},
-                                              indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"rows": rows, "models": models, "projections": projections,
+                                               "exchange": exchange}, indent=2) + "\n")
     return 0
 
 
@@ -268,6 +324,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-dir", default="build/benchmarks-mpi", help="per-run JSON files")
     p.add_argument("--json", help="write every row, the cost models and the projection here")
     p.add_argument("--rows", help="skip the runs: the model from the rows of an earlier --json")
+    p.add_argument("--exchange-bench",
+                   help="the spikegraph_bench_exchange program (default: the first under build/)")
+    p.add_argument("--exchange-steps", type=int, default=20000, help="steps per timed exchange run")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--workload", default="b1", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
