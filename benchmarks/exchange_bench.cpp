@@ -25,16 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "spikegraph/kernels/rng.hpp"
+
 namespace {
 
-std::uint32_t hash(std::uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7FEB352Du;
-  x ^= x >> 15;
-  x *= 0x846CA68Bu;
-  x ^= x >> 16;
-  return x;
-}
+using spikegraph::kernels::mix64;
 
 struct Setup {
   int rank = 0, ranks = 1;
@@ -49,16 +44,17 @@ struct Setup {
 void emitted(const Setup& s, int r, int t, std::vector<std::uint32_t>& out) {
   out.clear();
   for (int i = 0; i < s.spikes; ++i) {
-    out.push_back(static_cast<std::uint32_t>(r) * 1000000u +
-                  hash(static_cast<std::uint32_t>(t * 7919 + i) ^ static_cast<std::uint32_t>(r) * 0x9E3779B9u) %
-                      1000000u);
+    const auto key = (static_cast<std::uint64_t>(r) << 48) ^ (static_cast<std::uint64_t>(t) << 20) ^
+                     static_cast<std::uint64_t>(i);
+    out.push_back(static_cast<std::uint32_t>(r) * 1000000u + static_cast<std::uint32_t>(mix64(key) % 1000000u));
   }
   std::sort(out.begin(), out.end());
 }
 
 // Whether rank `dest` holds a target of `id` (a fixed draw per pair).
 bool needed(const Setup& s, std::uint32_t id, int dest) {
-  return static_cast<double>(hash(id * 31u + static_cast<std::uint32_t>(dest))) / 4294967296.0 < s.hit;
+  const std::uint64_t draw = mix64((static_cast<std::uint64_t>(id) << 16) ^ static_cast<std::uint64_t>(dest)) >> 11;
+  return static_cast<double>(draw) * 0x1.0p-53 < s.hit;
 }
 
 // Runs `exchange(t)` for every step; returns the slowest rank's seconds per step.
@@ -100,11 +96,9 @@ int main(int argc, char** argv) {
   std::vector<int> counts(R), displs(R), rcounts(R), rdispls(R);
   std::uint64_t received = 0;  // ids received over all steps (checks that the exchange happened)
 
-  // Per step, every id to every rank.
-  double sent_allgather = 0;
-  auto allgather = [&](int t) {
-    emitted(s, s.rank, t, mine);
-    int count = static_cast<int>(mine.size());
+  // Every rank's `block` into `all`, in rank order; returns the bytes this rank sent.
+  auto gather_all = [&](const std::vector<std::uint32_t>& block) {
+    int count = static_cast<int>(block.size());
     MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
     int total = 0;
     for (std::size_t r = 0; r < R; ++r) {
@@ -112,10 +106,17 @@ int main(int argc, char** argv) {
       total += counts[r];
     }
     all.resize(static_cast<std::size_t>(total));
-    MPI_Allgatherv(mine.data(), count, MPI_UINT32_T, all.data(), counts.data(), displs.data(), MPI_UINT32_T,
+    MPI_Allgatherv(block.data(), count, MPI_UINT32_T, all.data(), counts.data(), displs.data(), MPI_UINT32_T,
                    MPI_COMM_WORLD);
     received += static_cast<std::uint64_t>(total);
-    sent_allgather += static_cast<double>(sizeof(int) + mine.size() * sizeof(std::uint32_t));
+    return static_cast<double>(sizeof(int) + block.size() * sizeof(std::uint32_t));
+  };
+
+  // Per step, every id to every rank.
+  double sent_allgather = 0;
+  auto allgather = [&](int t) {
+    emitted(s, s.rank, t, mine);
+    sent_allgather += gather_all(mine);
   };
 
   // Per step, each id only to the ranks that need it.
@@ -155,18 +156,7 @@ int main(int argc, char** argv) {
     window.push_back(static_cast<std::uint32_t>(mine.size()));
     window.insert(window.end(), mine.begin(), mine.end());
     if ((t + 1) % s.window != 0 && t + 1 != s.steps) return;
-    int count = static_cast<int>(window.size());
-    MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
-    int total = 0;
-    for (std::size_t r = 0; r < R; ++r) {
-      displs[r] = total;
-      total += counts[r];
-    }
-    all.resize(static_cast<std::size_t>(total));
-    MPI_Allgatherv(window.data(), count, MPI_UINT32_T, all.data(), counts.data(), displs.data(), MPI_UINT32_T,
-                   MPI_COMM_WORLD);
-    received += static_cast<std::uint64_t>(total);
-    sent_window += static_cast<double>(sizeof(int) + window.size() * sizeof(std::uint32_t));
+    sent_window += gather_all(window);
     window.clear();
   };
 
