@@ -16,6 +16,7 @@
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/kernels/sensory.hpp"
 #include "spikegraph/sensory/frames.hpp"
+#include "support/test_util.hpp"
 
 namespace k = spikegraph::kernels;
 namespace sn = spikegraph::sensory;
@@ -246,6 +247,8 @@ TEST_CASE("map_frame maps uniform frames to the same value everywhere", "[sensor
   for (Type t : {Type::u8, Type::f32, Type::f64}) {
     for (int ch : {1, 3, 4}) {
       for (double v : {0.0, 1.0, 128.0 / 255.0, 0.25}) {
+        // Slow builds map one value that u8 holds exactly and one it rounds.
+        if (sgtest::kSlowBuild && (v == 0.0 || v == 1.0)) continue;
         for (const auto& s : shapes) {
           const Frame fr = make_frame(s[0], s[1], ch, t, [&](int, int, int) { return v; });
           const double stored = fr.get(0, 0, 0);
