@@ -119,6 +119,36 @@ int main(int argc, char** argv) {
     sent_allgather += gather_all(mine);
   };
 
+  // Per step, one MPI_Allgather of fixed blocks [count, ids...] of `capacity` ids,
+  // sized from the largest count seen (every rank sees the same counts, so all agree on
+  // it); a count over it is followed by an all-gather of the whole lists.
+  std::vector<std::uint32_t> block, blocks;
+  std::size_t capacity = 16;
+  double sent_fixed = 0;
+  auto fixed = [&](int t) {
+    emitted(s, s.rank, t, mine);
+    block.assign(capacity + 1, 0);
+    block[0] = static_cast<std::uint32_t>(mine.size());
+    std::copy_n(mine.begin(), std::min(mine.size(), capacity), block.begin() + 1);
+    blocks.resize(R * (capacity + 1));
+    MPI_Allgather(block.data(), static_cast<int>(capacity + 1), MPI_UINT32_T, blocks.data(),
+                  static_cast<int>(capacity + 1), MPI_UINT32_T, MPI_COMM_WORLD);
+    sent_fixed += static_cast<double>(block.size() * sizeof(std::uint32_t));
+    std::size_t most = 0;
+    for (std::size_t r = 0; r < R; ++r) most = std::max<std::size_t>(most, blocks[r * (capacity + 1)]);
+    if (most > capacity) {
+      sent_fixed += gather_all(mine);
+    } else {
+      all.clear();
+      for (std::size_t r = 0; r < R; ++r) {
+        const auto* b = blocks.data() + r * (capacity + 1);
+        all.insert(all.end(), b + 1, b + 1 + b[0]);
+      }
+      received += all.size();
+    }
+    capacity = std::max<std::size_t>(16, 2 * most);
+  };
+
   // Per step, each id only to the ranks that need it.
   std::vector<std::uint32_t> outbox;
   double sent_alltoall = 0;
@@ -166,6 +196,7 @@ int main(int argc, char** argv) {
     double* sent;
   };
   const std::vector<Strategy> strategies = {{"allgather", allgather, &sent_allgather},
+                                            {"allgather-fixed", fixed, &sent_fixed},
                                             {"alltoall", alltoall, &sent_alltoall},
                                             {"allgather/" + std::to_string(s.window), batched, &sent_window}};
   // Repeats interleave the strategies, so that a change in the machine's load over the

@@ -1,12 +1,14 @@
 // Simulations on several MPI ranks against one process, bit for bit. Run under
 // mpirun with 1 to 4 ranks (tests_cpp/CMakeLists.txt registers the runs):
 //
-//   mpi_identity identity         every case, compared with a one-process run each rank makes
+//   mpi_identity identity         the spike exchange alone at many list lengths, then every
+//                                 case, compared with a one-process run each rank makes
 //   mpi_identity save FILE        run, checkpoint on this many ranks
 //   mpi_identity resume FILE      load FILE on this many ranks, continue, compare with
 //                                 an uninterrupted one-process run
 //   mpi_identity fail             a service throws on one rank: every rank ends the step
-//                                 with that error, and the next steps run again
+//                                 with that error, and the next steps run again; then a
+//                                 failure carried by the spike exchange reaches every rank
 //
 // Exit status 0 when every rank found what it expected.
 #include <cmath>
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -456,6 +459,34 @@ int resume(const std::shared_ptr<sg::dist::Communicator>& comm, const std::strin
   return bad;
 }
 
+// The spike exchange on its own: lists of many lengths in turn (empty, within a block,
+// over it, over the largest block, shrinking again), each rank's different, give every
+// rank's list in rank order on every rank.
+int exchange_lengths(const std::shared_ptr<sg::dist::Communicator>& comm) {
+  int bad = 0;
+  const std::size_t lengths[] = {0, 3, 16, 17, 40, 5000, 12, 0, 9000, 1, 33, 2};
+  for (std::size_t k = 0; k < std::size(lengths); ++k) {
+    const auto length_of = [&](int rank) { return (lengths[k] * static_cast<std::size_t>(rank + 1) + k) / 2; };
+    const auto list_of = [&](int rank) {
+      std::vector<sg::index_t> ids(length_of(rank));
+      for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<sg::index_t>(rank * 100000 + i * 3 + k);
+      return ids;
+    };
+    std::vector<sg::index_t> all, expected;
+    comm->allgather(list_of(comm->rank()), all);
+    for (int r = 0; r < comm->size(); ++r) {
+      const auto ids = list_of(r);
+      expected.insert(expected.end(), ids.begin(), ids.end());
+    }
+    if (all != expected) {
+      std::cerr << "rank " << comm->rank() << ": exchange " << k << " gave " << all.size() << " ids, expected "
+                << expected.size() << "\n";
+      ++bad;
+    }
+  }
+  return bad;
+}
+
 // Throws in its phase at one step, on one rank only.
 class FailingService final : public sg::Service {
  public:
@@ -501,6 +532,23 @@ int fail(const std::shared_ptr<sg::dist::Communicator>& comm) {
     return 1;
   }
   sim->run_steps(10);
+  // A failure carried by the spike exchange itself (a rank whose neuron update threw).
+  caught = false;
+  try {
+    const std::vector<sg::index_t> mine(static_cast<std::size_t>(comm->rank()) * 20, 1);
+    std::vector<sg::index_t> all;
+    comm->allgather(mine, all, comm->rank() != failing,
+                    std::make_exception_ptr(sg::InputError("bad spikes on this rank")));
+  } catch (const sg::InputError& e) {
+    const std::string what = e.what();
+    caught = comm->rank() == failing ? what == "bad spikes on this rank"
+                                     : what == "rank " + std::to_string(failing) + " failed: bad spikes on this rank";
+    if (!caught) std::cerr << "rank " << comm->rank() << ": unexpected message: " << what << "\n";
+  }
+  if (!caught) {
+    std::cerr << "rank " << comm->rank() << ": the exchange's failure did not reach this rank\n";
+    return 1;
+  }
   if (comm->rank() == 0) std::cout << "a failure on rank " << failing << " reached all " << comm->size() << " ranks\n";
   return 0;
 }
@@ -519,7 +567,8 @@ int main(int argc, char** argv) {
   int failures = 0;
   try {
     if (mode == "identity") {
-      failures = identity(comm) + part_without_plastic_edges(comm) + microcircuit_per_rank(comm);
+      failures = exchange_lengths(comm) + identity(comm) + part_without_plastic_edges(comm) +
+                 microcircuit_per_rank(comm);
     } else if (mode == "save" && argc > 2) {
       failures = save(comm, argv[2]);
     } else if (mode == "resume" && argc > 2) {

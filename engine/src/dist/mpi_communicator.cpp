@@ -1,7 +1,8 @@
-// The MPI communicator (built with SPIKEGRAPH_MPI). Spike lists are gathered with
-// MPI_Allgatherv: every rank needs every spike (each rank delivers to its own targets
-// from any source, and the per-node phases that only depend on spikes run everywhere),
-// so an all-to-all by target rank would send the same ids once per rank anyway.
+// The MPI communicator (built with SPIKEGRAPH_MPI). Spike lists are all-gathered, in
+// fixed blocks (one collective per step while the lists fit one): every rank needs
+// every spike (each rank delivers to its own targets from any source, and the per-node
+// phases that only depend on spikes run everywhere), so an all-to-all by target rank
+// would send the same ids once per rank anyway.
 #include <mpi.h>
 
 #include <algorithm>
@@ -48,28 +49,64 @@ class MpiCommunicator final : public Communicator {
   void allgather(const std::vector<index_t>& mine, std::vector<index_t>& all, bool ok,
                  const std::exception_ptr& failure) override {
     Timer timer(*this);
-    // The counts carry the failure flag (-1), so a failing rank costs no extra collective.
-    const std::int64_t count = ok ? static_cast<std::int64_t>(mine.size()) : -1;
-    std::vector<std::int64_t> counts(static_cast<std::size_t>(size_));
-    check(MPI_Allgather(&count, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, comm_), "spike exchange");
-    bool any_failed = false;
-    for (std::int64_t c : counts) any_failed = any_failed || c < 0;
-    if (any_failed) {
-      agree(ok ? nullptr : (failure ? failure : std::make_exception_ptr(BackendError("spike exchange failed"))));
+    // One MPI_Allgather of fixed blocks [count, up to capacity_ ids, padding] per call;
+    // a rank with more ids sends the rest in a second round (MPI_Allgatherv, whose counts
+    // every rank then knows). A failing rank sends kFailed as its count, so a failure
+    // costs no extra collective either.
+    std::exception_ptr mine_failed = ok ? nullptr : failure;
+    if (mine.size() >= kFailed) {  // a count the block cannot carry: fail on every rank
+      ok = false;
+      mine_failed = std::make_exception_ptr(BackendError("spike exchange: too many spikes on one rank"));
     }
-    std::vector<int> sizes(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
-    std::size_t total = 0;
-    for (int r = 0; r < size_; ++r) {
-      displs[static_cast<std::size_t>(r)] = as_count(total, "spike exchange");
-      sizes[static_cast<std::size_t>(r)] = as_count(static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]),
-                                                    "spike exchange");
-      total += static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]);
-    }
-    all.resize(total);
-    check(MPI_Allgatherv(mine.data(), as_count(mine.size(), "spike exchange"), MPI_UINT32_T, all.data(),
-                         sizes.data(), displs.data(), MPI_UINT32_T, comm_),
+    const std::size_t width = capacity_ + 1, ranks = static_cast<std::size_t>(size_);
+    const std::size_t head = std::min(mine.size(), capacity_);
+    std::vector<index_t> block(width, 0), blocks(width * ranks);
+    block[0] = ok ? static_cast<index_t>(mine.size()) : kFailed;
+    std::copy_n(mine.begin(), head, block.begin() + 1);
+    check(MPI_Allgather(block.data(), as_count(width, "spike exchange"), MPI_UINT32_T, blocks.data(),
+                        as_count(width, "spike exchange"), MPI_UINT32_T, comm_),
           "spike exchange");
-    bytes_sent_ += sizeof(std::int64_t) + mine.size() * sizeof(index_t);
+    bytes_sent_ += width * sizeof(index_t);
+    std::size_t total = 0, most = 0;
+    bool any_failed = false;
+    for (std::size_t r = 0; r < ranks; ++r) {
+      const index_t count = blocks[r * width];
+      any_failed = any_failed || count == kFailed;
+      total += count;
+      most = std::max<std::size_t>(most, count);
+    }
+    if (any_failed) {
+      agree(ok ? nullptr
+               : (mine_failed ? mine_failed : std::make_exception_ptr(BackendError("spike exchange failed"))));
+    }
+    // The rest of the lists longer than a block.
+    std::vector<index_t> rest;
+    std::vector<int> sizes(ranks, 0), displs(ranks, 0);
+    if (most > capacity_) {
+      std::size_t at = 0;
+      for (std::size_t r = 0; r < ranks; ++r) {
+        const std::size_t extra = blocks[r * width] - std::min<std::size_t>(blocks[r * width], capacity_);
+        sizes[r] = as_count(extra, "spike exchange");
+        displs[r] = as_count(at, "spike exchange");
+        at += extra;
+      }
+      rest.resize(at);
+      check(MPI_Allgatherv(mine.data() + head, as_count(mine.size() - head, "spike exchange"), MPI_UINT32_T,
+                           rest.data(), sizes.data(), displs.data(), MPI_UINT32_T, comm_),
+            "spike exchange");
+      bytes_sent_ += (mine.size() - head) * sizeof(index_t);
+    }
+    all.clear();
+    all.reserve(total);
+    for (std::size_t r = 0; r < ranks; ++r) {
+      const index_t* b = blocks.data() + r * width;
+      all.insert(all.end(), b + 1, b + 1 + std::min<std::size_t>(b[0], capacity_));
+      const auto* extra = rest.data() + displs[r];
+      all.insert(all.end(), extra, extra + sizes[r]);
+    }
+    // The next block fits twice this call's longest list (within bounds); every rank
+    // computes the same capacity from the same counts.
+    capacity_ = std::clamp<std::size_t>(2 * most, kMinBlock, kMaxBlock);
   }
 
   void allgather_bytes(const std::vector<unsigned char>& mine, std::vector<unsigned char>& all,
@@ -181,9 +218,16 @@ class MpiCommunicator final : public Communicator {
     std::chrono::steady_clock::time_point start;
   };
 
+  // The spike exchange's block: ids per rank in the one-collective path (the rest, if
+  // any, goes in a second round). Small blocks cost latency only; the upper bound keeps
+  // a burst from padding every later step.
+  static constexpr std::size_t kMinBlock = 16, kMaxBlock = 4096;
+  static constexpr index_t kFailed = 0xFFFFFFFFu;  // a block's count from a failing rank
+
   MPI_Comm comm_;
   int rank_ = 0;
   int size_ = 1;
+  std::size_t capacity_ = kMinBlock;
 };
 
 void finalize_at_exit() {
