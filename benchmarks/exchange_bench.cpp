@@ -1,8 +1,11 @@
 // exchange_bench: the cost of the ways a rank could send its spikes to the others, run
 // under mpirun. Each rank emits `spikes` ids per step from its own range of nodes, and
 // every strategy moves the same ids:
-//   allgather    per step: MPI_Allgather of the counts, MPI_Allgatherv of the ids (what
-//                spikegraph does: every rank receives every spike);
+//   allgather    per step: MPI_Allgather of the counts, MPI_Allgatherv of the ids
+//                (every rank receives every spike);
+//   allgather-fixed  per step: one MPI_Allgather of fixed blocks [count, ids...] sized
+//                from the previous step's longest list, a second round only for a longer
+//                list (what spikegraph's MPI communicator does);
 //   alltoall     per step: MPI_Alltoall of the counts, MPI_Alltoallv of the ids, each id
 //                sent only to the ranks that hold one of its targets (with probability
 //                `hit` per other rank: 1 - (1 - 1/R)^K for K random targets on R ranks);

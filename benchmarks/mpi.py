@@ -4,8 +4,9 @@ with each step's share of time in collectives and the bytes a rank sends per ste
 a model of the step time and traffic at 10^7 and 10^8 nodes on 16-1,024 ranks from the
 measured costs (docs/performance.md, "Several ranks"); and the spike exchange alone at
 B1's spike counts (benchmarks/exchange_bench.cpp, built with -DSPIKEGRAPH_BENCHMARKS=ON):
-all-gather per step (what spikegraph does), all-to-all by target rank per step, and one
-all-gather per minimum delay.
+all-gather per step (counts, then ids), one all-gather of fixed blocks per step (what
+spikegraph does), all-to-all by target rank per step, and one all-gather per minimum
+delay.
 
 Each run is ``mpirun -n R python -m benchmarks.mpi --worker ...``; the worker measures
 on every rank and rank 0 reports the slowest rank's time (a step ends when every rank
