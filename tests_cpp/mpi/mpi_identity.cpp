@@ -13,6 +13,7 @@
 // Exit status 0 when every rank found what it expected.
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -395,6 +396,8 @@ spare_nodes = 3
   std::vector<double> sync{0.0};
   comm->sum_in_rank_order(sync);  // the file is complete on every rank
   auto resumed = sg::Simulation::load(sg::io::SnapshotReader::open(path));
+  comm->sum_in_rank_order(sync);  // every rank has read the file: rank 0 removes it
+  if (comm->rank() == 0) std::remove(path.c_str());
   resumed->run_steps(20);
   ref.run_steps(20);
   bad += compare("part without plastic edges, resumed", fingerprint(*resumed), fingerprint(ref), comm->rank());
