@@ -1,8 +1,9 @@
 // Simulations on several MPI ranks against one process, bit for bit. Run under
 // mpirun with 1 to 4 ranks (tests_cpp/CMakeLists.txt registers the runs):
 //
-//   mpi_identity identity         the spike exchange alone at many list lengths, then every
-//                                 case, compared with a one-process run each rank makes
+//   mpi_identity identity         the spike exchange alone at many list lengths, a static
+//                                 network with an exchange window, then every case,
+//                                 compared with a one-process run each rank makes
 //   mpi_identity save FILE        run, checkpoint on this many ranks
 //   mpi_identity resume FILE      load FILE on this many ranks, continue, compare with
 //                                 an uninterrupted one-process run
@@ -26,6 +27,7 @@
 #include "spikegraph/config/schema.hpp"
 #include "spikegraph/core/error.hpp"
 #include "spikegraph/dist/communicator.hpp"
+#include "spikegraph/graph/builder.hpp"
 #include "spikegraph/graph/generators.hpp"
 #include "spikegraph/graph/microcircuit.hpp"
 #include "spikegraph/io/snapshot.hpp"
@@ -408,6 +410,121 @@ spare_nodes = 3
   return bad;
 }
 
+// A static network (no energy, learning, homeostasis, structure or sensory input) whose
+// delays are 12-30 steps: on several ranks the spikes are exchanged once per window of
+// 12 steps, and every record matches one process: the spike record (with and without a
+// horizon), spike, rate and state recorders, the subscribers' spikes, the metrics
+// sampled every 23 steps (a window ends there), and a checkpoint taken on the ranks and
+// continued in one process.
+sg::NetworkBuilder windowed_network() {
+  sg::NetworkBuilder b(21, 0.1);
+  b.add_population("E", sg::NodeType::dynamic, 640);
+  b.add_population("I", sg::NodeType::dynamic, 160);
+  sg::ConnectionRule in;
+  in.kind = sg::ConnectionRule::Kind::fixed_indegree;
+  sg::Distribution delay{sg::Distribution::Kind::uniform, 1.2, 3.0};
+  for (const char* post : {"E", "I"}) {
+    in.n = 32;
+    b.connect("E", post, in, sg::Distribution::constant_value(0.12), delay);
+    in.n = 8;
+    b.connect("I", post, in, sg::Distribution::constant_value(0.5), delay, sg::EdgeKind::inhibitory);
+  }
+  b.set_initial("E", "v", sg::Distribution{sg::Distribution::Kind::uniform, 0.0, 1.0});
+  return b;
+}
+
+int exchange_window(const std::shared_ptr<sg::dist::Communicator>& comm) {
+  int bad = 0;
+  for (const char* horizon : {"0.0", "6.0"}) {
+    const auto cfg = config_of(std::string(R"([sim]
+seed = 5
+threads = 1
+dt = 0.1
+backend = "cpu"
+[node.dynamic]
+poisson_rate = 9000.0
+poisson_weight = 0.12
+[metrics]
+interval = 2.3
+[record]
+horizon = )") + horizon + "\n");
+    const sg::NetworkBuilder b = windowed_network();
+    auto sim = sg::Simulation::distributed(b, cfg, comm);
+    auto ref = std::make_unique<sg::Simulation>(b.build(1), cfg);
+    ref->set_initial_state(b.initial_state());
+    const std::int64_t want_window = comm->size() > 1 ? 12 : 1;
+    if (sim->exchange_window() != want_window || ref->exchange_window() != 1) {
+      std::cerr << "rank " << comm->rank() << ": exchange window " << sim->exchange_window() << ", expected "
+                << want_window << "\n";
+      ++bad;
+    }
+    std::vector<sg::EventBatch> events, ref_events;
+    for (sg::Simulation* s : {sim.get(), ref.get()}) {
+      add_recorders(*s);
+      sg::RecorderSpec spikes;
+      spikes.name = "some_spikes";
+      spikes.kind = sg::RecorderKind::spikes;
+      spikes.nodes = {3, 70, 71, 400, 650, 799};
+      s->add_recorder(spikes);
+      sg::RecorderSpec rate;
+      rate.name = "rate";
+      rate.kind = sg::RecorderKind::rate;
+      for (sg::index_t i = 100; i < 500; ++i) rate.nodes.push_back(i);
+      rate.interval_steps = 9;
+      s->add_recorder(rate);
+    }
+    sim->subscribe([&](const sg::EventBatch& e) { events.push_back(e); });
+    ref->subscribe([&](const sg::EventBatch& e) { ref_events.push_back(e); });
+    drive(*sim, kSteps, 0);
+    drive(*ref, kSteps, 0);
+    const auto spike_events = [](const std::vector<sg::EventBatch>& batches) {
+      std::vector<double> out;
+      for (const auto& e : batches) {
+        out.push_back(static_cast<double>(e.spike_steps.size()));
+        out.insert(out.end(), e.spike_steps.begin(), e.spike_steps.end());
+        out.insert(out.end(), e.spike_nodes.begin(), e.spike_nodes.end());
+        out.push_back(static_cast<double>(e.stimuli.size()));
+      }
+      return out;
+    };
+    const std::string label = std::string("exchange window, horizon ") + horizon;
+    Fingerprint got = fingerprint(*sim), want = fingerprint(*ref);
+    got.add("spike events", spike_events(events));
+    want.add("spike events", spike_events(ref_events));
+    for (const char* name : {"some_spikes", "rate"}) {
+      got.add(std::string(name) + " nodes", sim->recorder(name).nodes);
+      got.add(std::string(name) + " counts", sim->recorder(name).counts);
+      want.add(std::string(name) + " nodes", ref->recorder(name).nodes);
+      want.add(std::string(name) + " counts", ref->recorder(name).counts);
+    }
+    got.add("perf spikes", std::vector<std::uint64_t>{sim->perf().spikes});
+    want.add("perf spikes", std::vector<std::uint64_t>{ref->perf().spikes});
+    int wrong = compare(label, got, want, comm->rank());
+    if (ref->spikes().size() < 500 || ref->metrics_history().empty()) {
+      std::cerr << label << ": " << ref->spikes().size() << " spikes, " << ref->metrics_history().size()
+                << " metrics samples: the case tests too little\n";
+      ++wrong;
+    }
+    // Saved on these ranks, continued in one process.
+    const std::string path = "mpi_exchange_window_" + std::to_string(comm->size()) + ".sgckpt";
+    sim->save(path);
+    std::vector<double> sync{0.0};
+    comm->sum_in_rank_order(sync);
+    auto resumed = sg::Simulation::load(sg::io::SnapshotReader::open(path));
+    comm->sum_in_rank_order(sync);
+    if (comm->rank() == 0) std::remove(path.c_str());
+    resumed->run_steps(40);
+    ref->run_steps(40);
+    wrong += compare(label + ", resumed", fingerprint(*resumed, false), fingerprint(*ref, false), comm->rank());
+    if (wrong == 0 && comm->rank() == 0) {
+      std::cout << label << ": " << comm->size() << " ranks, exchange every " << sim->exchange_window()
+                << " steps = one process (" << ref->spikes().size() << " spikes)\n";
+    }
+    bad += wrong;
+  }
+  return bad;
+}
+
 // The microcircuit drawn per rank (no rank builds the whole), partitioned by in-edges,
 // with energy flow: against the whole circuit in one process.
 int microcircuit_per_rank(const std::shared_ptr<sg::dist::Communicator>& comm) {
@@ -490,12 +607,14 @@ int exchange_lengths(const std::shared_ptr<sg::dist::Communicator>& comm) {
   return bad;
 }
 
-// Throws in its phase at one step, on one rank only.
+// Throws in its phase at one step, on one rank only. It reads no spikes: with
+// `late_ok` it says so (Service::takes_late_spikes), and exchange windows stay on.
 class FailingService final : public sg::Service {
  public:
-  FailingService(int rank, std::int64_t step) : rank_(rank), step_(step) {}
+  FailingService(int rank, std::int64_t step, bool late_ok = false) : rank_(rank), step_(step), late_ok_(late_ok) {}
   std::string name() const override { return "faulty"; }
   std::vector<sg::Phase> phases() const override { return {sg::Phase::energy}; }
+  bool takes_late_spikes() const override { return late_ok_; }
   void run(sg::Phase, sg::StepContext& ctx) override {
     if (ctx.step == step_ && mine_) throw sg::InputError("bad input on this rank");
   }
@@ -504,6 +623,7 @@ class FailingService final : public sg::Service {
  private:
   int rank_;
   std::int64_t step_;
+  bool late_ok_;
   bool mine_ = false;
 };
 
@@ -552,6 +672,26 @@ int fail(const std::shared_ptr<sg::dist::Communicator>& comm) {
     std::cerr << "rank " << comm->rank() << ": the exchange's failure did not reach this rank\n";
     return 1;
   }
+  // Within an exchange window (12 steps on several ranks): the failure at step 20 ends
+  // the run at the end of its window, step 24, on every rank, and the run continues.
+  const auto wcfg = config_of("[sim]\nseed = 5\nthreads = 1\ndt = 0.1\n[node.dynamic]\npoisson_rate = 9000.0\n");
+  auto windowed = sg::Simulation::distributed(windowed_network(), wcfg, comm);
+  auto late = std::make_unique<FailingService>(failing, 20, true);
+  late->set_rank(comm->rank());
+  windowed->replace_service(std::move(late));
+  const std::int64_t stop = comm->size() > 1 ? 24 : 21;
+  caught = false;
+  try {
+    windowed->run_steps(50);
+  } catch (const sg::InputError&) {
+    caught = windowed->current_step() == stop;
+  }
+  if (!caught || windowed->exchange_window() != (comm->size() > 1 ? 12 : 1)) {
+    std::cerr << "rank " << comm->rank() << ": in a window, stopped at step " << windowed->current_step()
+              << " (expected " << stop << "), window " << windowed->exchange_window() << "\n";
+    return 1;
+  }
+  windowed->run_steps(10);
   if (comm->rank() == 0) std::cout << "a failure on rank " << failing << " reached all " << comm->size() << " ranks\n";
   return 0;
 }
@@ -570,7 +710,7 @@ int main(int argc, char** argv) {
   int failures = 0;
   try {
     if (mode == "identity") {
-      failures = exchange_lengths(comm) + identity(comm) + part_without_plastic_edges(comm) +
+      failures = exchange_lengths(comm) + exchange_window(comm) + identity(comm) + part_without_plastic_edges(comm) +
                  microcircuit_per_rank(comm);
     } else if (mode == "save" && argc > 2) {
       failures = save(comm, argv[2]);

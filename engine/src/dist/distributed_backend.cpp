@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "../backend/cpu/cpu_backend.hpp"
@@ -34,11 +35,13 @@ bool needs_source_rows(const config::Config& cfg) {
   return cfg.boolean("energy.enabled");
 }
 
-bool DistributedBackend::owner_only(const std::string& name) {
+bool DistributedBackend::owner_only(const std::string& name) const {
   for (const auto& row : kNodeVars) {
-    // last_spike is written by the neuron update, but every rank sets it for every
-    // spike it receives: it is current everywhere.
-    if (name == row.name) return std::string(row.written_by) == "neuron_update" && row.id != NodeVar::last_spike;
+    // last_spike is written by the neuron update, and every rank sets it for every
+    // spike it receives: it is current everywhere, except within an exchange window.
+    if (name != row.name) continue;
+    if (row.id == NodeVar::last_spike) return window_ > 1;
+    return std::string(row.written_by) == "neuron_update";
   }
   return false;
 }
@@ -63,15 +66,69 @@ DistributedBackend::DistributedBackend(const Graph& local_graph, const config::C
   CpuOwnership own;
   own.begin = partition_.begin(comm_->rank());
   own.end = partition_.end(comm_->rank());
-  Communicator* c = comm_.get();
-  own.exchange = [c](std::vector<index_t>& spikes, const std::exception_ptr& failure) {
-    std::vector<index_t> all;
-    c->allgather(spikes, all, !failure, failure);
-    spikes.swap(all);  // ranks own ascending ranges: concatenated in rank order is ascending
+  own.exchange = [this](step_t t, std::vector<index_t>& spikes, const std::exception_ptr& failure) {
+    return exchange(t, spikes, failure);
   };
   own.share = [this](void* data, std::size_t width) { share_owned(data, width); };
   inner_ = make_cpu_backend(local_graph, cfg, threads_per_rank(cfg, comm_->size()), own);
   count_edge_state_names();
+  count_min_delay();
+}
+
+void DistributedBackend::count_min_delay() {
+  // The smallest delay of the whole graph: a part without edges counts as no limit.
+  std::vector<index_t> mine{std::numeric_limits<index_t>::max()}, all;
+  for (std::uint16_t d : graph_->edge_delay()) mine[0] = std::min<index_t>(mine[0], d);
+  comm_->allgather(mine, all);
+  min_delay_ = all.empty() ? 1 : *std::min_element(all.begin(), all.end());
+}
+
+void DistributedBackend::set_exchange_window(std::int64_t steps) {
+  if (steps < 1 || static_cast<std::uint64_t>(steps) > min_delay_) {
+    throw InputError("exchange window: " + std::to_string(steps) + " steps is not within [1, " +
+                     std::to_string(min_delay_) + "], the smallest delay in steps");
+  }
+  window_ = steps;
+}
+
+ExchangeResult DistributedBackend::exchange(step_t t, std::vector<index_t>& spikes,
+                                            const std::exception_ptr& failure) {
+  std::vector<index_t> all;
+  if (window_ == 1) {
+    comm_->allgather(spikes, all, !failure, failure);
+    spikes.swap(all);  // ranks own ascending ranges: concatenated in rank order is ascending
+    return {};
+  }
+  // A window: this rank's spikes are held until its last step, and a failure with them.
+  held_.push_back(StepSpikes{t, spikes});
+  if (failure && !held_failure_) held_failure_ = failure;
+  if (!window_end_) return ExchangeResult{false, nullptr};
+  // One exchange for the window: each rank sends [count, ids...] per held step, and
+  // every rank holds the same number of steps, so the blocks parse in order.
+  std::vector<index_t> mine;
+  for (const StepSpikes& h : held_) {
+    mine.push_back(static_cast<index_t>(h.nodes.size()));
+    mine.insert(mine.end(), h.nodes.begin(), h.nodes.end());
+  }
+  const std::size_t steps = held_.size();
+  std::exception_ptr held_failure = held_failure_;
+  held_.clear();
+  held_failure_ = nullptr;
+  comm_->allgather(mine, all, !held_failure, held_failure);
+  late_.assign(steps, StepSpikes{});
+  for (std::size_t k = 0; k < steps; ++k) late_[k].step = t - static_cast<step_t>(steps - 1 - k);
+  std::size_t at = 0;
+  for (int r = 0; r < comm_->size(); ++r) {
+    for (std::size_t k = 0; k < steps; ++k) {
+      const std::size_t count = all.at(at);
+      late_[k].nodes.insert(late_[k].nodes.end(), all.begin() + static_cast<std::ptrdiff_t>(at + 1),
+                            all.begin() + static_cast<std::ptrdiff_t>(at + 1 + count));
+      at += 1 + count;
+    }
+  }
+  spikes.swap(late_.back().nodes);
+  late_.pop_back();  // the held steps before this one
+  return ExchangeResult{true, &late_};
 }
 
 bool DistributedBackend::part_has_eligibility() const {
@@ -113,6 +170,7 @@ void DistributedBackend::replace_graph(const Graph& new_graph, const std::vector
   comm_->agree(failure);
   graph_ = &new_graph;
   count_edge_state_names();
+  count_min_delay();
   // Where each row now lies in the whole graph. Rows are sorted by target and ranks own
   // ascending ranges, so whole row s is rank 0's edges into its nodes, then rank 1's, and
   // so on: the sum of the ranks' counts per row gives each row's length, and the sum

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../backend/cpu/cpu_backend.hpp"
 #include "spikegraph/backend/backend.hpp"
 #include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/dist/partition.hpp"
@@ -98,7 +99,21 @@ class DistributedBackend final : public Backend {
   /// Weights of the whole graph (whole-graph edge order): this rank keeps its edges'.
   void set_global_weights(const float* weights, std::size_t count);
   /// Whether `name` is a variable only its owner keeps current.
-  static bool owner_only(const std::string& name);
+  bool owner_only(const std::string& name) const;
+  /// The smallest delay of the whole graph, in steps (collective to compute: at
+  /// construction and after replace_graph).
+  std::uint64_t min_delay_steps() const { return min_delay_; }
+  /// Exchange the spikes once per `steps` steps (1: every step; at most
+  /// min_delay_steps()). With a window, a step's spikes reach the other ranks, and
+  /// spikes() holds every rank's, only at a step given set_window_end(true); before it,
+  /// spikes() holds this rank's own and late_spikes() is empty.
+  void set_exchange_window(std::int64_t steps);
+  std::int64_t exchange_window() const { return window_; }
+  /// Whether the coming neuron update ends a window (the coordinator says, each step).
+  void set_window_end(bool end) { window_end_ = end; }
+  /// After the neuron update that ended a window: every rank's spikes of the window's
+  /// earlier steps, oldest first (spikes() has the last step's).
+  const std::vector<StepSpikes>& late_spikes() const { return late_; }
   /// Whether local edge k goes into one of this rank's nodes (its copy is the one
   /// gathered; an edge out of this rank's nodes into another's is stored twice).
   bool owns_edge(std::size_t k) const;
@@ -109,6 +124,10 @@ class DistributedBackend final : public Backend {
   bool stores_edge(index_t source, index_t target) const;
 
  private:
+  // The CPU backend's spike exchange (CpuOwnership::exchange), now or per window.
+  ExchangeResult exchange(step_t t, std::vector<index_t>& spikes, const std::exception_ptr& failure);
+  // Collective: the smallest delay of the whole graph.
+  void count_min_delay();
   // Whether this rank's part keeps eligibility (it has plastic edges).
   bool part_has_eligibility() const;
   // Collective: whether any rank's part has eligibility (edge_state_names).
@@ -126,6 +145,12 @@ class DistributedBackend final : public Backend {
   bool source_rows_ = false;  // the part holds its nodes' whole out-rows
   bool any_eligibility_ = false;
   std::vector<float> no_eligibility_;  // zeros: a part without plastic edges, in a network with them
+  std::uint64_t min_delay_ = 1;
+  std::int64_t window_ = 1;               // steps per exchange
+  bool window_end_ = true;
+  std::vector<StepSpikes> held_;          // this rank's spikes of the window so far
+  std::exception_ptr held_failure_;       // the first failure of the window's updates
+  std::vector<StepSpikes> late_;          // every rank's, after the window's exchange
   std::unique_ptr<Backend> inner_;
 };
 

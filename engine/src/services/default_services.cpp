@@ -26,6 +26,7 @@ class NeuralService final : public Service {
  public:
   std::string name() const override { return "neural"; }
   std::vector<Phase> phases() const override { return {Phase::delivery, Phase::neuron_update}; }
+  bool takes_late_spikes() const override { return true; }  // the backend holds and delivers them
   void run(Phase phase, StepContext& ctx) override {
     if (phase == Phase::delivery) {
       ctx.backend.deliver(ctx.step);
@@ -293,15 +294,18 @@ void EventsService::run(Phase phase, StepContext& ctx) {
     pending_.erase(range.first, range.second);
     return;
   }
-  if (collecting_) {
-    const auto& spikes = ctx.backend.spikes();
-    batch.spike_steps.insert(batch.spike_steps.end(), spikes.size(), ctx.step);
-    batch.spike_nodes.insert(batch.spike_nodes.end(), spikes.begin(), spikes.end());
-  }
+  if (!ctx.spikes_late) late_spikes(ctx.step, ctx.backend.spikes(), ctx);
   const HomeostasisState& h = ctx.sim.homeostasis();
   if (!h.steps.empty() && h.steps.back() == ctx.step) {
     batch.homeostasis.push_back(HomeostasisEvent{ctx.step, h.branching.back(), h.gains.back()});
   }
+}
+
+void EventsService::late_spikes(step_t step, const std::vector<index_t>& spikes, StepContext& ctx) {
+  if (!collecting_) return;
+  EventBatch& batch = ctx.events;
+  batch.spike_steps.insert(batch.spike_steps.end(), spikes.size(), step);
+  batch.spike_nodes.insert(batch.spike_nodes.end(), spikes.begin(), spikes.end());
 }
 
 void EventsService::schedule(Stimulus stimulus) {

@@ -11,9 +11,13 @@ namespace spikegraph {
 void PerformanceService::initialize(StepContext& ctx) { reset(ctx.backend); }
 
 void PerformanceService::run(Phase, StepContext& ctx) {
-  spikes_ += ctx.backend.spikes().size();
+  if (!ctx.spikes_late) spikes_ += ctx.backend.spikes().size();
   events_ += ctx.backend.last_synaptic_events();
   ++steps_;
+}
+
+void PerformanceService::late_spikes(step_t, const std::vector<index_t>& spikes, StepContext&) {
+  spikes_ += spikes.size();
 }
 
 PerfStats PerformanceService::stats(const Simulation& sim, const std::vector<bool>& ran) const {

@@ -74,17 +74,17 @@ void RecordingService::initialize(StepContext& ctx) {
 }
 
 void RecordingService::run(Phase, StepContext& ctx) {
-  const auto& spikes = ctx.backend.spikes();
-  if (record_spikes_ && !spikes.empty()) {
-    spikes_.steps.insert(spikes_.steps.end(), spikes.size(), ctx.step);
-    spikes_.nodes.insert(spikes_.nodes.end(), spikes.begin(), spikes.end());
-  }
+  if (!ctx.spikes_late) late_spikes(ctx.step, ctx.backend.spikes(), ctx);
   MonitorRecord& m = monitor_;
   if (!m.variables.empty() && !m.nodes.empty() && ctx.step % m.every_steps == 0) {
     m.steps.push_back(ctx.step);
     sample_state(ctx.backend, m.variables, m.nodes, m.values);
   }
-  for (std::size_t i = 0; i < recorders_.size(); ++i) record(recorders_[i], i, ctx);
+  for (auto& r : recorders_) {
+    if (r.spec.kind != RecorderKind::state || (ctx.step - r.origin) % r.spec.interval_steps != 0) continue;
+    r.steps.push_back(ctx.step);
+    sample_state(ctx.backend, r.spec.variables, r.spec.nodes, r.values);
+  }
   if (!stream_.empty()) {
     if ((ctx.step + 1) % stream_every_ == 0) {
       // The chunk [start_step, step] to its file, then out of memory.
@@ -102,17 +102,31 @@ void RecordingService::run(Phase, StepContext& ctx) {
     }
   } else if (horizon_.steps > 0) {
     const std::int64_t cutoff = horizon_.cutoff(ctx.step);
-    const std::size_t old = first_kept(spikes_.steps, cutoff);
-    if (horizon_.due(old, spikes_.steps.size())) {
-      drop_front(old, spikes_.steps, spikes_.nodes);
-      spikes_.start_step = std::max(spikes_.start_step, cutoff);
-    }
     const std::size_t samples = first_kept(m.steps, cutoff);
     if (horizon_.due(samples, m.steps.size())) {
       drop_front(samples, m.steps);
       for (auto& v : m.values) drop_front(samples * m.nodes.size(), v);
     }
-    trim_recorders(cutoff);
+    trim_recorders(cutoff, false);
+  }
+}
+
+void RecordingService::late_spikes(step_t step, const std::vector<index_t>& spikes, StepContext&) {
+  if (record_spikes_ && !spikes.empty()) {
+    spikes_.steps.insert(spikes_.steps.end(), spikes.size(), step);
+    spikes_.nodes.insert(spikes_.nodes.end(), spikes.begin(), spikes.end());
+  }
+  for (std::size_t i = 0; i < recorders_.size(); ++i) {
+    if (recorders_[i].spec.kind != RecorderKind::state) record_spikes(recorders_[i], i, step, spikes);
+  }
+  if (stream_.empty() && horizon_.steps > 0) {
+    const std::int64_t cutoff = horizon_.cutoff(step);
+    const std::size_t old = first_kept(spikes_.steps, cutoff);
+    if (horizon_.due(old, spikes_.steps.size())) {
+      drop_front(old, spikes_.steps, spikes_.nodes);
+      spikes_.start_step = std::max(spikes_.start_step, cutoff);
+    }
+    trim_recorders(cutoff, true);
   }
 }
 
@@ -336,16 +350,10 @@ const RecorderData& RecordingService::recorder(const std::string& name) const {
   throw InputError("no recorder named '" + name + "'");
 }
 
-void RecordingService::record(RecorderData& r, std::size_t index, StepContext& ctx) {
-  const std::int64_t since = ctx.step - r.origin;
-  if (r.spec.kind == RecorderKind::state) {
-    if (since % r.spec.interval_steps != 0) return;
-    r.steps.push_back(ctx.step);
-    sample_state(ctx.backend, r.spec.variables, r.spec.nodes, r.values);
-    return;
-  }
+void RecordingService::record_spikes(RecorderData& r, std::size_t index, step_t step,
+                                     const std::vector<index_t>& spikes) {
+  const std::int64_t since = step - r.origin;
   // The step's spikes of the recorder's nodes (the list is ascending).
-  const std::vector<index_t>& spikes = ctx.backend.spikes();
   const Membership& m = members_[index];
   const bool keep = r.spec.kind == RecorderKind::spikes;
   std::uint64_t count = 0;
@@ -361,11 +369,11 @@ void RecordingService::record(RecorderData& r, std::size_t index, StepContext& c
       if (keep) r.nodes.push_back(node);
     }
   }
-  if (keep) r.steps.insert(r.steps.end(), count, ctx.step);
+  if (keep) r.steps.insert(r.steps.end(), count, step);
   if (r.spec.kind == RecorderKind::rate) {
     r.bin_count += count;
     if ((since + 1) % r.spec.interval_steps == 0) {
-      r.steps.push_back(ctx.step + 1 - r.spec.interval_steps);
+      r.steps.push_back(step + 1 - r.spec.interval_steps);
       r.counts.push_back(r.bin_count);
       r.bin_count = 0;
     }
@@ -389,8 +397,9 @@ void RecordingService::stream_recorders(std::int64_t end_step, index_t num_nodes
   }
 }
 
-void RecordingService::trim_recorders(std::int64_t cutoff) {
+void RecordingService::trim_recorders(std::int64_t cutoff, bool spike_kinds) {
   for (auto& r : recorders_) {
+    if ((r.spec.kind != RecorderKind::state) != spike_kinds) continue;
     const std::size_t old = first_kept(r.steps, cutoff);
     if (!horizon_.due(old, r.steps.size())) continue;
     drop_front(old, r.steps);

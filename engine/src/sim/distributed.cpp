@@ -105,6 +105,7 @@ std::unique_ptr<Simulation> Simulation::make_distributed(const dist::GraphPart& 
   sim->mark_spare_slots(spare);
   sim->comm_ = std::move(comm);
   sim->dist_ = static_cast<dist::DistributedBackend*>(sim->backend_.get());
+  sim->choose_exchange_window();
   return sim;
 }
 

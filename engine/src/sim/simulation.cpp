@@ -12,6 +12,7 @@
 #include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/services/default_services.hpp"
 #include "spikegraph/sim/model_params.hpp"
+#include "../dist/distributed_backend.hpp"
 
 namespace spikegraph {
 
@@ -123,6 +124,27 @@ void Simulation::rebuild_pipeline() {
   graph_service_ = find<GraphService>("graph");
   performance_ = find<PerformanceService>("performance");
   configuration_ = find<ConfigurationService>("configuration");
+  choose_exchange_window();
+}
+
+void Simulation::choose_exchange_window() {
+  exchange_window_ = 1;
+  if (!dist_ || !comm_ || comm_->size() < 2) return;
+  bool late_ok = true;
+  for (const auto& s : services_) late_ok = late_ok && (s->phases().empty() || s->takes_late_spikes());
+  if (late_ok) {
+    exchange_window_ = static_cast<std::int64_t>(
+        std::min<std::uint64_t>(dist_->min_delay_steps(), static_cast<std::uint64_t>(kMaxExchangeWindow)));
+  }
+  dist_->set_exchange_window(exchange_window_);
+}
+
+bool Simulation::window_ends(bool last) const {
+  if (exchange_window_ == 1 || last || step_ + 1 - window_start_ >= exchange_window_) return true;
+  for (const auto& s : services_) {
+    if (s->spikes_due(step_)) return true;
+  }
+  return false;
 }
 
 void Simulation::replace_service(std::unique_ptr<Service> service) {
@@ -188,18 +210,24 @@ void Simulation::run_steps(std::int64_t n) {
     }
     ~Finish() { record(); }
   } finish{*this, start};
+  // A service that throws does not stop the step half-way: the other services
+  // complete it, then the first error is rethrown (the simulation stays between steps).
+  // Within an exchange window the other steps of the window complete too: every rank
+  // takes part in the window's exchange, and the error comes at its end.
+  std::exception_ptr failure;
+  window_start_ = step_;
   for (std::int64_t k = 0; k < n; ++k) {
+    const bool window_end = window_ends(k + 1 == n);
+    if (dist_) dist_->set_window_end(window_end);
     backend_->begin_step(step_);
     step_ledger_ = EnergyLedger{};
     step_ledger_.step = step_;
-    // A service that throws does not stop the step half-way: the other services
-    // complete it, then the first error is rethrown (the simulation stays between steps).
-    std::exception_ptr failure;
     const Service* failed = nullptr;
     for (int p = 0; p < kPhases; ++p) {
       if (pipeline_[p].empty()) continue;
       const auto t0 = clock::now();
       StepContext ctx = context();  // per phase: the structure phase may install a new graph
+      ctx.spikes_late = !window_end;
       for (Service* s : pipeline_[p]) {
         if (s == failed) continue;
         try {
@@ -211,11 +239,30 @@ void Simulation::run_steps(std::int64_t n) {
           }
         }
       }
+      if (static_cast<Phase>(p) == Phase::neuron_update && exchange_window_ > 1 && window_end && dist_) {
+        // The window's exchange happened in the neuron update: its earlier steps' spikes
+        // to the services, oldest first.
+        for (const auto& held : dist_->late_spikes()) {
+          for (const auto& s : services_) {
+            if (s.get() == failed || s->phases().empty()) continue;
+            try {
+              s->late_spikes(held.step, held.nodes, ctx);
+            } catch (...) {
+              if (!failure) {
+                failure = std::current_exception();
+                failed = s.get();
+              }
+            }
+          }
+        }
+      }
       if (performance_) {
         performance_->add_phase_time(static_cast<Phase>(p), std::chrono::duration<double>(clock::now() - t0).count());
       }
     }
     ++step_;
+    if (!window_end) continue;
+    window_start_ = step_;
     // On several ranks every rank learns of any rank's error (and throws it) here.
     if (comm_) comm_->agree(failure);
     if (failure) std::rethrow_exception(failure);

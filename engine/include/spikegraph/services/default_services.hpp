@@ -68,6 +68,11 @@ class RecordingService : public Service {
   void save_state(io::SnapshotWriter& out, const std::string& prefix) const override;
   void load_state(const io::SnapshotReader& in, const std::string& prefix) override;
   std::size_t memory_bytes() const override;
+  bool takes_late_spikes() const override { return true; }
+  /// The spike record and the spike and rate recorders take the step's spikes.
+  void late_spikes(step_t step, const std::vector<index_t>& spikes, StepContext& ctx) override;
+  /// A chunk of record.stream is written complete.
+  bool spikes_due(step_t step) const override { return !stream_.empty() && (step + 1) % stream_every_ == 0; }
 
   const SpikeRecord& spikes() const { return spikes_; }
   /// Empty the spike record; it covers the steps from `now` on. (With record.horizon
@@ -96,9 +101,12 @@ class RecordingService : public Service {
   static Membership membership(const std::vector<index_t>& nodes, index_t num_nodes);
   // The recorder's records as sections named prefix + "steps", ... (checkpoints, chunks).
   static void add_recorder_data(io::SnapshotWriter& out, const std::string& prefix, const RecorderData& r);
-  void record(RecorderData& r, std::size_t index, StepContext& ctx);
+  // A spike or rate recorder takes the spikes of `step`.
+  void record_spikes(RecorderData& r, std::size_t index, step_t step, const std::vector<index_t>& spikes);
   void stream_recorders(std::int64_t end_step, index_t num_nodes);
-  void trim_recorders(std::int64_t cutoff);
+  // Drops what is older than `cutoff` from the state recorders, or from the spike and
+  // rate recorders (`spike_kinds`), when due.
+  void trim_recorders(std::int64_t cutoff, bool spike_kinds);
   bool record_spikes_ = true;
   RecordHorizon horizon_;
   std::string stream_;            // record.stream ("" = off)
@@ -188,6 +196,9 @@ class EventsService : public Service {
   void run(Phase phase, StepContext& ctx) override;
   void save_state(io::SnapshotWriter& out, const std::string& prefix) const override;
   void load_state(const io::SnapshotReader& in, const std::string& prefix) override;
+  bool takes_late_spikes() const override { return true; }
+  /// The batch takes the step's spikes (while spikes are collected).
+  void late_spikes(step_t step, const std::vector<index_t>& spikes, StepContext& ctx) override;
 
   /// Queue a stimulus (validated by the caller).
   void schedule(Stimulus stimulus);
@@ -278,6 +289,9 @@ class GraphService : public Service {
   void configure(const config::Config& cfg) override;
   void run(Phase phase, StepContext& ctx) override;
   std::size_t memory_bytes() const override { return history_.capacity() * sizeof(MetricsSample); }
+  /// It reads the spike record, complete, at its sample steps.
+  bool takes_late_spikes() const override { return true; }
+  bool spikes_due(step_t step) const override { return interval_ > 0 && (step + 1) % interval_ == 0; }
 
   ValidationReport validate(Backend& backend, const Graph& graph, const config::Config& cfg) const;
   /// The structure metrics of the whole network (collective on several ranks: the
@@ -307,6 +321,9 @@ class PerformanceService : public Service {
   std::vector<Phase> phases() const override { return {Phase::recording}; }
   void initialize(StepContext& ctx) override;
   void run(Phase phase, StepContext& ctx) override;
+  bool takes_late_spikes() const override { return true; }
+  /// Counts the step's spikes.
+  void late_spikes(step_t step, const std::vector<index_t>& spikes, StepContext& ctx) override;
 
   void add_phase_time(Phase phase, double seconds) { phase_seconds_[static_cast<int>(phase)] += seconds; }
   void add_run_time(double seconds) { run_seconds_ += seconds; }

@@ -68,6 +68,10 @@ struct StepContext {
   /// `graph` above keeps referring to the graph of the phase's start.
   std::shared_ptr<const Graph>& graph_owner;
   const Simulation& sim;        ///< read-only: other services' published state
+  /// On several ranks with an exchange window (Simulation::exchange_window): true at a
+  /// step whose spikes reach the services later, through Service::late_spikes; then
+  /// backend.spikes() holds this rank's own only. Always false in one process.
+  bool spikes_late = false;
 };
 
 class Service {
@@ -94,6 +98,20 @@ class Service {
   virtual void load_state(const io::SnapshotReader& /*in*/, const std::string& /*prefix*/) {}
   /// Bytes the service holds in records and histories (performance monitoring).
   virtual std::size_t memory_bytes() const { return 0; }
+
+  /// Exchange windows (docs/distributed.md). On several ranks the coordinator sends the
+  /// spikes once per window of steps, no longer than the smallest delay, when every
+  /// service with phases says here that it can take a step's spikes late: it reads
+  /// no spikes, or it reads them in late_spikes() at steps where StepContext::spikes_late
+  /// is set. Default: false (a service of your own keeps the exchange at every step).
+  virtual bool takes_late_spikes() const { return false; }
+  /// The spikes (every rank's, ascending) of an earlier `step` of the window now ending,
+  /// oldest step first, before the phases after neuron_update of the window's last step.
+  /// `ctx.step` is the window's last step. Default: nothing.
+  virtual void late_spikes(step_t /*step*/, const std::vector<index_t>& /*spikes*/, StepContext& /*ctx*/) {}
+  /// Whether the service needs every step's spikes up to `step` when it runs at `step`
+  /// (a window ends there at the latest). Default: false.
+  virtual bool spikes_due(step_t /*step*/) const { return false; }
 };
 
 }  // namespace spikegraph

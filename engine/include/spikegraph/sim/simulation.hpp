@@ -86,6 +86,13 @@ class Simulation {
   int ranks() const;
   /// The communicator (nullptr for a simulation made without one).
   std::shared_ptr<dist::Communicator> communicator() const { return comm_; }
+  /// Steps per spike exchange between ranks: the smallest delay of the graph (at most
+  /// kMaxExchangeWindow) when every service takes spikes late (Service::takes_late_spikes,
+  /// so not with energy, learning, homeostasis, structure or sensory input), else 1. A
+  /// window also ends at the end of each run and where a service needs the spikes
+  /// (Service::spikes_due). Always 1 in one process.
+  std::int64_t exchange_window() const { return exchange_window_; }
+  static constexpr std::int64_t kMaxExchangeWindow = 1000;
   /// Edges of the whole network (graph() holds this rank's part on several ranks).
   std::uint64_t total_edges() const;
   /// The node ids this rank updates, [first, second) (every node in one process).
@@ -307,6 +314,10 @@ class Simulation {
   // The pipeline per phase, and the default services it has (nullptr when absent or
   // replaced by a service of another class).
   void rebuild_pipeline();
+  // exchange_window() from the services and the graph (no communication).
+  void choose_exchange_window();
+  // Whether step step_ ends an exchange window; `last` when it ends the run.
+  bool window_ends(bool last) const;
   StepContext context();
   // set_state's checks (InputError), without writing.
   void check_state_values(const std::string& name, const double* values, std::size_t count);
@@ -338,6 +349,8 @@ class Simulation {
   std::shared_ptr<dist::Communicator> comm_;
   dist::DistributedBackend* dist_ = nullptr;
   std::vector<float> gathered_edge_state_;
+  std::int64_t exchange_window_ = 1;
+  std::int64_t window_start_ = 0;  // the first step of the exchange window in progress
 };
 
 }  // namespace spikegraph

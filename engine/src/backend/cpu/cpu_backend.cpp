@@ -180,26 +180,16 @@ class CpuBackend final : public Backend {
 
   void begin_step(step_t) override {
     delivering_.swap(spikes_);
+    delivering_complete_ = spikes_complete_;
     spikes_.clear();
+    spikes_complete_ = true;
     last_events_ = 0;
   }
 
   void deliver(step_t t) override {
     last_events_ = 0;
-    if (delivering_.empty()) return;
-    const auto& off = graph_->out_offsets();
-    for (index_t s : delivering_) last_events_ += off[s + 1] - off[s];
-    // This rank's graph holds only edges into its own nodes: the targets to split.
-    const index_t first = owned_.begin;
-    const int parts = last_events_ >= kParallelDeliveryEvents ? threads_ : 1;
-    cpu::parallel_parts(parts, owned_count(), [&](int, std::size_t lo, std::size_t hi) {
-      const auto b = static_cast<index_t>(first + lo), e = static_cast<index_t>(first + hi);
-      if (ring_channels_ == 2) {
-        deliver_range<true>(t - 1, b, e);
-      } else {
-        deliver_range<false>(t - 1, b, e);
-      }
-    });
+    // Spikes held for a later exchange are delivered when it happens (merge_remote_spikes).
+    if (delivering_complete_) deliver_list(t - 1, delivering_);
   }
 
   void update_neurons(step_t t) override {
@@ -475,6 +465,7 @@ class CpuBackend final : public Backend {
     eligibility_.swap(s.eligibility);
     gain_ = static_cast<Real>(s.gain);
     signal_ = s.signal;
+    spikes_complete_ = delivering_complete_ = true;  // a checkpoint is taken between windows
     remote_spikes_.clear();
     for (index_t i : spikes_) {
       if (i < owned_.begin || i >= owned_.end) remote_spikes_.push_back(i);
@@ -681,12 +672,46 @@ class CpuBackend final : public Backend {
   // Nodes this backend updates (all of them in one process).
   std::size_t owned_count() const { return owned_.end - owned_.begin; }
 
+  // Adds the synaptic events of `list` (the spikes of step t_emit) to the rings of this
+  // backend's nodes, and counts them in last_events_.
+  void deliver_list(step_t t_emit, const std::vector<index_t>& list) {
+    if (list.empty()) return;
+    const auto& off = graph_->out_offsets();
+    std::size_t events = 0;
+    for (index_t s : list) events += off[s + 1] - off[s];
+    last_events_ += events;
+    // This rank's graph holds only edges into its own nodes: the targets to split.
+    const index_t first = owned_.begin;
+    const int parts = events >= kParallelDeliveryEvents ? threads_ : 1;
+    cpu::parallel_parts(parts, owned_count(), [&](int, std::size_t lo, std::size_t hi) {
+      const auto b = static_cast<index_t>(first + lo), e = static_cast<index_t>(first + hi);
+      if (ring_channels_ == 2) {
+        deliver_range<true>(t_emit, list, b, e);
+      } else {
+        deliver_range<false>(t_emit, list, b, e);
+      }
+    });
+  }
+
   // On one rank of several: every rank's spikes of step t replace this rank's, and the
-  // spike flags of other ranks' nodes follow them (the per-node phases read them).
+  // spike flags of other ranks' nodes follow them (the per-node phases read them). When
+  // the exchange holds this step's spikes for later, the list stays this rank's own;
+  // when it ends a window, the held steps' spikes are delivered now, oldest first (each
+  // ring cell then adds in the order one process does: by step, then by source).
   void merge_remote_spikes(step_t t, const std::exception_ptr& failure) {
+    const ExchangeResult got = owned_.exchange(t, spikes_, failure);
+    spikes_complete_ = got.complete;
+    if (!got.complete) return;
+    if (got.earlier) {
+      for (const StepSpikes& held : *got.earlier) {
+        for (index_t s : held.nodes) {
+          if (s < owned_.begin || s >= owned_.end) node_.last_spike[s] = static_cast<std::int32_t>(held.step);
+        }
+        deliver_list(held.step, held.nodes);
+      }
+    }
     for (index_t s : remote_spikes_) spiked_[s] = 0;
     remote_spikes_.clear();
-    owned_.exchange(spikes_, failure);
     for (index_t s : spikes_) {
       if (s >= owned_.begin && s < owned_.end) continue;
       spiked_[s] = 1;
@@ -702,12 +727,12 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // Adds the spikes of step `t_emit` to the rings of targets in [lo, hi). Each row is
+  // Adds `list`, the spikes of step `t_emit`, to the rings of targets in [lo, hi). Each row is
   // sorted by target, so the part of a row inside [lo, hi) is found by binary search;
   // per target, additions happen in spike order then row order for any partition.
   // With kSplit, inhibitory edges add to the second ring channel.
   template <bool kSplit>
-  void deliver_range(step_t t_emit, index_t lo, index_t hi) {
+  void deliver_range(step_t t_emit, const std::vector<index_t>& list, index_t lo, index_t hi) {
     const auto& off = graph_->out_offsets();
     const index_t* tgt = graph_->edge_target().data();
     const std::uint16_t* delay = graph_->edge_delay().data();
@@ -722,7 +747,7 @@ class CpuBackend final : public Backend {
     const index_t first = owned_.begin;
     const std::size_t channel_offset[kEdgeKindCount] = {0, kSplit ? ring_slots_ : 0, 0, 0};
     static_assert(static_cast<int>(EdgeKind::inhibitory) == 1 && kEdgeKindCount == 4, "channel_offset order");
-    for (index_t s : delivering_) {
+    for (index_t s : list) {
       Real factor[kEdgeKindCount];
       const std::uint8_t ty = types[s];
       kernels::spike_factors(params_.synapse, node_.energy[s],
@@ -881,6 +906,10 @@ class CpuBackend final : public Backend {
   std::vector<Segment> segments_;
   std::vector<index_t> spikes_;      // spiked at the current step
   std::vector<index_t> delivering_;  // spiked at the previous step, sent by deliver()
+  // Whether spikes_ / delivering_ hold every rank's spikes of their step (always, in one
+  // process; on several ranks a step held for a later exchange has only this rank's).
+  bool spikes_complete_ = true;
+  bool delivering_complete_ = true;
   std::vector<std::vector<index_t>> thread_spikes_;
   std::size_t last_events_ = 0;
   // Learning state.
