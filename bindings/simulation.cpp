@@ -60,6 +60,8 @@ void register_simulation(nb::module_& m) {
       .def_prop_ro("rank", &Simulation::rank, "This process's rank (0 in one process).")
       .def_prop_ro("ranks", &Simulation::ranks, "The number of ranks (1 in one process).")
       .def_prop_ro("total_edges", &Simulation::total_edges, "Edges of the whole network (graph holds this rank's).")
+      .def_prop_ro("exchange_window", &Simulation::exchange_window,
+                   "Steps per spike exchange between ranks (1 in one process).")
       .def_prop_ro("owned_nodes", &Simulation::owned_nodes,
                    "The node ids this rank updates, [first, second) (every node in one process).")
       .def_prop_ro("graph", [](const Simulation& s) { return std::const_pointer_cast<Graph>(s.graph_ptr()); })

@@ -76,6 +76,14 @@ def test_builder_networks_drawn_per_rank_match_one_process(mpi_env: dict[str, st
     assert sorted(re.findall(r"rank (\d+) of \d+: ok", r.stdout)) == [str(k) for k in range(ranks)], r.stdout
 
 
+@pytest.mark.parametrize("ranks", [1, 2, 4])
+def test_static_networks_exchange_once_per_window_with_one_process_results(mpi_env: dict[str, str],
+                                                                          ranks: int) -> None:
+    r = mpirun(ranks, "window", env=mpi_env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(re.findall(r"rank (\d+) of \d+: ok", r.stdout)) == [str(k) for k in range(ranks)], r.stdout
+
+
 def test_from_builder_in_one_process() -> None:
     b = sg.NetworkBuilder(seed=2)
     b.population("E", 50)

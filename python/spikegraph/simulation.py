@@ -188,18 +188,22 @@ class Simulation:
                              f"got {callback_every!r}")
         if callback is not None and not callable(callback):
             raise InputError("run: callback must be callable")
+        # On several ranks every rank must run the same chunks (a chunk ends an exchange
+        # window): no chunk may depend on a rank's own clock or terminal.
+        one_process = self.ranks == 1
         if progress is None:
-            progress = steps >= PROGRESS_MIN_STEPS and sys.stderr.isatty()
+            progress = one_process and steps >= PROGRESS_MIN_STEPS and sys.stderr.isatty()
         bar = ProgressBar(steps) if progress else None
-        # Chunks: the callback period; else ~1% of the run for the bar; else sized so that a
-        # chunk takes about CHUNK_SECONDS (Ctrl-C between chunks).
-        adaptive = callback_every is None and bar is None
+        # Chunks: the callback period; else ~1% of the run for the bar; else, in one
+        # process, sized so that a chunk takes about CHUNK_SECONDS (Ctrl-C between
+        # chunks), and on several ranks the whole run.
+        adaptive = callback_every is None and bar is None and one_process
         if callback_every is not None:
             chunk = int(callback_every)
         elif bar is not None:
             chunk = max(1, steps // 100)
         else:
-            chunk = 100
+            chunk = 100 if one_process else max(1, steps)
         done = 0
         try:
             while done < steps:
@@ -882,6 +886,14 @@ class Simulation:
         those into these nodes and, with energy on, out of them."""
         first, end = self._sim.owned_nodes
         return range(int(first), int(end))
+
+    @property
+    def exchange_window(self) -> int:
+        """Steps per spike exchange between ranks: the network's smallest delay in steps
+        when no phase needs every step's spikes from other ranks (no energy, learning,
+        homeostasis, structure or sensory input, and only the built-in services), else 1.
+        Always 1 in one process (docs/distributed.md)."""
+        return int(self._sim.exchange_window)
 
     @property
     def total_edges(self) -> int:

@@ -692,6 +692,22 @@ int fail(const std::shared_ptr<sg::dist::Communicator>& comm) {
     return 1;
   }
   windowed->run_steps(10);
+  // Ranks that split a run differently end their windows at different steps: an error
+  // that names the mistake, on every rank.
+  if (comm->size() > 1) {
+    auto split = sg::Simulation::distributed(windowed_network(), wcfg, comm);
+    caught = false;
+    try {
+      split->run_steps(comm->rank() == 0 ? 10 : 5);
+    } catch (const sg::BackendError& e) {
+      caught = std::string(e.what()).find("every rank must make the same run_steps calls") != std::string::npos;
+      if (!caught) std::cerr << "rank " << comm->rank() << ": unexpected message: " << e.what() << "\n";
+    }
+    if (!caught) {
+      std::cerr << "rank " << comm->rank() << ": a run split differently was not an error\n";
+      return 1;
+    }
+  }
   if (comm->rank() == 0) std::cout << "a failure on rank " << failing << " reached all " << comm->size() << " ranks\n";
   return 0;
 }

@@ -4,6 +4,7 @@ MPI.COMM_WORLD (mpi4py) against one process, and checkpoints across rank counts.
     python worker.py identity
     python worker.py generated      (each rank draws its part of a Brunel network)
     python worker.py builder        (each rank draws its part of a NetworkBuilder network)
+    python worker.py window         (a static network: spikes exchanged once per 10 steps)
     python worker.py save FILE
     python worker.py resume FILE
     python worker.py raise          (rank 1 raises: every rank must end)
@@ -56,6 +57,46 @@ def builder() -> sg.NetworkBuilder:
     return b
 
 
+def static_window(comm: Any) -> int:
+    """A network without energy, learning, homeostasis or structure, delays 1.0-2.0 ms:
+    on several ranks the spikes travel once per 10 steps, and the records and the
+    subscribers' spikes still match one process."""
+    b = sg.NetworkBuilder(seed=6, dt=0.1)
+    b.population("E", 400)
+    b.population("I", 100)
+    b.initial("E", "v", sg.builder.uniform(0.0, 0.9))
+    b.connect("E", ["E", "I"], "fixed_indegree", n=25, weight=0.12, delay=sg.builder.uniform(1.0, 2.0))
+    b.connect("I", ["E", "I"], "fixed_indegree", n=6, weight=0.5, delay=1.0, kind="inhibitory")
+    cfg = {"sim": {"seed": 3, "threads": 1},
+           "node": {"dynamic": {"poisson_rate": 9000.0, "poisson_weight": 0.12}}}
+    sims = [sg.Simulation.from_builder(b, cfg, comm=comm), sg.Simulation.from_builder(b, cfg)]
+    events: list[list[Any]] = [[], []]
+    for sim, got in zip(sims, events):
+        sim.add_recorder("probe", "state", nodes=[0, 250, 499], variables=["v"], interval_ms=3.0)
+        sim.subscribe(got.append)
+        sim.run(13.7)
+        sim.run(20.0)
+    sim, ref = sims
+    bad = []
+    if sim.exchange_window != (10 if comm.size > 1 else 1) or ref.exchange_window != 1:
+        bad.append(f"exchange window {sim.exchange_window}")
+    a, b_ = sim.spikes, ref.spikes
+    if not (np.array_equal(a.steps, b_.steps) and np.array_equal(a.nodes, b_.nodes)):
+        bad.append("spikes")
+    for name in ("v", "last_spike"):
+        if not np.array_equal(sim.state(name), ref.state(name)):
+            bad.append(name)
+    if not np.array_equal(sim.recorder("probe")["values"]["v"], ref.recorder("probe")["values"]["v"]):
+        bad.append("probe")
+    mine = np.concatenate([e["spike_nodes"] for e in events[0]])
+    theirs = np.concatenate([e["spike_nodes"] for e in events[1]])
+    if not np.array_equal(mine, theirs) or len(theirs) < 200:
+        bad.append(f"subscribers' spikes ({len(mine)} vs {len(theirs)})")
+    print(f"rank {sim.rank} of {sim.ranks}: {'ok' if not bad else 'differs: ' + ', '.join(bad)} "
+          f"(window {sim.exchange_window}, {ref.spikes.num_spikes} spikes)", flush=True)
+    return 0 if not bad else 1
+
+
 def same(a: sg.Simulation, b: sg.Simulation) -> list[str]:
     """The records and states that differ."""
     bad = []
@@ -90,6 +131,8 @@ def main() -> int:
         sim.run(5.0)  # the other ranks wait here until the abort ends them
         print(f"rank {comm.rank}: was not ended", flush=True)
         return 0
+    if mode == "window":
+        return static_window(comm)
     ref = sg.Simulation(network(), CONFIG)
     if mode == "identity":
         sim = sg.Simulation(network(), CONFIG, comm=comm)

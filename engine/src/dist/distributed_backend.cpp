@@ -103,9 +103,10 @@ ExchangeResult DistributedBackend::exchange(step_t t, std::vector<index_t>& spik
   held_.push_back(StepSpikes{t, spikes});
   if (failure && !held_failure_) held_failure_ = failure;
   if (!window_end_) return ExchangeResult{false, nullptr};
-  // One exchange for the window: each rank sends [count, ids...] per held step, and
-  // every rank holds the same number of steps, so the blocks parse in order.
-  std::vector<index_t> mine;
+  // One exchange for the window: each rank sends its number of held steps, then
+  // [count, ids...] per step. Every rank holds the same steps when every rank runs the
+  // same run_steps calls; a rank that did not is an error on every rank, not a hang.
+  std::vector<index_t> mine{static_cast<index_t>(held_.size())};
   for (const StepSpikes& h : held_) {
     mine.push_back(static_cast<index_t>(h.nodes.size()));
     mine.insert(mine.end(), h.nodes.begin(), h.nodes.end());
@@ -119,6 +120,11 @@ ExchangeResult DistributedBackend::exchange(step_t t, std::vector<index_t>& spik
   for (std::size_t k = 0; k < steps; ++k) late_[k].step = t - static_cast<step_t>(steps - 1 - k);
   std::size_t at = 0;
   for (int r = 0; r < comm_->size(); ++r) {
+    if (all.at(at++) != steps) {
+      throw BackendError("spike exchange: rank " + std::to_string(r) + " ended an exchange window after " +
+                         std::to_string(all[at - 1]) + " steps, this rank after " + std::to_string(steps) +
+                         ": every rank must make the same run_steps calls");
+    }
     for (std::size_t k = 0; k < steps; ++k) {
       const std::size_t count = all.at(at);
       late_[k].nodes.insert(late_[k].nodes.end(), all.begin() + static_cast<std::ptrdiff_t>(at + 1),
