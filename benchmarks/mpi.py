@@ -229,9 +229,10 @@ def project(model: dict[str, Any], workload: str) -> list[dict[str, Any]]:
                 # Every rank receives every spike id (4 bytes); with the energy flow (B3)
                 # also 24 bytes of every node per step (scale and energy, outflow, new
                 # energy, inflow, overflow). Collectives: the spike exchange and the
-                # end-of-step agreement, and the flow's five.
+                # agreement on errors, and the flow's five.
                 received = 4 * spikes + (24 * n if workload == "b3" else 0)
-                collectives = 2 + (5 if workload == "b3" else 0)
+                # B1 exchanges once per window of 15 steps (its smallest delay); B3 every step.
+                collectives = 2 / B1_WINDOW_STEPS if workload == "b1" else 2 + 5
                 latency_ms = collectives * LATENCY_US * 1e-3 * math.log2(ranks)
                 comm_ms = latency_ms + received / (BANDWIDTH_GB_S * 1e6)
                 compute_ms = model["replicated_ms_per_node"] * n + model["owned_ms_per_edge"] * n * k / ranks
