@@ -115,9 +115,11 @@ ExchangeResult DistributedBackend::exchange(step_t t, std::vector<index_t>& spik
   std::exception_ptr held_failure = held_failure_;
   held_.clear();
   held_failure_ = nullptr;
+  // An exchange that throws leaves no spikes of this or an earlier window to hand on.
+  late_.clear();
   comm_->allgather(mine, all, !held_failure, held_failure);
-  late_.assign(steps, StepSpikes{});
-  for (std::size_t k = 0; k < steps; ++k) late_[k].step = t - static_cast<step_t>(steps - 1 - k);
+  std::vector<StepSpikes> window(steps);
+  for (std::size_t k = 0; k < steps; ++k) window[k].step = t - static_cast<step_t>(steps - 1 - k);
   std::size_t at = 0;
   for (int r = 0; r < comm_->size(); ++r) {
     if (all.at(at++) != steps) {
@@ -127,13 +129,14 @@ ExchangeResult DistributedBackend::exchange(step_t t, std::vector<index_t>& spik
     }
     for (std::size_t k = 0; k < steps; ++k) {
       const std::size_t count = all.at(at);
-      late_[k].nodes.insert(late_[k].nodes.end(), all.begin() + static_cast<std::ptrdiff_t>(at + 1),
-                            all.begin() + static_cast<std::ptrdiff_t>(at + 1 + count));
+      window[k].nodes.insert(window[k].nodes.end(), all.begin() + static_cast<std::ptrdiff_t>(at + 1),
+                             all.begin() + static_cast<std::ptrdiff_t>(at + 1 + count));
       at += 1 + count;
     }
   }
-  spikes.swap(late_.back().nodes);
-  late_.pop_back();  // the held steps before this one
+  spikes.swap(window.back().nodes);
+  window.pop_back();  // the held steps before this one
+  late_.swap(window);
   return ExchangeResult{true, &late_};
 }
 
