@@ -3,9 +3,10 @@
 // every strategy moves the same ids:
 //   allgather    per step: MPI_Allgather of the counts, MPI_Allgatherv of the ids
 //                (every rank receives every spike);
-//   allgather-fixed  per step: one MPI_Allgather of fixed blocks [count, ids...] sized
-//                from the previous step's longest list, a second round only for a longer
-//                list (what spikegraph's MPI communicator does);
+//   allgather-fixed  per step: spikegraph's own exchange (Communicator::allgather of
+//                the MPI communicator: one MPI_Allgather of fixed blocks [count, ids...]
+//                sized from the previous step's longest list, a second round only for a
+//                longer list);
 //   alltoall     per step: MPI_Alltoall of the counts, MPI_Alltoallv of the ids, each id
 //                sent only to the ranks that hold one of its targets (with probability
 //                `hit` per other rank: 1 - (1 - 1/R)^K for K random targets on R ranks);
@@ -25,9 +26,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "spikegraph/dist/communicator.hpp"
 #include "spikegraph/kernels/rng.hpp"
 
 namespace {
@@ -122,34 +125,16 @@ int main(int argc, char** argv) {
     sent_allgather += gather_all(mine);
   };
 
-  // Per step, one MPI_Allgather of fixed blocks [count, ids...] of `capacity` ids,
-  // sized from the largest count seen (every rank sees the same counts, so all agree on
-  // it); a count over it is followed by an all-gather of the whole lists.
-  std::vector<std::uint32_t> block, blocks;
-  std::size_t capacity = 16;
+  // Per step, the engine's own exchange (spikegraph::dist's MPI communicator: one
+  // MPI_Allgather of fixed blocks, a second round only for a longer list).
+  const std::shared_ptr<spikegraph::dist::Communicator> engine = spikegraph::dist::mpi_world();
   double sent_fixed = 0;
   auto fixed = [&](int t) {
     emitted(s, s.rank, t, mine);
-    block.assign(capacity + 1, 0);
-    block[0] = static_cast<std::uint32_t>(mine.size());
-    std::copy_n(mine.begin(), std::min(mine.size(), capacity), block.begin() + 1);
-    blocks.resize(R * (capacity + 1));
-    MPI_Allgather(block.data(), static_cast<int>(capacity + 1), MPI_UINT32_T, blocks.data(),
-                  static_cast<int>(capacity + 1), MPI_UINT32_T, MPI_COMM_WORLD);
-    sent_fixed += static_cast<double>(block.size() * sizeof(std::uint32_t));
-    std::size_t most = 0;
-    for (std::size_t r = 0; r < R; ++r) most = std::max<std::size_t>(most, blocks[r * (capacity + 1)]);
-    if (most > capacity) {
-      sent_fixed += gather_all(mine);
-    } else {
-      all.clear();
-      for (std::size_t r = 0; r < R; ++r) {
-        const auto* b = blocks.data() + r * (capacity + 1);
-        all.insert(all.end(), b + 1, b + 1 + b[0]);
-      }
-      received += all.size();
-    }
-    capacity = std::max<std::size_t>(16, 2 * most);
+    const std::uint64_t before = engine->bytes_sent();
+    engine->allgather(mine, all);
+    received += all.size();
+    sent_fixed += static_cast<double>(engine->bytes_sent() - before);
   };
 
   // Per step, each id only to the ranks that need it.
