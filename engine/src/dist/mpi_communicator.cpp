@@ -60,7 +60,11 @@ class MpiCommunicator final : public Communicator {
     }
     const std::size_t width = capacity_ + 1, ranks = static_cast<std::size_t>(size_);
     const std::size_t head = std::min(mine.size(), capacity_);
-    std::vector<index_t> block(width, 0), blocks(width * ranks);
+    // Scratch kept between calls: the exchange runs every step (or window).
+    std::vector<index_t>& block = block_;
+    std::vector<index_t>& blocks = blocks_;
+    block.assign(width, 0);
+    blocks.resize(width * ranks);
     block[0] = ok ? static_cast<index_t>(mine.size()) : kFailed;
     std::copy_n(mine.begin(), head, block.begin() + 1);
     check(MPI_Allgather(block.data(), as_count(width, "spike exchange"), MPI_UINT32_T, blocks.data(),
@@ -80,8 +84,12 @@ class MpiCommunicator final : public Communicator {
                : (mine_failed ? mine_failed : std::make_exception_ptr(BackendError("spike exchange failed"))));
     }
     // The rest of the lists longer than a block.
-    std::vector<index_t> rest;
-    std::vector<int> sizes(ranks, 0), displs(ranks, 0);
+    std::vector<index_t>& rest = rest_;
+    std::vector<int>& sizes = sizes_;
+    std::vector<int>& displs = displs_;
+    rest.clear();
+    sizes.assign(ranks, 0);
+    displs.assign(ranks, 0);
     if (most > capacity_) {
       std::size_t at = 0;
       for (std::size_t r = 0; r < ranks; ++r) {
@@ -228,6 +236,8 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0;
   int size_ = 1;
   std::size_t capacity_ = kMinBlock;
+  std::vector<index_t> block_, blocks_, rest_;  // the spike exchange's scratch
+  std::vector<int> sizes_, displs_;
 };
 
 void finalize_at_exit() {
