@@ -89,6 +89,7 @@ void DistributedBackend::set_exchange_window(std::int64_t steps) {
                      std::to_string(min_delay_) + "], the smallest delay in steps");
   }
   window_ = steps;
+  late_.clear();  // spikes of an earlier window are not handed on again
 }
 
 ExchangeResult DistributedBackend::exchange(step_t t, std::vector<index_t>& spikes,
@@ -99,21 +100,20 @@ ExchangeResult DistributedBackend::exchange(step_t t, std::vector<index_t>& spik
     spikes.swap(all);  // ranks own ascending ranges: concatenated in rank order is ascending
     return {};
   }
-  // A window: this rank's spikes are held until its last step, and a failure with them.
-  held_.push_back(StepSpikes{t, spikes});
+  // A window: this rank's spikes are held, as what it will send, until its last step,
+  // and a failure with them. The message is the number of held steps, then [count,
+  // ids...] per step. Every rank holds the same steps when every rank makes the same
+  // run_steps calls; a rank that did not is an error on every rank, not a hang.
+  if (held_.empty()) held_.push_back(0);
+  ++held_[0];
+  held_.push_back(static_cast<index_t>(spikes.size()));
+  held_.insert(held_.end(), spikes.begin(), spikes.end());
   if (failure && !held_failure_) held_failure_ = failure;
   if (!window_end_) return ExchangeResult{false, nullptr};
-  // One exchange for the window: each rank sends its number of held steps, then
-  // [count, ids...] per step. Every rank holds the same steps when every rank runs the
-  // same run_steps calls; a rank that did not is an error on every rank, not a hang.
-  std::vector<index_t> mine{static_cast<index_t>(held_.size())};
-  for (const StepSpikes& h : held_) {
-    mine.push_back(static_cast<index_t>(h.nodes.size()));
-    mine.insert(mine.end(), h.nodes.begin(), h.nodes.end());
-  }
-  const std::size_t steps = held_.size();
+  const std::size_t steps = held_[0];
+  std::vector<index_t> mine;
+  mine.swap(held_);
   std::exception_ptr held_failure = held_failure_;
-  held_.clear();
   held_failure_ = nullptr;
   // An exchange that throws leaves no spikes of this or an earlier window to hand on.
   late_.clear();

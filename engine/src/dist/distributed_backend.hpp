@@ -148,7 +148,7 @@ class DistributedBackend final : public Backend {
   std::uint64_t min_delay_ = 1;
   std::int64_t window_ = 1;               // steps per exchange
   bool window_end_ = true;
-  std::vector<StepSpikes> held_;          // this rank's spikes of the window so far
+  std::vector<index_t> held_;             // this rank's message for the window so far
   std::exception_ptr held_failure_;       // the first failure of the window's updates
   std::vector<StepSpikes> late_;          // every rank's, after the window's exchange
   std::unique_ptr<Backend> inner_;

@@ -127,20 +127,23 @@ void Simulation::rebuild_pipeline() {
   choose_exchange_window();
 }
 
+std::int64_t Simulation::exchange_window() const { return dist_ ? dist_->exchange_window() : 1; }
+
 void Simulation::choose_exchange_window() {
-  exchange_window_ = 1;
-  if (!dist_ || !comm_ || comm_->size() < 2) return;
-  bool late_ok = true;
+  if (!dist_) return;
+  std::int64_t window = 1;
+  bool late_ok = comm_ && comm_->size() > 1;
   for (const auto& s : services_) late_ok = late_ok && (s->phases().empty() || s->takes_late_spikes());
   if (late_ok) {
-    exchange_window_ = static_cast<std::int64_t>(
+    window = static_cast<std::int64_t>(
         std::min<std::uint64_t>(dist_->min_delay_steps(), static_cast<std::uint64_t>(kMaxExchangeWindow)));
   }
-  dist_->set_exchange_window(exchange_window_);
+  dist_->set_exchange_window(window);
 }
 
-bool Simulation::window_ends(bool last) const {
-  if (exchange_window_ == 1 || last || step_ + 1 - window_start_ >= exchange_window_) return true;
+bool Simulation::window_ends(std::int64_t window_start, bool last) const {
+  const std::int64_t window = exchange_window();
+  if (window == 1 || last || step_ + 1 - window_start >= window) return true;
   for (const auto& s : services_) {
     if (s->spikes_due(step_)) return true;
   }
@@ -215,9 +218,9 @@ void Simulation::run_steps(std::int64_t n) {
   // Within an exchange window the other steps of the window complete too: every rank
   // takes part in the window's exchange, and the error comes at its end.
   std::exception_ptr failure;
-  window_start_ = step_;
+  std::int64_t window_start = step_;
   for (std::int64_t k = 0; k < n; ++k) {
-    const bool window_end = window_ends(k + 1 == n);
+    const bool window_end = window_ends(window_start, k + 1 == n);
     if (dist_) dist_->set_window_end(window_end);
     backend_->begin_step(step_);
     step_ledger_ = EnergyLedger{};
@@ -239,7 +242,7 @@ void Simulation::run_steps(std::int64_t n) {
           }
         }
       }
-      if (static_cast<Phase>(p) == Phase::neuron_update && exchange_window_ > 1 && window_end && dist_) {
+      if (static_cast<Phase>(p) == Phase::neuron_update && window_end && dist_) {
         // The window's exchange happened in the neuron update: its earlier steps' spikes
         // to the services, oldest first.
         for (const auto& held : dist_->late_spikes()) {
@@ -262,7 +265,7 @@ void Simulation::run_steps(std::int64_t n) {
     }
     ++step_;
     if (!window_end) continue;
-    window_start_ = step_;
+    window_start = step_;
     // On several ranks every rank learns of any rank's error (and throws it) here.
     if (comm_) comm_->agree(failure);
     if (failure) std::rethrow_exception(failure);

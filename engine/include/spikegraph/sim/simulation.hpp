@@ -91,7 +91,7 @@ class Simulation {
   /// so not with energy, learning, homeostasis, structure or sensory input), else 1. A
   /// window also ends at the end of each run and where a service needs the spikes
   /// (Service::spikes_due). Always 1 in one process.
-  std::int64_t exchange_window() const { return exchange_window_; }
+  std::int64_t exchange_window() const;
   static constexpr std::int64_t kMaxExchangeWindow = 1000;
   /// Edges of the whole network (graph() holds this rank's part on several ranks).
   std::uint64_t total_edges() const;
@@ -314,10 +314,11 @@ class Simulation {
   // The pipeline per phase, and the default services it has (nullptr when absent or
   // replaced by a service of another class).
   void rebuild_pipeline();
-  // exchange_window() from the services and the graph (no communication).
+  // exchange_window() from the services and the graph, to the backend (no communication).
   void choose_exchange_window();
-  // Whether step step_ ends an exchange window; `last` when it ends the run.
-  bool window_ends(bool last) const;
+  // Whether step step_ ends the exchange window that began at `window_start`; `last`
+  // when it ends the run.
+  bool window_ends(std::int64_t window_start, bool last) const;
   StepContext context();
   // set_state's checks (InputError), without writing.
   void check_state_values(const std::string& name, const double* values, std::size_t count);
@@ -349,8 +350,6 @@ class Simulation {
   std::shared_ptr<dist::Communicator> comm_;
   dist::DistributedBackend* dist_ = nullptr;
   std::vector<float> gathered_edge_state_;
-  std::int64_t exchange_window_ = 1;
-  std::int64_t window_start_ = 0;  // the first step of the exchange window in progress
 };
 
 }  // namespace spikegraph
