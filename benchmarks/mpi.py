@@ -117,8 +117,13 @@ def mpirun_command(ranks: int) -> list[str]:
     return [launcher, "-n", str(ranks), "--oversubscribe"]
 
 
+def mpirun_env() -> dict[str, str]:
+    """This environment, with Open MPI allowed to start as root (CI machines run as root)."""
+    return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+
+
 def run_one(workload: str, ranks: int, scale: float, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = mpirun_env()
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
     cmd = [*mpirun_command(ranks), sys.executable, "-m", "benchmarks.mpi", "--worker", "--workload", workload,
            "--scale", str(scale), "--duration-ms", str(args.duration_ms), "--warmup-ms", str(args.warmup_ms),
@@ -188,7 +193,7 @@ def exchange_rows(program: Path, ranks_list: list[int], spikes_per_step: float, 
     id to every rank (`hit` 1, as B1's K = 100 targets on a few ranks are), and each id to
     the 9.3% of ranks that K = 100 random targets reach among 1,024."""
     out = []
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = mpirun_env()
     for ranks in (r for r in ranks_list if r > 1):
         per_rank = max(1, round(spikes_per_step / ranks))
         for hit in (1.0, 1 - (1 - 1 / 1024) ** 100):
